@@ -1,0 +1,355 @@
+//! Contract loading: the JSON Schemas of `schemas/` and the fixtures of `fixtures/`, validated
+//! against each other and against the life-cycle table before anything is sent. Every load error
+//! names the file and the JSON pointer of the offending value.
+
+pub mod fixture;
+pub mod lifecycle;
+pub mod schema;
+pub mod timestamp;
+
+use fixture::{Fixture, ID_PLACEHOLDER, Outcome};
+use lifecycle::{RequestState, TargetStatus};
+use schema::SchemaSet;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The API path of the operation (section 1), as documented.
+pub const REQUESTS_PATH: &str = "/CertificateManagement/api/v1.0/requests";
+/// Schema of the Request object (section 3).
+pub const REQUEST_SCHEMA: &str = "request.schema.json";
+/// Schema of an error body (section 2).
+pub const ERROR_SCHEMA: &str = "error.schema.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {pointer}: {message}")]
+    Invalid {
+        path: PathBuf,
+        pointer: String,
+        message: String,
+    },
+}
+
+impl LoadError {
+    pub fn invalid(path: &Path, pointer: &str, message: &str) -> LoadError {
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            pointer: if pointer.is_empty() {
+                "/".into()
+            } else {
+                pointer.into()
+            },
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything the harness knows about the contract, loaded from one directory.
+#[derive(Debug)]
+pub struct Contract {
+    pub root: PathBuf,
+    pub schemas: SchemaSet,
+    pub fixtures: Vec<Fixture>,
+}
+
+impl Contract {
+    /// Loads `root/schemas` and `root/fixtures` (fixtures in file-name order).
+    pub fn load(root: &Path) -> Result<Contract, LoadError> {
+        let schemas = SchemaSet::load(&root.join("schemas"))?;
+        for required in [REQUEST_SCHEMA, ERROR_SCHEMA] {
+            if !schemas.contains(required) {
+                return Err(LoadError::invalid(
+                    &root.join("schemas").join(required),
+                    "/",
+                    "required schema is missing",
+                ));
+            }
+        }
+        let mut fixtures = Vec::new();
+        let mut seen = BTreeSet::new();
+        for path in json_files(&root.join("fixtures"))? {
+            let fixture = parse_fixture(&path, &read_json(&path)?)?;
+            validate_fixture(&path, &fixture, &schemas)?;
+            if !seen.insert(fixture.id.clone()) {
+                return Err(LoadError::invalid(
+                    &path,
+                    "/id",
+                    &format!("duplicate case id '{}'", fixture.id),
+                ));
+            }
+            fixtures.push(fixture);
+        }
+        if fixtures.is_empty() {
+            return Err(LoadError::invalid(
+                &root.join("fixtures"),
+                "/",
+                "no fixtures found",
+            ));
+        }
+        Ok(Contract {
+            root: root.to_path_buf(),
+            schemas,
+            fixtures,
+        })
+    }
+
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.root.join("snapshots")
+    }
+}
+
+fn parse_fixture(path: &Path, document: &Value) -> Result<Fixture, LoadError> {
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let pointer = json_pointer(&error.path().to_string());
+        LoadError::invalid(path, &pointer, &error.inner().to_string())
+    })
+}
+
+/// Turns serde_path_to_error's `a.b[0]` into the JSON pointer `/a/b/0`.
+fn json_pointer(dotted: &str) -> String {
+    if dotted == "." {
+        return "/".into();
+    }
+    dotted
+        .split('.')
+        .flat_map(|part| part.split('['))
+        .map(|part| part.trim_end_matches(']'))
+        .filter(|part| !part.is_empty())
+        .fold(String::new(), |pointer, part| format!("{pointer}/{part}"))
+}
+
+fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Result<(), LoadError> {
+    let fail = |pointer: &str, message: String| Err(LoadError::invalid(path, pointer, &message));
+    if fixture.id.is_empty()
+        || !fixture
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+    {
+        return fail(
+            "/id",
+            format!(
+                "'{}' must be lower-case letters, digits, '-', '_' or '.'",
+                fixture.id
+            ),
+        );
+    }
+    let request = &fixture.request;
+    if !["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&request.method.as_str()) {
+        return fail(
+            "/request/method",
+            format!("unsupported method '{}'", request.method),
+        );
+    }
+    if !request.path.starts_with('/') {
+        return fail("/request/path", "must start with '/'".into());
+    }
+    if request.path.contains(ID_PLACEHOLDER) && fixture.given.is_none() {
+        return fail(
+            "/request/path",
+            format!("uses {ID_PLACEHOLDER} but the fixture has no 'given' state"),
+        );
+    }
+    let expect = &fixture.expect;
+    if let Some(schema) = &expect.schema {
+        if !schemas.contains(schema) {
+            return fail(
+                "/expect/schema",
+                format!("schema '{schema}' is not in schemas/"),
+            );
+        }
+    }
+    if let Some(code) = expect.status_value {
+        if RequestState::from_code(code).is_none() {
+            return fail(
+                "/expect/status_value",
+                format!("{code} is not a status code of CONTRACT.md section 5"),
+            );
+        }
+    }
+    if let Some(name) = &expect.snapshot {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return fail(
+                "/expect/snapshot",
+                format!("'{name}' is not a valid snapshot name"),
+            );
+        }
+    }
+    match expect.outcome {
+        Outcome::Success => {
+            if expect.status_value.is_none() {
+                return fail(
+                    "/expect/status_value",
+                    "a success case must name the Status it expects".into(),
+                );
+            }
+            if fixture.given.is_none() {
+                return fail("/given", "a success case needs a provider state".into());
+            }
+        }
+        Outcome::Unauthenticated if request.credentials => {
+            return fail(
+                "/request/credentials",
+                "an unauthenticated case must set credentials to false".into(),
+            );
+        }
+        Outcome::Refusal | Outcome::Unauthenticated => {
+            let success_only = [
+                ("/expect/status", expect.status.is_some()),
+                ("/expect/schema", expect.schema.is_some()),
+                ("/expect/status_value", expect.status_value.is_some()),
+                ("/expect/snapshot", expect.snapshot.is_some()),
+            ];
+            if let Some((pointer, _)) = success_only.iter().find(|(_, present)| *present) {
+                return fail(
+                    pointer,
+                    "only a success case may set this (a refusal is judged by section 6)".into(),
+                );
+            }
+        }
+    }
+    if let Some(codes) = &expect.status {
+        if codes.is_empty() || codes.iter().any(|code| !(200..300).contains(code)) {
+            return fail(
+                "/expect/status",
+                format!("{codes:?}: success codes must be non-empty and 2xx"),
+            );
+        }
+    }
+    check_against_lifecycle(path, fixture)
+}
+
+/// A fixture that asks for a documented transition must agree with the section 5 table.
+fn check_against_lifecycle(path: &Path, fixture: &Fixture) -> Result<(), LoadError> {
+    let (Some(from), Some(target)) = (fixture.given, requested_target(fixture)) else {
+        return Ok(());
+    };
+    let well_formed_put = fixture.request.method == "PUT"
+        && fixture.request.path.ends_with(ID_PLACEHOLDER)
+        && fixture.request.headers_are_json();
+    if fixture.expect.outcome == Outcome::Unauthenticated || !well_formed_put {
+        return Ok(());
+    }
+    let expected = lifecycle::transition(from, target);
+    match (fixture.expect.outcome, expected) {
+        (Outcome::Success, Some(to)) if fixture.expect.status_value == Some(to.code()) => Ok(()),
+        (Outcome::Refusal, None) => Ok(()),
+        (_, Some(to)) => Err(LoadError::invalid(
+            path,
+            "/expect",
+            &format!(
+                "CONTRACT.md section 5 says {from} + {} is allowed and gives Status {}",
+                target.wire(),
+                to.code()
+            ),
+        )),
+        (_, None) => Err(LoadError::invalid(
+            path,
+            "/expect/outcome",
+            &format!(
+                "CONTRACT.md section 5 forbids {from} + {}: the outcome must be refusal",
+                target.wire()
+            ),
+        )),
+    }
+}
+
+/// The documented target status a well-formed JSON body asks for, if any.
+pub fn requested_target(fixture: &Fixture) -> Option<TargetStatus> {
+    let bytes = fixture.request.body.as_ref()?.to_bytes();
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    TargetStatus::from_wire(object.get("status")?.as_str()?)
+}
+
+impl fixture::FixtureRequest {
+    /// Whether the request declares the JSON content type the contract requires (section 2).
+    pub fn headers_are_json(&self) -> bool {
+        self.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("content-type")
+                && value.to_ascii_lowercase().starts_with("application/json")
+        })
+    }
+}
+
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+pub(crate) fn read_json(path: &Path) -> Result<Value, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|error| LoadError::Json {
+        path: path.to_path_buf(),
+        line: error.line(),
+        column: error.column(),
+        message: error.to_string(),
+    })
+}
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_pointer;
+
+    #[test]
+    fn dotted_paths_become_pointers() {
+        assert_eq!(json_pointer("expect.status[1]"), "/expect/status/1");
+        assert_eq!(json_pointer("."), "/");
+        assert_eq!(json_pointer("request"), "/request");
+    }
+}
+
+#[cfg(test)]
+mod repo_contract {
+    /// The contract files committed in this repository load without error.
+    #[test]
+    fn repository_contract_loads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        match super::Contract::load(root) {
+            Ok(contract) => assert!(
+                contract.fixtures.len() >= 30,
+                "only {} fixtures",
+                contract.fixtures.len()
+            ),
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
