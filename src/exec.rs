@@ -1,0 +1,232 @@
+//! Execution: stages each planned case's provider state, sends its requests, reads the state
+//! before and after, and records every exchange. Cases run concurrently (bounded by `jobs`) and
+//! come back in plan order. Nothing here judges an answer; that is the checks' job.
+
+use crate::client::{Exchange, HttpClient, OutgoingRequest};
+use crate::contract::REQUESTS_PATH;
+use crate::contract::lifecycle::{RequestState, TargetStatus};
+use crate::plan::{Case, RacePlan};
+use crate::provider::{Provider, Staged};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{Barrier, Semaphore};
+
+/// What one step of a case produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepEvidence {
+    /// GET of the staged request just before the step.
+    pub before: Option<Exchange>,
+    pub exchange: Exchange,
+    /// GET of the staged request just after the step.
+    pub after: Option<Exchange>,
+}
+
+/// One round of a race: K conflicting PUTs released together on one fresh request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaceRound {
+    pub id: String,
+    pub before: Exchange,
+    /// The PUTs in the order they were issued, with the status each asked for.
+    pub attempts: Vec<(TargetStatus, Exchange)>,
+    pub after: Exchange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Execution {
+    Ran {
+        staged_id: Option<String>,
+        steps: Vec<StepEvidence>,
+        rounds: Vec<RaceRound>,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// The harness could not carry the case out (provider state failed, internal error).
+    Errored {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutedCase {
+    pub case: Case,
+    pub execution: Execution,
+    pub duration_ms: f64,
+}
+
+/// The path of a request, documented casing.
+pub fn request_path(id: &str) -> String {
+    format!("{REQUESTS_PATH}/{id}")
+}
+
+/// Runs every case, at most `jobs` at once, handing each to `on_done` in plan order as soon as
+/// it and every case before it have finished.
+pub async fn execute_all(
+    cases: Vec<Case>,
+    client: Arc<HttpClient>,
+    provider: Arc<Provider>,
+    jobs: usize,
+    mut on_done: impl FnMut(ExecutedCase),
+) {
+    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|case| {
+            let (client, provider, permits) = (client.clone(), provider.clone(), permits.clone());
+            let fallback = case.clone();
+            let handle = tokio::spawn(async move {
+                // The semaphore is never closed, so acquire only fails if it were; run anyway.
+                let _permit = permits.acquire_owned().await.ok();
+                execute_case(case, &client, &provider).await
+            });
+            (fallback, handle)
+        })
+        .collect();
+    for (fallback, handle) in handles {
+        let executed = handle.await.unwrap_or_else(|error| ExecutedCase {
+            case: fallback,
+            execution: Execution::Errored {
+                reason: format!("internal error while running the case: {error}"),
+            },
+            duration_ms: 0.0,
+        });
+        on_done(executed);
+    }
+}
+
+pub async fn execute_case(case: Case, client: &HttpClient, provider: &Provider) -> ExecutedCase {
+    let started = Instant::now();
+    let execution = match &case.race {
+        Some(race) => run_race(*race, client, provider).await,
+        None => run_steps(&case, client, provider).await,
+    };
+    ExecutedCase {
+        case,
+        execution,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+async fn stage(
+    provider: &Provider,
+    state: Option<RequestState>,
+) -> Result<Option<String>, Execution> {
+    match state {
+        Some(state) => stage_one(provider, state).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn stage_one(provider: &Provider, state: RequestState) -> Result<String, Execution> {
+    match provider.stage(state).await {
+        Ok(Staged::Id(id)) => Ok(id),
+        Ok(Staged::Skip(reason)) => Err(Execution::Skipped { reason }),
+        Err(error) => Err(Execution::Errored {
+            reason: error.to_string(),
+        }),
+    }
+}
+
+async fn run_steps(case: &Case, client: &HttpClient, provider: &Provider) -> Execution {
+    let staged_id = match stage(provider, case.given).await {
+        Ok(id) => id,
+        Err(execution) => return execution,
+    };
+    let state_path = staged_id.as_deref().map(request_path);
+    let mut steps = Vec::with_capacity(case.steps.len());
+    let mut before = match &state_path {
+        Some(path) => Some(client.get(path).await),
+        None => None,
+    };
+    for step in &case.steps {
+        let exchange = client
+            .send(&step.request.resolve(staged_id.as_deref()))
+            .await;
+        let after = match &state_path {
+            Some(path) => Some(client.get(path).await),
+            None => None,
+        };
+        steps.push(StepEvidence {
+            before: before.take(),
+            exchange,
+            after: after.clone(),
+        });
+        before = after;
+    }
+    Execution::Ran {
+        staged_id,
+        steps,
+        rounds: Vec::new(),
+    }
+}
+
+async fn run_race(race: RacePlan, client: &HttpClient, provider: &Provider) -> Execution {
+    let mut rounds = Vec::with_capacity(race.rounds);
+    for _ in 0..race.rounds {
+        let id = match stage_one(provider, RequestState::Approved).await {
+            Ok(id) => id,
+            Err(execution) => return execution,
+        };
+        rounds.push(race_round(&id, race.concurrency, client).await);
+    }
+    Execution::Ran {
+        staged_id: None,
+        steps: Vec::new(),
+        rounds,
+    }
+}
+
+/// Releases `concurrency` PUTs (alternating Completed and Canceled) through one barrier.
+async fn race_round(id: &str, concurrency: usize, client: &HttpClient) -> RaceRound {
+    let path = request_path(id);
+    let before = client.get(&path).await;
+    let barrier = Arc::new(Barrier::new(concurrency));
+    let attempts: Vec<_> = (0..concurrency)
+        .map(|index| {
+            let target = if index % 2 == 0 {
+                TargetStatus::Completed
+            } else {
+                TargetStatus::Canceled
+            };
+            let request = put_status(&path, target);
+            let (client, barrier) = (client.clone(), barrier.clone());
+            (
+                target,
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    client.send(&request).await
+                }),
+            )
+        })
+        .collect();
+    let mut exchanges = Vec::with_capacity(attempts.len());
+    for (target, handle) in attempts {
+        if let Ok(exchange) = handle.await {
+            exchanges.push((target, exchange));
+        }
+    }
+    let after = client.get(&path).await;
+    RaceRound {
+        id: id.to_string(),
+        before,
+        attempts: exchanges,
+        after,
+    }
+}
+
+/// The well-formed PUT of section 1.
+pub fn put_status(path: &str, target: TargetStatus) -> OutgoingRequest {
+    OutgoingRequest {
+        method: "PUT".into(),
+        path: path.into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Some(
+            serde_json::json!({ "status": target.wire() })
+                .to_string()
+                .into_bytes(),
+        ),
+        credentials: true,
+    }
+}

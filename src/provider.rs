@@ -1,0 +1,221 @@
+//! Provider states: how the runner obtains a request that is in a given life-cycle state before
+//! a case runs. Either a state endpoint stages a fresh request (`--state-url`, and the embedded
+//! server's `/_cmconform/states`), or a file lists ids staged by hand on a real deployment
+//! (`--ids`), each used at most once.
+
+use crate::contract::lifecycle::RequestState;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{path}: cannot read the ids file: {source}")]
+    IdsIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {pointer}: {message}")]
+    IdsInvalid {
+        path: PathBuf,
+        pointer: String,
+        message: String,
+    },
+    #[error("state endpoint {url}: {message}")]
+    StateUrl { url: String, message: String },
+}
+
+/// Where staged requests come from.
+#[derive(Debug)]
+pub enum Provider {
+    /// `POST url` with `{"state": s, "action": "setup"}` answers `{"id": guid}`.
+    StateUrl {
+        client: reqwest::Client,
+        url: String,
+    },
+    /// Pre-staged ids, consumed in file order.
+    Ids(Mutex<BTreeMap<RequestState, VecDeque<String>>>),
+    /// No way to stage requests: cases that need one are skipped.
+    Unavailable,
+}
+
+/// What the provider could do for one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staged {
+    Id(String),
+    /// The case is skipped, for this reason.
+    Skip(String),
+}
+
+impl Provider {
+    pub fn state_url(
+        url: &str,
+        timeout: Duration,
+        no_proxy: bool,
+    ) -> Result<Provider, ProviderError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        if no_proxy {
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|error| ProviderError::StateUrl {
+            url: url.into(),
+            message: error.to_string(),
+        })?;
+        Ok(Provider::StateUrl {
+            client,
+            url: url.into(),
+        })
+    }
+
+    /// Reads an `--ids` file: `{"approved": ["guid", ...], "pending": [...], ...}`.
+    pub fn ids_file(path: &Path) -> Result<Provider, ProviderError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProviderError::IdsIo {
+            path: path.into(),
+            source,
+        })?;
+        let invalid = |pointer: String, message: String| ProviderError::IdsInvalid {
+            path: path.into(),
+            pointer,
+            message,
+        };
+        let document: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|error| invalid("/".into(), format!("invalid JSON: {error}")))?;
+        let object = document.as_object().ok_or_else(|| {
+            invalid(
+                "/".into(),
+                "expected an object from state name to a list of ids".into(),
+            )
+        })?;
+        let mut ids = BTreeMap::new();
+        for (name, list) in object {
+            let state: RequestState = name
+                .parse()
+                .map_err(|message| invalid(format!("/{name}"), message))?;
+            let list = list.as_array().ok_or_else(|| {
+                invalid(format!("/{name}"), "expected a list of GUID strings".into())
+            })?;
+            let mut queue = VecDeque::new();
+            for (index, id) in list.iter().enumerate() {
+                let id = id
+                    .as_str()
+                    .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+                    .ok_or_else(|| {
+                        invalid(format!("/{name}/{index}"), "expected a GUID string".into())
+                    })?;
+                queue.push_back(id.to_string());
+            }
+            ids.insert(state, queue);
+        }
+        Ok(Provider::Ids(Mutex::new(ids)))
+    }
+
+    /// Obtains a request in `state`.
+    pub async fn stage(&self, state: RequestState) -> Result<Staged, ProviderError> {
+        match self {
+            Provider::StateUrl { client, url } => {
+                stage_via_url(client, url, state).await.map(Staged::Id)
+            }
+            Provider::Ids(ids) => Ok(take_id(ids, state)),
+            Provider::Unavailable => Ok(Staged::Skip(format!(
+                "needs a request in state '{state}': pass --state-url or --ids"
+            ))),
+        }
+    }
+}
+
+fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: RequestState) -> Staged {
+    // A poisoned lock only means another case panicked mid-pop; the queue itself is intact.
+    let mut ids = ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match ids.get_mut(&state).and_then(VecDeque::pop_front) {
+        Some(id) => Staged::Id(id),
+        None => Staged::Skip(format!("no id left for state '{state}' in the --ids file")),
+    }
+}
+
+async fn stage_via_url(
+    client: &reqwest::Client,
+    url: &str,
+    state: RequestState,
+) -> Result<String, ProviderError> {
+    let failure = |message: String| ProviderError::StateUrl {
+        url: url.into(),
+        message,
+    };
+    let body = serde_json::json!({ "state": state.name(), "action": "setup" });
+    let response = client.post(url).json(&body).send().await.map_err(|error| {
+        failure(format!(
+            "setup of '{state}' failed: {}",
+            crate::client::error_chain(&error)
+        ))
+    })?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|error| failure(format!("setup of '{state}': unreadable answer: {error}")))?;
+    if status != reqwest::StatusCode::OK {
+        return Err(failure(format!(
+            "setup of '{state}' answered {status}, expected 200"
+        )));
+    }
+    let answer: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| failure(format!("setup of '{state}': answer is not JSON")))?;
+    answer
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .map(str::to_string)
+        .ok_or_else(|| failure(format!("setup of '{state}': answer has no GUID 'id'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_ids(text: &str) -> (PathBuf, Result<Provider, ProviderError>) {
+        let path =
+            std::env::temp_dir().join(format!("cmconform-ids-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, text).ok();
+        let provider = Provider::ids_file(&path);
+        std::fs::remove_file(&path).ok();
+        (path, provider)
+    }
+
+    #[tokio::test]
+    async fn ids_are_used_once_then_skipped() {
+        let (_, provider) = write_ids(r#"{"approved": ["a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099"]}"#);
+        let provider = provider.expect("valid ids file");
+        let first = provider.stage(RequestState::Approved).await.ok();
+        assert_eq!(
+            first,
+            Some(Staged::Id("a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099".into()))
+        );
+        let second = provider.stage(RequestState::Approved).await.ok();
+        assert!(matches!(second, Some(Staged::Skip(reason)) if reason.contains("no id left")));
+    }
+
+    #[test]
+    fn bad_ids_files_name_the_pointer() {
+        let (_, provider) = write_ids(r#"{"approved": ["x"]}"#);
+        let message = provider
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.ends_with("/approved/0: expected a GUID string"),
+            "{message}"
+        );
+        let (_, provider) = write_ids(r#"{"approvd": []}"#);
+        let message = provider
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("/approvd: unknown state 'approvd'"),
+            "{message}"
+        );
+    }
+}
