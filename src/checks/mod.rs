@@ -1,0 +1,280 @@
+//! The check registry: every named check the harness runs, each a documented unit with one
+//! function, listed once in [`REGISTRY`]. A check looks at the evidence of one step (or one race)
+//! and returns nothing when it does not apply, or a pass, a warning, or a failure.
+
+mod body;
+mod race;
+mod snapshot;
+mod state;
+mod status;
+mod transport;
+
+use crate::client::{Exchange, ReceivedResponse};
+use crate::contract::fixture::Expectation;
+use crate::contract::schema::SchemaSet;
+use crate::exec::{ExecutedCase, Execution, RaceRound, StepEvidence};
+use crate::plan::{Case, PlannedRequest};
+use crate::snapshot::SnapshotStore;
+use serde::Serialize;
+
+/// What a check concluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    /// Correct HTTP the contract does not document (CONTRACT.md section 6), or a "should".
+    Warn {
+        message: String,
+    },
+    Fail(Finding),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub message: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Verdict {
+    pub fn fail(
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Verdict {
+        Verdict::Fail(Finding {
+            message: message.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        })
+    }
+
+    pub fn warn(message: impl Into<String>) -> Verdict {
+        Verdict::Warn {
+            message: message.into(),
+        }
+    }
+
+    pub fn is_fail(&self) -> bool {
+        matches!(self, Verdict::Fail(_))
+    }
+}
+
+/// One check's verdict on one step of a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: &'static str,
+    /// Index of the step (0 for single-request cases; the round for races).
+    pub step: usize,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// What checks may consult besides the evidence.
+pub struct CheckContext<'a> {
+    pub schemas: &'a SchemaSet,
+    pub snapshots: &'a SnapshotStore,
+}
+
+/// The evidence of one step, with the plan it was executed from.
+pub struct StepView<'a> {
+    pub case: &'a Case,
+    pub index: usize,
+    pub request: &'a PlannedRequest,
+    pub expect: &'a Expectation,
+    pub staged_id: Option<&'a str>,
+    pub evidence: &'a StepEvidence,
+}
+
+impl StepView<'_> {
+    /// The main response, when the transport delivered one.
+    pub fn response(&self) -> Option<&ReceivedResponse> {
+        self.evidence.exchange.ok()
+    }
+
+    pub fn before(&self) -> Option<&ReceivedResponse> {
+        self.evidence.before.as_ref().and_then(Exchange::ok)
+    }
+
+    pub fn after(&self) -> Option<&ReceivedResponse> {
+        self.evidence.after.as_ref().and_then(Exchange::ok)
+    }
+
+    /// All exchanges of the step, labelled.
+    pub fn exchanges(&self) -> Vec<(&'static str, &Exchange)> {
+        let mut all = Vec::with_capacity(3);
+        if let Some(before) = &self.evidence.before {
+            all.push(("GET before", before));
+        }
+        all.push(("request", &self.evidence.exchange));
+        if let Some(after) = &self.evidence.after {
+            all.push(("GET after", after));
+        }
+        all
+    }
+}
+
+/// What a check is asked to judge.
+pub enum Subject<'a> {
+    Step(StepView<'a>),
+    Race(&'a [RaceRound]),
+}
+
+/// A named, documented check.
+pub struct Check {
+    pub name: &'static str,
+    /// CONTRACT.md section of the rule.
+    pub section: &'static str,
+    /// What the check asserts, shown by `cmconform checks`.
+    pub summary: &'static str,
+    run: fn(&Subject, &CheckContext) -> Option<Verdict>,
+}
+
+/// Every check, in reporting order.
+pub static REGISTRY: &[Check] = &[
+    Check {
+        name: "transport_error",
+        section: "2",
+        summary: "Every exchange completes as well-formed HTTP within the timeout, with a body as long as its Content-Length and under the size cap.",
+        run: transport::transport_error,
+    },
+    Check {
+        name: "status_code_conformance",
+        section: "6",
+        summary: "Success is 200 with a body or 204 without one; a refusal is never 2xx (403/500 pass, other 4xx warn, anything else fails).",
+        run: status::status_code_conformance,
+    },
+    Check {
+        name: "content_type_conformance",
+        section: "2",
+        summary: "Every response with a body is application/json (a charset parameter is fine).",
+        run: status::content_type_conformance,
+    },
+    Check {
+        name: "response_schema_conformance",
+        section: "3",
+        summary: "Every 2xx body (PUT and GET) is a Request valid against request.schema.json; 500 bodies are valid against error.schema.json.",
+        run: body::response_schema_conformance,
+    },
+    Check {
+        name: "uuid_matches_path",
+        section: "3",
+        summary: "The Uuid of every returned Request equals the {id} of the URL.",
+        run: body::uuid_matches_path,
+    },
+    Check {
+        name: "status_value",
+        section: "5",
+        summary: "After a successful PUT the Request's Status is the integer the transition gives (Completed 8, Canceled 17, Abandoned 9).",
+        run: status::status_value,
+    },
+    Check {
+        name: "completed_timestamp",
+        section: "5",
+        summary: "After completion, Completed is an ISO 8601 timestamp, not 0001-01-01T00:00:00, and not earlier than Submitted.",
+        run: body::completed_timestamp,
+    },
+    Check {
+        name: "immutable_fields",
+        section: "5",
+        summary: "A PUT never changes Uuid, RequestType, Submitted, the user, profile template, profile and smart card identities (GET before vs PUT answer and GET after).",
+        run: state::immutable_fields,
+    },
+    Check {
+        name: "state_persisted",
+        section: "6",
+        summary: "After a successful PUT, GET shows the new Status.",
+        run: state::state_persisted,
+    },
+    Check {
+        name: "refusal_keeps_state",
+        section: "6",
+        summary: "After a refused PUT, GET shows the request exactly as before.",
+        run: state::refusal_keeps_state,
+    },
+    Check {
+        name: "auth_required",
+        section: "6",
+        summary: "Without credentials a PUT is refused with 401 and a WWW-Authenticate challenge, or 403, and changes nothing.",
+        run: status::auth_required,
+    },
+    Check {
+        name: "no_stack_trace",
+        section: "2",
+        summary: "No response body carries a stack trace or exception dump; a 500 body should carry a correlation ID (warning otherwise).",
+        run: body::no_stack_trace,
+    },
+    Check {
+        name: "snapshot",
+        section: "3",
+        summary: "The normalized Request (field names, value types, Status) matches the stored snapshot in snapshots/.",
+        run: snapshot::snapshot,
+    },
+    Check {
+        name: "concurrent_single_winner",
+        section: "5",
+        summary: "Of K conflicting PUTs sent at once, exactly one succeeds, the others are refused, and GET shows the winner's state.",
+        run: race::concurrent_single_winner,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Check> {
+    REGISTRY.iter().find(|check| check.name == name)
+}
+
+/// Runs every check on an executed case.
+pub fn evaluate(executed: &ExecutedCase, context: &CheckContext) -> Vec<CheckResult> {
+    let Execution::Ran {
+        staged_id,
+        steps,
+        rounds,
+    } = &executed.execution
+    else {
+        return Vec::new();
+    };
+    let mut results = Vec::new();
+    if !rounds.is_empty() {
+        run_all(&Subject::Race(rounds), 0, context, &mut results);
+    }
+    for (index, (evidence, step)) in steps.iter().zip(&executed.case.steps).enumerate() {
+        let view = StepView {
+            case: &executed.case,
+            index,
+            request: &step.request,
+            expect: &step.expect,
+            staged_id: staged_id.as_deref(),
+            evidence,
+        };
+        run_all(&Subject::Step(view), index, context, &mut results);
+    }
+    results
+}
+
+fn run_all(subject: &Subject, step: usize, context: &CheckContext, results: &mut Vec<CheckResult>) {
+    for check in REGISTRY {
+        if let Some(verdict) = (check.run)(subject, context) {
+            results.push(CheckResult {
+                check: check.name,
+                step,
+                verdict,
+            });
+        }
+    }
+}
+
+/// The step view of a subject, for checks that only judge steps.
+fn step<'a, 'b>(subject: &'b Subject<'a>) -> Option<&'b StepView<'a>> {
+    match subject {
+        Subject::Step(view) => Some(view),
+        Subject::Race(_) => None,
+    }
+}
+
+/// Whether a response carries a body (the contract's "whenever they have a body").
+fn has_body(response: &ReceivedResponse) -> bool {
+    !response.body.is_empty()
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
