@@ -1,0 +1,448 @@
+//! The exchanges: routing of API paths (case-insensitive, as IIS), authentication, GET and PUT
+//! of a request, the provider-state endpoint, and the log line of each exchange.
+//!
+//! Handlers hold the conformant logic; every deviation is asked of [`Behaviour`].
+
+use super::ConnState;
+use super::behaviour::{Behaviour, Exchange};
+use super::model::{RequestObject, generated_request};
+use super::respond::{self, ApiError, Exception};
+use super::store::StoredRequest;
+use super::update::{PutOutcome, apply_put};
+use crate::contract::REQUESTS_PATH;
+use crate::contract::lifecycle::{RequestState, TargetStatus};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Marks an answer that the connection layer will replace by garbage, for the log line.
+#[derive(Debug, Clone, Copy)]
+pub struct Garbled;
+
+/// Middleware: one stderr line per exchange when logging is on. Only the method, the path and
+/// the status are written: never header values (Authorization, Cookie) nor bodies.
+pub async fn log_exchange(State(log): State<bool>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    if log {
+        let note = if response.extensions().get::<Garbled>().is_some() {
+            " (sent as garbage)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "cmconform server: {method} {path} -> {}{note}",
+            response.status().as_u16()
+        );
+    }
+    response
+}
+
+/// Everything but the provider-state endpoint: the CM REST API.
+pub async fn api(
+    State(conn): State<ConnState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let behaviour = conn.app.behaviour;
+    if !behaviour.authorized(&conn.app.config.credentials, headers.get(AUTHORIZATION)) {
+        let error = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Authorization has been denied for this request.",
+        );
+        return fail(&conn, error.with_header(WWW_AUTHENTICATE, "Negotiate"));
+    }
+    let Some(segment) = request_id_segment(behaviour, uri.path()) else {
+        let message = format!(
+            "No HTTP resource was found that matches the request URI '{}'.",
+            uri.path()
+        );
+        return fail(&conn, ApiError::new(StatusCode::NOT_FOUND, message));
+    };
+    if method != Method::GET && method != Method::PUT {
+        let message = format!("The requested resource does not support http method '{method}'.");
+        let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message);
+        return fail(&conn, error.with_header(ALLOW, "GET, PUT"));
+    }
+    let Some(id) = parse_guid(segment) else {
+        let message = format!("The value '{segment}' is not a valid request id: expected a GUID.");
+        return fail(&conn, ApiError::new(StatusCode::BAD_REQUEST, message));
+    };
+    let result = if method == Method::GET {
+        get_request(&conn, id)
+    } else {
+        put_request(&conn, id, &headers, body).await
+    };
+    result.unwrap_or_else(|error| fail(&conn, error))
+}
+
+/// Renders an error as the behaviour wants it; a 500's exception goes to the server log only,
+/// next to its correlation ID, as IIS does.
+fn fail(conn: &ConnState, error: ApiError) -> Response {
+    if let (true, Some(exception)) = (conn.app.config.log, &error.exception) {
+        eprintln!(
+            "cmconform server: correlation {}: {}",
+            error.correlation,
+            exception.dump()
+        );
+    }
+    conn.app.behaviour.error_answer(&error)
+}
+
+/// The raw `{id}` segment of `/CertificateManagement/api/v1.0/requests/{id}`, if `path` is one.
+fn request_id_segment(behaviour: Behaviour, path: &str) -> Option<&str> {
+    let segment = behaviour
+        .strip_prefix(path, REQUESTS_PATH)?
+        .strip_prefix('/')?;
+    (!segment.is_empty() && !segment.contains('/')).then_some(segment)
+}
+
+/// The GUID forms .NET's `Guid.Parse` accepts that matter here: hyphenated, 32 digits, or in
+/// braces, any case, possibly percent-encoded. (The uuid crate's extra `urn:uuid:` form is not
+/// one of them.)
+fn parse_guid(segment: &str) -> Option<Uuid> {
+    // A malformed escape stays as it is, and then fails as a GUID.
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    if decoded
+        .get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("urn:"))
+    {
+        return None;
+    }
+    Uuid::parse_str(&decoded).ok()
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("The request {id} was not found."),
+    )
+}
+
+/// A request made up for an unknown id (the `unknown_id_200` fault): realistic, Approved, and
+/// carrying the asked-for id; never stored.
+fn fabricated(id: Uuid) -> RequestObject {
+    let (mut object, _) = generated_request(RequestState::Approved);
+    object.uuid = id;
+    object
+}
+
+fn request_json(behaviour: Behaviour, exchange: Exchange, object: &RequestObject) -> Value {
+    let mut json = serde_json::to_value(object).unwrap_or(Value::Null);
+    behaviour.apply_to_request_json(exchange, &mut json);
+    json
+}
+
+fn get_request(conn: &ConnState, id: Uuid) -> Result<Response, ApiError> {
+    let behaviour = conn.app.behaviour;
+    let object = match conn.app.store.get(id) {
+        Some(stored) => stored.object,
+        None if behaviour.fabricates_unknown_ids() => fabricated(id),
+        None => return Err(not_found(id)),
+    };
+    let json = request_json(behaviour, Exchange::Get, &object);
+    Ok(respond::json_value(StatusCode::OK, &json))
+}
+
+async fn put_request(
+    conn: &ConnState,
+    id: Uuid,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let behaviour = conn.app.behaviour;
+    let body = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            format!("The request body could not be read: {rejection}"),
+        )
+    })?;
+    let object = match read_put_body(headers, &body)? {
+        BodyVerdict::Target(target) => match apply_put(&conn.app, id, target).await {
+            Some(PutOutcome::Accepted(object)) => *object,
+            Some(PutOutcome::Refused { from }) => return Err(refusal(id, from, target)),
+            None if behaviour.fabricates_unknown_ids() => fabricated(id),
+            None => return Err(not_found(id)),
+        },
+        BodyVerdict::UnknownStatus(_) if behaviour.accepts_unknown_status() => {
+            match conn.app.store.get(id) {
+                Some(StoredRequest { object, .. }) => object,
+                None => return Err(not_found(id)),
+            }
+        }
+        BodyVerdict::UnknownStatus(status) => {
+            let message = format!(
+                "'{status}' is not a valid status: expected \"Completed\", \"Canceled\" or \"Abandoned\"."
+            );
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let json = request_json(behaviour, Exchange::PutSuccess, &object);
+    let mut response = behaviour.success_answer(&json, &conn.hijack).await;
+    if conn.hijack.is_armed() {
+        response.extensions_mut().insert(Garbled);
+    }
+    Ok(response)
+}
+
+/// What a syntactically acceptable PUT body asks for.
+#[derive(Debug, PartialEq)]
+enum BodyVerdict {
+    Target(TargetStatus),
+    /// A `status` string that is not one of the three documented, case-sensitive values.
+    UnknownStatus(String),
+}
+
+/// Section 1 and 2: a non-empty `application/json` body that is exactly `{"status": <string>}`.
+fn read_put_body(headers: &HeaderMap, body: &[u8]) -> Result<BodyVerdict, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    if body.is_empty() {
+        return Err(bad("The request body is empty: expected {\"status\": \"Completed\" | \"Canceled\" | \"Abandoned\"}.".into()));
+    }
+    if let Some(refused) = unsupported_media_type(headers) {
+        return Err(refused);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| bad(format!("The request body is not valid JSON: {error}.")))?;
+    let Some(object) = value.as_object() else {
+        return Err(bad("The request body must be a JSON object.".into()));
+    };
+    if let Some(extra) = object.keys().find(|key| *key != "status") {
+        return Err(bad(format!(
+            "The request body has an unknown property '{extra}'."
+        )));
+    }
+    match object.get("status") {
+        None => Err(bad("The request body has no 'status' property.".into())),
+        Some(Value::String(status)) => Ok(TargetStatus::from_wire(status)
+            .map(BodyVerdict::Target)
+            .unwrap_or_else(|| BodyVerdict::UnknownStatus(status.clone()))),
+        Some(other) => Err(bad(format!("'status' must be a string, not {other}."))),
+    }
+}
+
+/// 415 unless the Content-Type is `application/json`, parameters such as charset allowed.
+fn unsupported_media_type(headers: &HeaderMap) -> Option<ApiError> {
+    let declared = headers
+        .get(CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let essence = declared
+        .as_deref()
+        .and_then(|text| text.split(';').next())
+        .map(str::trim);
+    if essence.is_some_and(|essence| essence.eq_ignore_ascii_case("application/json")) {
+        return None;
+    }
+    let message = match declared {
+        Some(media) => format!(
+            "The request entity's media type '{media}' is not supported for this resource: use application/json."
+        ),
+        None => "The request has a body but no Content-Type: use application/json.".into(),
+    };
+    Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message))
+}
+
+/// The CM SDK refusing a transition: it throws, and the API answers 500 (section 2).
+fn refusal(id: Uuid, from: RequestState, target: TargetStatus) -> ApiError {
+    let operation = match target {
+        TargetStatus::Completed => {
+            "Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)"
+        }
+        TargetStatus::Canceled => {
+            "Microsoft.Clm.Provision.RequestOperations.Cancel(Guid requestUuid)"
+        }
+        TargetStatus::Abandoned => {
+            "Microsoft.Clm.Provision.RequestOperations.Abandon(Guid requestUuid)"
+        }
+    };
+    ApiError::internal(Exception {
+        type_name: "System.InvalidOperationException",
+        message: format!(
+            "The request {id} is in status {} ({}) and cannot be set to {}.",
+            from.name(),
+            from.code(),
+            target.wire()
+        ),
+        frames: vec![
+            operation.into(),
+            "Microsoft.Clm.Rest.Controllers.RequestsController.Put(Guid id, RequestStatusUpdate update)".into(),
+            "lambda_method(Closure , Object , Object[] )".into(),
+            "System.Web.Http.Controllers.ReflectedHttpActionDescriptor.ActionExecutor.Execute(Object instance, Object[] arguments)".into(),
+        ],
+    })
+}
+
+/// `POST /_cmconform/states` with `{"state": "<state>", "action": "setup"}`: stages a fresh
+/// request in that state and answers `{"id": "<guid>"}`. No authentication and no fault: the
+/// harness must always be able to stage states.
+pub async fn stage(
+    State(conn): State<ConnState>,
+    method: Method,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if method != Method::POST {
+        let error = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Use POST, not {method}."),
+        );
+        return respond::error_json(&error.with_header(ALLOW, "POST"));
+    }
+    let state = match body
+        .map_err(|rejection| rejection.to_string())
+        .and_then(|body| staging_request(&body))
+    {
+        Ok(state) => state,
+        Err(message) => {
+            return respond::error_json(&ApiError::new(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let (mut object, submitted_at) = generated_request(state);
+    object.status = conn.app.behaviour.status_code(state);
+    let id = object.uuid;
+    conn.app.store.insert(StoredRequest {
+        state,
+        object,
+        submitted_at,
+    });
+    respond::json_value(StatusCode::OK, &json!({ "id": id }))
+}
+
+/// The state a staging body asks for, or what is wrong with the body.
+fn staging_request(body: &[u8]) -> Result<RequestState, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| format!("body is not JSON: {error}"))?;
+    let object = value.as_object().ok_or("body must be a JSON object")?;
+    match object.get("action") {
+        None => {}
+        Some(Value::String(action)) if action == "setup" => {}
+        Some(other) => return Err(format!("'action' must be \"setup\", not {other}")),
+    }
+    match object.get("state") {
+        Some(Value::String(name)) => name.parse(),
+        Some(other) => Err(format!("'state' must be a string, not {other}")),
+        None => Err("body has no 'state' property".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::faults::Fault;
+    use axum::http::HeaderValue;
+    use std::time::Duration;
+
+    fn json_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        headers
+    }
+
+    fn verdict(body: &str) -> Result<BodyVerdict, StatusCode> {
+        read_put_body(&json_headers(), body.as_bytes()).map_err(|error| error.status)
+    }
+
+    #[test]
+    fn put_bodies() {
+        assert_eq!(
+            verdict("{\n    \"status\":\"Completed\"\n}"),
+            Ok(BodyVerdict::Target(TargetStatus::Completed))
+        );
+        assert_eq!(
+            verdict(r#"{"status":"completed"}"#),
+            Ok(BodyVerdict::UnknownStatus("completed".into()))
+        );
+        assert_eq!(verdict(""), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(verdict("{"), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(verdict("[]"), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(verdict(r#"{"status":8}"#), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(
+            verdict(r#"{"status":"Completed","x":1}"#),
+            Err(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(verdict("{}"), Err(StatusCode::BAD_REQUEST));
+        let refused =
+            read_put_body(&HeaderMap::new(), b"{\"status\":\"Completed\"}").map_err(|e| e.status);
+        assert_eq!(refused, Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+
+    #[test]
+    fn routing_is_case_insensitive_unless_faulted() {
+        let conformant = Behaviour::new(None, Duration::ZERO);
+        let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+        let lower = format!("/certificatemanagement/api/v1.0/requests/{id}");
+        assert_eq!(request_id_segment(conformant, &lower), Some(id));
+        assert_eq!(
+            request_id_segment(conformant, "/CertificateManagement/api/v1.0/requests/"),
+            None
+        );
+        assert_eq!(
+            request_id_segment(conformant, "/CertificateManagement/api/v1.0/requests/a/b"),
+            None
+        );
+        let strict = Behaviour::new(Some(Fault::CaseSensitivePath), Duration::ZERO);
+        assert_eq!(request_id_segment(strict, &lower), None);
+        assert_eq!(
+            request_id_segment(strict, &format!("{REQUESTS_PATH}/{id}")),
+            Some(id)
+        );
+    }
+
+    #[test]
+    fn guid_forms() {
+        let id = Uuid::from_u128(0xa9b4b42c_cc50_4c9b_89d1_bbc0bcd5a099);
+        for form in [
+            "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099",
+            "A9B4B42C-CC50-4C9B-89D1-BBC0BCD5A099",
+            "a9b4b42ccc504c9b89d1bbc0bcd5a099",
+            "{a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099}",
+            "%7Ba9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099%7D",
+        ] {
+            assert_eq!(parse_guid(form), Some(id), "{form}");
+        }
+        for form in [
+            "%+a",
+            "not-a-guid",
+            "urn:uuid:a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099",
+            "%zz",
+            "%",
+            "%FF",
+        ] {
+            assert_eq!(parse_guid(form), None, "{form}");
+        }
+    }
+
+    #[test]
+    fn staging_bodies() {
+        assert_eq!(
+            staging_request(br#"{"state":"approved","action":"setup"}"#),
+            Ok(RequestState::Approved)
+        );
+        assert_eq!(
+            staging_request(br#"{"state":"failed"}"#),
+            Ok(RequestState::Failed)
+        );
+        assert!(
+            staging_request(br#"{"state":"Approved"}"#)
+                .is_err_and(|m| m.contains("expected one of"))
+        );
+        assert!(
+            staging_request(br#"{"state":"approved","action":"teardown"}"#)
+                .is_err_and(|m| m.contains("action"))
+        );
+        assert!(staging_request(b"nope").is_err_and(|m| m.contains("not JSON")));
+    }
+}

@@ -1,0 +1,194 @@
+//! The embedded reference server: a faithful implementation of
+//! `PUT /CertificateManagement/api/v1.0/requests/{id}` (and the GET that reads a request) as
+//! CONTRACT.md describes it, plus a provider-state endpoint (`POST /_cmconform/states`) that
+//! stages requests in any life-cycle state, and a catalogue of faults ([`Fault`]) that each break
+//! exactly one rule, so the harness can be shown to catch every one.
+//!
+//! This module owns the configuration ([`ServerConfig`]), starting and stopping
+//! ([`spawn`], [`RunningServer`]) and the routing table. The parts:
+//! - `faults`: the fault catalogue (names, sections, intended checks);
+//! - `behaviour`: where each fault acts, as hooks the handlers consult;
+//! - `handlers`: routing, authentication, GET, PUT, the state endpoint, logging;
+//! - `update`: what a PUT does to a stored request, atomically;
+//! - `store`: the thread-safe request store;
+//! - `model`: the Request object, timestamps, the documented example, generated requests;
+//! - `respond`: JSON answers and error bodies with correlation IDs;
+//! - `wire`: the accept loop, per-connection hyper, and the faults below HTTP.
+
+mod behaviour;
+pub mod faults;
+mod handlers;
+mod model;
+mod respond;
+mod store;
+mod update;
+mod wire;
+
+pub use faults::Fault;
+
+use crate::contract::lifecycle::RequestState;
+use axum::Router;
+use axum::routing::any;
+use behaviour::Behaviour;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Store, StoredRequest};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Path of the provider-state endpoint (no authentication, never faulted).
+pub const STATES_PATH: &str = "/_cmconform/states";
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The one rule to break, or `None` for a conformant server.
+    pub fault: Option<Fault>,
+    /// Which `Authorization` values are accepted.
+    pub credentials: Credentials,
+    /// How long [`Fault::SlowAnswer`] waits before answering.
+    pub slow_delay: Duration,
+    /// Log each exchange to stderr (`method path -> status`), never header values.
+    pub log: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            fault: None,
+            credentials: Credentials::AnyNonEmpty,
+            slow_delay: Duration::from_secs(3),
+            log: false,
+        }
+    }
+}
+
+/// What the `Authorization` header must hold. The server cannot run Windows Integrated
+/// Authentication, so presence (or an exact value) stands in for it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// Any non-blank value.
+    AnyNonEmpty,
+    /// Exactly this value, byte for byte.
+    Exact(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    /// Redacted: the expected value is a secret and must not reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::AnyNonEmpty => f.write_str("AnyNonEmpty"),
+            Credentials::Exact(_) => f.write_str("Exact(<redacted>)"),
+        }
+    }
+}
+
+/// Shared by every exchange of one server.
+#[derive(Debug)]
+struct App {
+    config: ServerConfig,
+    behaviour: Behaviour,
+    store: Store,
+}
+
+/// The state handlers see: the server, and the hijack switch of their connection.
+#[derive(Debug, Clone)]
+struct ConnState {
+    app: Arc<App>,
+    hijack: wire::Hijack,
+}
+
+/// A listening server. Dropping it aborts the server and every open connection; prefer
+/// [`RunningServer::shutdown`] to let exchanges in flight finish.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The provider-state endpoint: `base_url() + "/_cmconform/states"`.
+    pub fn state_url(&self) -> String {
+        format!("{}{STATES_PATH}", self.base_url())
+    }
+
+    /// Stops accepting, lets exchanges in flight finish (for a short grace time), and returns
+    /// once every connection is closed.
+    pub async fn shutdown(mut self) {
+        // The receiver lives in the task; if the task already ended there is nothing to stop.
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Binds `127.0.0.1:port` (0: a free port), seeds the store with the documented example
+/// request (Approved), and serves in a background task. Returns once the socket is listening.
+pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let addr = listener.local_addr()?;
+    let behaviour = Behaviour::new(config.fault, config.slow_delay);
+    let app = Arc::new(App {
+        store: seeded_store(),
+        behaviour,
+        config,
+    });
+    let state = ConnState {
+        app,
+        hijack: wire::Hijack::default(),
+    };
+    let router = router(state.app.config.log);
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(wire::accept_loop(listener, router, state, stopped));
+    Ok(RunningServer {
+        addr,
+        stop,
+        task: Some(task),
+    })
+}
+
+/// The documented example of sections 1 and 4, before its completion.
+fn seeded_store() -> Store {
+    let store = Store::default();
+    let (object, submitted_at) = model::documented_example();
+    store.insert(StoredRequest {
+        // The GET page shows the example with Status 3 before its completion: Approved.
+        state: RequestState::Approved,
+        object,
+        submitted_at,
+    });
+    store
+}
+
+/// Every path but the state endpoint goes to one handler that routes by hand, because the API
+/// path must match case-insensitively (IIS) and axum's router is case-sensitive.
+fn router(log: bool) -> Router<ConnState> {
+    Router::new()
+        .route(STATES_PATH, any(handlers::stage))
+        .fallback(handlers::api)
+        .layer(axum::middleware::from_fn_with_state(
+            log,
+            handlers::log_exchange,
+        ))
+}

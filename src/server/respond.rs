@@ -1,0 +1,186 @@
+//! Building answers: the JSON content type every response carries (section 2), and error
+//! answers with their correlation ID. Which error rendering is used is [`Behaviour`]'s choice;
+//! the renderings themselves live here.
+//!
+//! [`Behaviour`]: super::behaviour::Behaviour
+
+use axum::body::Body;
+use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The content type of every answer of a conformant server.
+pub const JSON: &str = "application/json; charset=utf-8";
+
+pub fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    // A full body has an exact size, so hyper writes the Content-Length section 2 requires.
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    bytes(status, JSON, body)
+}
+
+pub fn json_value(status: StatusCode, value: &Value) -> Response {
+    json_bytes(status, value.to_string().into_bytes())
+}
+
+/// What the CM SDK threw: the server logs it with the correlation ID; the client never sees it
+/// (except under the `stack_trace_500` fault).
+#[derive(Debug, Clone)]
+pub struct Exception {
+    pub type_name: &'static str,
+    pub message: String,
+    pub frames: Vec<String>,
+}
+
+impl Exception {
+    /// .NET's `Exception.ToString()`: type, message, then one `   at ...` line per frame.
+    pub fn dump(&self) -> String {
+        let mut text = format!("{}: {}", self.type_name, self.message);
+        for frame in &self.frames {
+            text.push_str("\r\n   at ");
+            text.push_str(frame);
+        }
+        text
+    }
+}
+
+/// An error answer before it is rendered.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub correlation: Uuid,
+    /// Boxed: errors travel in `Result`s and most have no exception.
+    pub exception: Option<Box<Exception>>,
+    /// A header the answer needs (`WWW-Authenticate` on 401, `Allow` on 405).
+    pub header: Option<(HeaderName, &'static str)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            correlation: Uuid::new_v4(),
+            exception: None,
+            header: None,
+        }
+    }
+
+    /// An unhandled exception, answered the way IIS answers it: 500 and a correlation ID.
+    pub fn internal(exception: Exception) -> ApiError {
+        let correlation = Uuid::new_v4();
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("An error has occurred. Correlation ID: {correlation}"),
+            correlation,
+            exception: Some(Box::new(exception)),
+            header: None,
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: &'static str) -> ApiError {
+        self.header = Some((name, value));
+        self
+    }
+}
+
+/// The conformant error body: `{"Message": ..., "CorrelationId": ...}`.
+pub fn error_json(error: &ApiError) -> Response {
+    let body = json!({ "Message": error.message, "CorrelationId": error.correlation });
+    finish(error, json_value(error.status, &body))
+}
+
+/// The error body with ASP.NET's exception details, as with `IncludeErrorDetailPolicy.Always`.
+pub fn error_json_with_trace(error: &ApiError) -> Response {
+    let mut body = json!({ "Message": error.message, "CorrelationId": error.correlation });
+    if let (Some(exception), Some(object)) = (&error.exception, body.as_object_mut()) {
+        object.insert("ExceptionMessage".into(), exception.message.clone().into());
+        object.insert("ExceptionType".into(), exception.type_name.into());
+        object.insert("StackTrace".into(), exception.dump().into());
+    }
+    finish(error, json_value(error.status, &body))
+}
+
+/// The error as an IIS-style HTML page.
+pub fn error_html(error: &ApiError) -> Response {
+    let reason = error.status.canonical_reason().unwrap_or("Error");
+    let page = format!(
+        "<!DOCTYPE html>\r\n<html><head><title>{code} - {reason}</title></head>\r\n<body><h1>Server Error</h1><h2>{code} - {reason}</h2><p>{message}</p><p>Correlation ID: {id}</p></body></html>\r\n",
+        code = error.status.as_u16(),
+        message = html_escape(&error.message),
+        id = error.correlation,
+    );
+    finish(
+        error,
+        bytes(error.status, "text/html; charset=utf-8", page.into_bytes()),
+    )
+}
+
+fn finish(error: &ApiError, mut response: Response) -> Response {
+    if let Some((name, value)) = &error.header {
+        response
+            .headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exception() -> Exception {
+        Exception {
+            type_name: "System.InvalidOperationException",
+            message: "bad state".into(),
+            frames: vec!["A.B.C(Guid id)".into(), "D.E()".into()],
+        }
+    }
+
+    #[test]
+    fn internal_errors_name_their_correlation_id_and_hide_the_exception() {
+        let error = ApiError::internal(exception());
+        assert_eq!(
+            error.message,
+            format!(
+                "An error has occurred. Correlation ID: {}",
+                error.correlation
+            )
+        );
+        assert!(!error.message.contains("InvalidOperation"));
+        assert_eq!(
+            exception().dump(),
+            "System.InvalidOperationException: bad state\r\n   at A.B.C(Guid id)\r\n   at D.E()"
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            html_escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! The connection layer: the accept loop, one hyper HTTP/1 connection per accepted socket
+//! (so shutdown can stop every connection, not only the listener), and the two faults that must
+//! misbehave below HTTP: `garbage_http` ([`Hijack`]) and `short_body` ([`short_body`]).
+//!
+//! No HTTP is parsed or written by hand here: hyper frames every answer, and the hijack only
+//! replaces the bytes hyper writes once a handler has armed it.
+
+use super::ConnState;
+use super::respond::JSON;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use hyper::body::Frame;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How long a graceful shutdown lets in-flight exchanges finish before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` turns true (or its sender is gone), then stops accepting, asks every
+/// connection to finish its exchange and close, and cuts those still busy after the grace time.
+/// Connections live in a `JoinSet` owned by this task, so aborting the task ends them all too.
+pub async fn accept_loop(
+    listener: TcpListener,
+    router: Router<ConnState>,
+    state: ConnState,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let exchange_state = ConnState { hijack: Hijack::default(), ..state.clone() };
+                    connections.spawn(serve_connection(stream, router.clone(), exchange_state, stop.clone()));
+                }
+                // Out of descriptors and the like: back off instead of spinning.
+                Err(error) => {
+                    if state.app.config.log {
+                        eprintln!("cmconform server: accept failed: {error}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        connections.shutdown().await;
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router<ConnState>,
+    state: ConnState,
+    mut stop: watch::Receiver<bool>,
+) {
+    let hijack = state.hijack.clone();
+    let service = TowerToHyperService::new(router.with_state(state));
+    let io = TokioIo::new(WireStream {
+        inner: stream,
+        hijack,
+        garbage_sent: 0,
+    });
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(connection);
+    // Connection errors (client gone, hijacked answer) end this connection only; the server
+    // has nothing to report about them.
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopped(&mut stop) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Resolves once the server is told to stop, or its handle is gone. (The guard `wait_for`
+/// returns is dropped here: it must not live across the awaits of a select branch.)
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Set by a handler (the `garbage_http` fault) to have the connection answer with garbage:
+/// one per connection, shared between the handler and the socket wrapper.
+#[derive(Debug, Clone, Default)]
+pub struct Hijack(Arc<AtomicBool>);
+
+impl Hijack {
+    pub fn arm(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_armed(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What the `garbage_http` fault sends instead of an HTTP answer.
+pub const GARBAGE: &[u8] = b"garbage\r\n\r\n";
+
+/// The accepted socket as hyper sees it. Reads pass through; writes pass through until the
+/// hijack is armed, then the answer is replaced by [`GARBAGE`] and the write fails, which makes
+/// hyper drop the connection. Working at write time (not by peeking at the request) keeps the
+/// fault correct on kept-alive connections that carry several exchanges.
+struct WireStream {
+    inner: TcpStream,
+    hijack: Hijack,
+    garbage_sent: usize,
+}
+
+impl AsyncRead for WireStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WireStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.hijack.is_armed() {
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        }
+        while let Some(rest) = GARBAGE
+            .get(this.garbage_sent..)
+            .filter(|rest| !rest.is_empty())
+        {
+            let written = ready!(Pin::new(&mut this.inner).poll_write(cx, rest))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            this.garbage_sent += written;
+        }
+        ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "answer replaced by garbage (garbage_http fault)",
+        )))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// How many bytes the `short_body` answer claims beyond what it sends.
+const SHORTFALL: usize = 1024;
+
+/// A JSON answer whose Content-Length exceeds its body by [`SHORTFALL`] bytes: hyper sends the
+/// head and the body, finds the body ended early and closes the connection.
+pub fn short_body(body: Vec<u8>) -> Response {
+    let declared = body.len() + SHORTFALL;
+    let mut response = Response::new(Body::new(EndsEarly::new(body)));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(declared));
+    response
+}
+
+/// A body of unknown size (so hyper trusts the explicit Content-Length) that yields its bytes,
+/// then pauses so hyper flushes them (it does not flush before failing a short body), then ends.
+struct EndsEarly {
+    data: Option<Bytes>,
+    pause: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl EndsEarly {
+    fn new(body: Vec<u8>) -> EndsEarly {
+        EndsEarly {
+            data: Some(Bytes::from(body)),
+            pause: Box::pin(tokio::time::sleep(Duration::from_millis(20))),
+        }
+    }
+}
+
+impl hyper::body::Body for EndsEarly {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(data) = this.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        ready!(this.pause.as_mut().poll(cx));
+        Poll::Ready(None)
+    }
+}

@@ -1,0 +1,891 @@
+//! The embedded reference server, driven over real HTTP on 127.0.0.1 with reqwest: the
+//! documented example, the refusals, the life-cycle table, the state endpoint, and for every
+//! fault a demonstration that it really breaks its rule.
+
+use cmconform::contract::lifecycle::{RequestState, TargetStatus, transition};
+use cmconform::server::{Credentials, Fault, RunningServer, ServerConfig, spawn};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const AUTH: &str = "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag";
+const EXAMPLE_ID: &str = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+const PATH: &str = "/CertificateManagement/api/v1.0/requests";
+const JSON_TYPE: &str = "application/json; charset=utf-8";
+const NOT_COMPLETED: &str = "0001-01-01T00:00:00";
+
+/// The documented example answer (section 4), copied from the seed page; `Completed` differs
+/// per run and is checked separately.
+fn documented_answer() -> Value {
+    json!({
+        "Uuid": EXAMPLE_ID, "RequestType": 1, "Status": 8, "Flags": 2, "DataCollection": [],
+        "DataCollectionFlags": 32,
+        "OriginatorUserUuid": "8f1590dc-d932-4b66-8e68-2e91c5880780",
+        "TargetUserUuid": "8f1590dc-d932-4b66-8e68-2e91c5880780",
+        "Submitted": "2015-07-07T23:36:21.93Z", "Completed": "2015-07-07T23:37:37.767Z",
+        "NewProfileUuid": "b99ff38c-6653-471f-ae3c-325bb351a6bc",
+        "OldProfileUuid": "00000000-0000-0000-0000-000000000000",
+        "NewSmartcardUuid": "17cf063d-e337-4aa9-a822-346554ddd3c9",
+        "OldSmartcardUuid": "00000000-0000-0000-0000-000000000000",
+        "Priority": 0, "Comment": "",
+        "ProfileTemplateUuid": "a039b4d0-5ce8-4eff-8651-181c6576fda3",
+        "SecurityDescriptor": "O:S-1-5-21-2127521184-1604012920-1887927527-14134865D:(D;;LC;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094534)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5219125)(A;;SWRC;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;RC;;;WD)(A;;CCDCLCSWSDRC;;;S-1-5-21-2127521184-1604012920-1887927527-14134865)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;CCDCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}",
+        "IsSmartcard": true, "IsEnrollmentAgent": false, "IsDataCollectionComplete": false
+    })
+}
+
+const FIELD_ORDER: [&str; 21] = [
+    "Uuid",
+    "RequestType",
+    "Status",
+    "Flags",
+    "DataCollection",
+    "DataCollectionFlags",
+    "OriginatorUserUuid",
+    "TargetUserUuid",
+    "Submitted",
+    "Completed",
+    "NewProfileUuid",
+    "OldProfileUuid",
+    "NewSmartcardUuid",
+    "OldSmartcardUuid",
+    "Priority",
+    "Comment",
+    "ProfileTemplateUuid",
+    "SecurityDescriptor",
+    "IsSmartcard",
+    "IsEnrollmentAgent",
+    "IsDataCollectionComplete",
+];
+
+/// A test server and a client for it.
+struct Harness {
+    server: RunningServer,
+    client: Client,
+}
+
+impl Harness {
+    async fn start(fault: Option<Fault>) -> Harness {
+        Harness::with_config(ServerConfig {
+            fault,
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    async fn with_config(config: ServerConfig) -> Harness {
+        let server = spawn(config, 0).await.expect("server starts");
+        assert!(server.addr().ip().is_loopback());
+        Harness {
+            server,
+            client: client(Duration::from_secs(10)),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    fn request_url(&self, id: &str) -> String {
+        self.url(&format!("{PATH}/{id}"))
+    }
+
+    async fn stage(&self, state: RequestState) -> String {
+        let answer: Value = self
+            .client
+            .post(self.server.state_url())
+            .json(&json!({ "state": state.name(), "action": "setup" }))
+            .send()
+            .await
+            .expect("state endpoint answers")
+            .json()
+            .await
+            .expect("state answer is JSON");
+        answer["id"]
+            .as_str()
+            .expect("state answer has an id")
+            .to_string()
+    }
+
+    fn put_request(&self, id: &str, body: &str) -> reqwest::RequestBuilder {
+        self.put_typed(id, body, "application/json")
+    }
+
+    /// A PUT with the given Content-Type (reqwest's `header` adds, it does not replace).
+    fn put_typed(&self, id: &str, body: &str, content_type: &str) -> reqwest::RequestBuilder {
+        self.client
+            .put(self.request_url(id))
+            .header(AUTHORIZATION, AUTH)
+            .header(CONTENT_TYPE, content_type)
+            .body(body.to_string())
+    }
+
+    async fn put(&self, id: &str, target: TargetStatus) -> Response {
+        self.put_request(id, &format!(r#"{{"status":"{}"}}"#, target.wire()))
+            .send()
+            .await
+            .expect("PUT answers")
+    }
+
+    async fn get(&self, id: &str) -> Response {
+        self.client
+            .get(self.request_url(id))
+            .header(AUTHORIZATION, AUTH)
+            .send()
+            .await
+            .expect("GET answers")
+    }
+
+    async fn get_json(&self, id: &str) -> Value {
+        let response = self.get(id).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("GET answer is JSON")
+    }
+
+    async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+fn client(timeout: Duration) -> Client {
+    Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .expect("client builds")
+}
+
+fn header(response: &Response, name: reqwest::header::HeaderName) -> &str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Status, JSON body, and the framing rules every conformant answer follows.
+async fn conformant_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    assert_eq!(header(&response, CONTENT_TYPE), JSON_TYPE);
+    let declared: usize = header(&response, CONTENT_LENGTH)
+        .parse()
+        .expect("Content-Length");
+    let bytes = response.bytes().await.expect("body");
+    assert_eq!(bytes.len(), declared);
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+fn keys(json: &Value) -> Vec<&str> {
+    json.as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn timestamp(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).expect("ISO timestamp")
+}
+
+/// Asserts a conformant 500: a correlation ID in the message and in its field, no stack trace.
+fn assert_internal_error(body: &Value) {
+    let message = body["Message"].as_str().expect("Message");
+    let correlation = body["CorrelationId"].as_str().expect("CorrelationId");
+    assert!(uuid::Uuid::parse_str(correlation).is_ok());
+    assert_eq!(
+        message,
+        format!("An error has occurred. Correlation ID: {correlation}")
+    );
+    let text = body.to_string();
+    assert!(
+        !text.contains(" at ") && !text.contains("System."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn documented_example_reproduces() {
+    let harness = Harness::start(None).await;
+    let before = harness.get_json(EXAMPLE_ID).await;
+    assert_eq!(before["Status"], 3);
+    assert_eq!(before["Completed"], NOT_COMPLETED);
+
+    let url = harness.url(&format!(
+        "/certificatemanagement/api/v1.0/requests/{EXAMPLE_ID}"
+    ));
+    let response = harness
+        .client
+        .put(url)
+        .header(AUTHORIZATION, AUTH)
+        .header(CONTENT_TYPE, "application/json")
+        .body("{\n    \"status\":\"Completed\"\n}")
+        .send()
+        .await
+        .expect("PUT answers");
+    let (status, body) = conformant_json(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys(&body), FIELD_ORDER);
+    let completed = body["Completed"].as_str().expect("Completed is a string");
+    assert!(completed.ends_with('Z'));
+    assert!(timestamp(completed) > timestamp("2015-07-07T23:36:21.93Z"));
+    let mut expected = documented_answer();
+    expected["Completed"] = body["Completed"].clone();
+    assert_eq!(body, expected);
+
+    let after = harness.get_json(EXAMPLE_ID).await;
+    assert_eq!(after, body, "GET shows what the PUT answered");
+    let again = harness.put(EXAMPLE_ID, TargetStatus::Completed).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Completed is final"
+    );
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_are_refused_and_change_nothing() {
+    let harness = Harness::with_config(ServerConfig {
+        credentials: Credentials::Exact(AUTH.into()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let id = harness.stage(RequestState::Approved).await;
+    for authorization in [None, Some("Negotiate other"), Some("")] {
+        let mut request = harness
+            .client
+            .put(harness.request_url(&id))
+            .header(CONTENT_TYPE, "application/json")
+            .body(r#"{"status":"Completed"}"#);
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let response = request.send().await.expect("answers");
+        assert_eq!(header(&response, WWW_AUTHENTICATE), "Negotiate");
+        let (status, body) = conformant_json(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+        assert!(body["Message"].is_string() && body["CorrelationId"].is_string());
+    }
+    let unauthenticated_get = harness
+        .client
+        .get(harness.request_url(&id))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unauthenticated_get.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(harness.get_json(&id).await["Status"], 3);
+    assert_eq!(
+        harness.put(&id, TargetStatus::Completed).await.status(),
+        StatusCode::OK
+    );
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_and_change_nothing() {
+    let harness = Harness::start(None).await;
+    let id = harness.stage(RequestState::Approved).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
+        (
+            harness.put_typed(&id, r#"{"status":"Completed"}"#, "text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            harness
+                .client
+                .put(harness.request_url(&id))
+                .header(AUTHORIZATION, AUTH)
+                .body(r#"{"status":"Completed"}"#),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            harness.put_typed(&id, r#"{"status":"Completed"}"#, "application/xml"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (harness.put_request(&id, ""), StatusCode::BAD_REQUEST),
+        (
+            harness.put_request(&id, r#"{"status":"Completed""#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&id, r#"{"status":"completed"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&id, r#"{"status":"Approved"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&id, r#"{"status":8}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&id, r#"["Completed"]"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&id, r#"{"Status":"Completed"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request("not-a-guid", r#"{"status":"Completed"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            harness.put_request(&unknown, r#"{"status":"Completed"}"#),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            harness
+                .client
+                .get(harness.request_url(&unknown))
+                .header(AUTHORIZATION, AUTH),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            harness
+                .client
+                .post(harness.request_url(&id))
+                .header(AUTHORIZATION, AUTH),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            harness
+                .client
+                .get(harness.url("/CertificateManagement/api/v1.0/profiles/x"))
+                .header(AUTHORIZATION, AUTH),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (index, (request, expected)) in cases.into_iter().enumerate() {
+        let (status, body) = conformant_json(request.send().await.expect("answers")).await;
+        assert_eq!(status, expected, "case {index}");
+        assert!(
+            body["Message"].is_string() && body["CorrelationId"].is_string(),
+            "case {index}"
+        );
+    }
+    assert_eq!(harness.get_json(&id).await["Status"], 3, "nothing changed");
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn guid_forms_and_case_insensitive_paths_are_accepted() {
+    let harness = Harness::start(None).await;
+    let id = harness.stage(RequestState::Executing).await;
+    let upper = id.to_uppercase();
+    let plain = id.replace('-', "");
+    for form in [upper.clone(), plain, format!("{{{id}}}")] {
+        let body = harness.get_json(&form).await;
+        assert_eq!(body["Uuid"], id.as_str(), "{form}");
+    }
+    let url = harness.url(&format!("/CERTIFICATEMANAGEMENT/API/V1.0/REQUESTS/{upper}"));
+    let response = harness
+        .client
+        .get(url)
+        .header(AUTHORIZATION, AUTH)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let braced = format!("{{{upper}}}");
+    let charset = harness.put_typed(
+        &braced,
+        r#"{"status":"Canceled"}"#,
+        "application/json; charset=utf-8",
+    );
+    let (status, body) = conformant_json(charset.send().await.expect("answers")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["Uuid"],
+        id.as_str(),
+        "the answer names the canonical GUID"
+    );
+    assert_eq!(body["Status"], 17);
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_transition_follows_the_table() {
+    let harness = Harness::start(None).await;
+    for from in RequestState::ALL {
+        for target in TargetStatus::ALL {
+            let id = harness.stage(from).await;
+            let before = harness.get_json(&id).await;
+            let (status, body) = conformant_json(harness.put(&id, target).await).await;
+            let after = harness.get_json(&id).await;
+            match transition(from, target) {
+                Some(to) => {
+                    assert_eq!(status, StatusCode::OK, "{from} + {target:?}");
+                    assert_eq!(body["Status"], to.code());
+                    assert_eq!(body["Uuid"], id.as_str());
+                    assert_eq!(after, body);
+                    for field in [
+                        "RequestType",
+                        "Submitted",
+                        "OriginatorUserUuid",
+                        "ProfileTemplateUuid",
+                    ] {
+                        assert_eq!(body[field], before[field], "{field}");
+                    }
+                    if to == RequestState::Completed {
+                        let completed = timestamp(body["Completed"].as_str().unwrap_or_default());
+                        assert!(
+                            completed
+                                >= timestamp(before["Submitted"].as_str().unwrap_or_default())
+                        );
+                    } else {
+                        assert_eq!(body["Completed"], before["Completed"]);
+                    }
+                }
+                None => {
+                    assert_eq!(
+                        status,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "{from} + {target:?}"
+                    );
+                    assert_internal_error(&body);
+                    assert_eq!(after, before, "refusal keeps the state");
+                }
+            }
+        }
+    }
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_endpoint_stages_every_state() {
+    let harness = Harness::start(None).await;
+    for state in RequestState::ALL {
+        let id = harness.stage(state).await;
+        let body = harness.get_json(&id).await;
+        assert_eq!(keys(&body), FIELD_ORDER);
+        assert_eq!(body["Uuid"], id.as_str());
+        assert_eq!(body["Status"], state.code());
+        let submitted = timestamp(body["Submitted"].as_str().unwrap_or_default());
+        match body["Completed"].as_str().unwrap_or_default() {
+            NOT_COMPLETED => assert_ne!(state, RequestState::Completed),
+            completed => {
+                assert_eq!(state, RequestState::Completed);
+                assert!(timestamp(completed) >= submitted);
+            }
+        }
+    }
+    let bad = [
+        r#"{"state":"nope","action":"setup"}"#,
+        r#"{"action":"setup"}"#,
+        "x",
+    ];
+    for body in bad {
+        let response = harness
+            .client
+            .post(harness.server.state_url())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("answers");
+        let (status, answer) = conformant_json(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer["Message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    harness.shutdown().await;
+}
+
+/// Two conflicting PUTs on one Approved request at once: Completed and Canceled.
+async fn race(harness: &Harness) -> Vec<StatusCode> {
+    let id = harness.stage(RequestState::Approved).await;
+    let (a, b) = tokio::join!(
+        harness.put(&id, TargetStatus::Completed),
+        harness.put(&id, TargetStatus::Canceled)
+    );
+    vec![a.status(), b.status()]
+}
+
+#[tokio::test]
+async fn concurrent_conflicting_puts_have_one_winner() {
+    let harness = Harness::start(None).await;
+    for _ in 0..5 {
+        let statuses = race(&harness).await;
+        let winners = statuses
+            .iter()
+            .filter(|status| **status == StatusCode::OK)
+            .count();
+        assert_eq!(winners, 1, "{statuses:?}");
+    }
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_and_drop_stop_the_server() {
+    let harness = Harness::start(None).await;
+    let url = harness.request_url(EXAMPLE_ID);
+    let _ = harness.get(EXAMPLE_ID).await; // leaves a kept-alive connection open
+    harness.shutdown().await;
+    assert!(
+        client(Duration::from_secs(2))
+            .get(&url)
+            .send()
+            .await
+            .is_err()
+    );
+
+    let server = spawn(ServerConfig::default(), 0)
+        .await
+        .expect("server starts");
+    let url = format!("{}{PATH}/{EXAMPLE_ID}", server.base_url());
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        client(Duration::from_secs(2))
+            .get(&url)
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults: each demonstration shows the rule broken, against a server with only that fault.
+
+macro_rules! fault_tests {
+    ($($test:ident => $fault:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                demonstrate(Fault::$fault).await;
+            }
+        )*
+        const DEMONSTRATED: &[Fault] = &[$(Fault::$fault),*];
+    };
+}
+
+fault_tests! {
+    fault_success_201 => Success201,
+    fault_text_content_type => TextContentType,
+    fault_missing_field => MissingField,
+    fault_camel_case_keys => CamelCaseKeys,
+    fault_wrong_status_code => WrongStatusCode,
+    fault_status_as_string => StatusAsString,
+    fault_boolean_as_string => BooleanAsString,
+    fault_null_array => NullArray,
+    fault_uuid_mismatch => UuidMismatch,
+    fault_completed_not_set => CompletedNotSet,
+    fault_completed_not_iso => CompletedNotIso,
+    fault_immutable_changed => ImmutableChanged,
+    fault_not_persisted => NotPersisted,
+    fault_invalid_status_accepted => InvalidStatusAccepted,
+    fault_refusal_changes_state => RefusalChangesState,
+    fault_final_state_reopened => FinalStateReopened,
+    fault_abandoned_wrong_code => AbandonedWrongCode,
+    fault_unknown_id_200 => UnknownId200,
+    fault_credentials_ignored => CredentialsIgnored,
+    fault_stack_trace_500 => StackTrace500,
+    fault_truncated_json => TruncatedJson,
+    fault_short_body => ShortBody,
+    fault_slow_answer => SlowAnswer,
+    fault_case_sensitive_path => CaseSensitivePath,
+    fault_extra_field => ExtraField,
+    fault_huge_body => HugeBody,
+    fault_garbage_http => GarbageHttp,
+    fault_no_lock => NoLock,
+    fault_error_as_html => ErrorAsHtml,
+}
+
+#[test]
+fn every_fault_has_a_demonstration() {
+    for fault in Fault::ALL {
+        assert!(DEMONSTRATED.contains(fault), "{fault} has no test");
+    }
+}
+
+async fn demonstrate(fault: Fault) {
+    let harness = Harness::with_config(ServerConfig {
+        fault: Some(fault),
+        slow_delay: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    let id = harness.stage(RequestState::Approved).await;
+    match fault {
+        Fault::Success201 => {
+            assert_eq!(
+                harness.put(&id, TargetStatus::Completed).await.status(),
+                StatusCode::CREATED
+            );
+        }
+        Fault::TextContentType => {
+            let response = harness.put(&id, TargetStatus::Completed).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(header(&response, CONTENT_TYPE).starts_with("text/plain"));
+        }
+        Fault::MissingField => {
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            assert!(body.get("Flags").is_none() && body.get("Status").is_some());
+            assert!(harness.get_json(&id).await.get("Flags").is_none());
+        }
+        Fault::CamelCaseKeys => {
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            assert_eq!(body["uuid"], id.as_str());
+            assert_eq!(body["status"], 8);
+            assert!(body.get("Uuid").is_none() && body.get("requestType").is_some());
+        }
+        Fault::WrongStatusCode => {
+            assert_eq!(
+                put_ok(&harness, &id, TargetStatus::Completed).await["Status"],
+                7
+            );
+            assert_eq!(harness.get_json(&id).await["Status"], 7);
+        }
+        Fault::StatusAsString => {
+            assert_eq!(
+                put_ok(&harness, &id, TargetStatus::Completed).await["Status"],
+                "8"
+            );
+            assert_eq!(harness.get_json(&id).await["Status"], "8");
+        }
+        Fault::BooleanAsString => {
+            let body = harness.get_json(&id).await;
+            assert!(matches!(
+                body["IsSmartcard"].as_str(),
+                Some("true" | "false")
+            ));
+            assert!(body["IsEnrollmentAgent"].is_boolean());
+        }
+        Fault::NullArray => {
+            assert!(
+                put_ok(&harness, &id, TargetStatus::Completed).await["DataCollection"].is_null()
+            );
+        }
+        Fault::UuidMismatch => {
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            let answered = body["Uuid"].as_str().unwrap_or_default();
+            assert!(uuid::Uuid::parse_str(answered).is_ok());
+            assert_ne!(answered, id);
+            assert_eq!(harness.get_json(&id).await["Uuid"], id.as_str());
+        }
+        Fault::CompletedNotSet => {
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            assert_eq!(body["Status"], 8);
+            assert_eq!(body["Completed"], NOT_COMPLETED);
+        }
+        Fault::CompletedNotIso => {
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            let completed = body["Completed"].as_str().unwrap_or_default();
+            assert!(chrono::DateTime::parse_from_rfc3339(completed).is_err());
+            assert!(
+                completed.contains('/')
+                    && (completed.ends_with(" AM") || completed.ends_with(" PM"))
+            );
+        }
+        Fault::ImmutableChanged => {
+            let before = harness.get_json(&id).await;
+            let body = put_ok(&harness, &id, TargetStatus::Completed).await;
+            assert_ne!(body["RequestType"], before["RequestType"]);
+            assert_eq!(
+                harness.get_json(&id).await["RequestType"],
+                body["RequestType"]
+            );
+        }
+        Fault::NotPersisted => {
+            assert_eq!(
+                put_ok(&harness, &id, TargetStatus::Completed).await["Status"],
+                8
+            );
+            assert_eq!(harness.get_json(&id).await["Status"], 3);
+        }
+        Fault::InvalidStatusAccepted => {
+            for status in ["completed", "Approved", "Foo"] {
+                let response = harness
+                    .put_request(&id, &format!(r#"{{"status":"{status}"}}"#))
+                    .send()
+                    .await
+                    .expect("answers");
+                let (code, body) = conformant_json(response).await;
+                assert_eq!(code, StatusCode::OK, "{status}");
+                assert_eq!(body["Status"], 3);
+            }
+            let (code, _) = conformant_json(
+                harness
+                    .put_request(&id, "{}")
+                    .send()
+                    .await
+                    .expect("answers"),
+            )
+            .await;
+            assert_eq!(
+                code,
+                StatusCode::BAD_REQUEST,
+                "other body errors stay refused"
+            );
+        }
+        Fault::RefusalChangesState => {
+            let pending = harness.stage(RequestState::Pending).await;
+            let (status, body) =
+                conformant_json(harness.put(&pending, TargetStatus::Completed).await).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_internal_error(&body);
+            assert_eq!(harness.get_json(&pending).await["Status"], 8);
+        }
+        Fault::FinalStateReopened => {
+            for state in [
+                RequestState::Canceled,
+                RequestState::Failed,
+                RequestState::Denied,
+                RequestState::Completed,
+            ] {
+                let final_id = harness.stage(state).await;
+                assert_eq!(
+                    put_ok(&harness, &final_id, TargetStatus::Abandoned).await["Status"],
+                    9,
+                    "{state}"
+                );
+            }
+            let pending = harness.stage(RequestState::Pending).await;
+            let response = harness.put(&pending, TargetStatus::Completed).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "non-final refusals stay"
+            );
+        }
+        Fault::AbandonedWrongCode => {
+            assert_eq!(
+                put_ok(&harness, &id, TargetStatus::Abandoned).await["Status"],
+                17
+            );
+        }
+        Fault::UnknownId200 => {
+            let unknown = uuid::Uuid::new_v4().to_string();
+            assert_eq!(harness.get_json(&unknown).await["Uuid"], unknown.as_str());
+            assert_eq!(
+                put_ok(&harness, &unknown, TargetStatus::Completed).await["Uuid"],
+                unknown.as_str()
+            );
+        }
+        Fault::CredentialsIgnored => {
+            let response = harness
+                .client
+                .put(harness.request_url(&id))
+                .header(CONTENT_TYPE, "application/json")
+                .body(r#"{"status":"Completed"}"#)
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(harness.get_json(&id).await["Status"], 8);
+        }
+        Fault::StackTrace500 => {
+            let pending = harness.stage(RequestState::Pending).await;
+            let (status, body) =
+                conformant_json(harness.put(&pending, TargetStatus::Completed).await).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            let text = body.to_string();
+            assert!(text.contains("System.InvalidOperationException"), "{text}");
+            assert!(
+                text.contains(r"\r\n   at Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)"),
+                "{text}"
+            );
+        }
+        Fault::TruncatedJson => {
+            let response = harness.put(&id, TargetStatus::Completed).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let declared: usize = header(&response, CONTENT_LENGTH)
+                .parse()
+                .expect("Content-Length");
+            let bytes = response.bytes().await.expect("the cut body arrives whole");
+            assert_eq!(bytes.len(), declared);
+            assert!(bytes.starts_with(b"{\"Uuid\""));
+            assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+        }
+        Fault::ShortBody => {
+            let response = harness.put(&id, TargetStatus::Completed).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(
+                response.bytes().await.is_err(),
+                "the body ends before its Content-Length"
+            );
+        }
+        Fault::SlowAnswer => {
+            let impatient = client(Duration::from_millis(200));
+            let error = impatient
+                .put(harness.request_url(&id))
+                .header(AUTHORIZATION, AUTH)
+                .header(CONTENT_TYPE, "application/json")
+                .body(r#"{"status":"Completed"}"#)
+                .send()
+                .await
+                .expect_err("times out");
+            assert!(error.is_timeout(), "{error}");
+        }
+        Fault::CaseSensitivePath => {
+            let url = harness.url(&format!("/certificatemanagement/api/v1.0/requests/{id}"));
+            let response = harness
+                .client
+                .get(url)
+                .header(AUTHORIZATION, AUTH)
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+            assert_eq!(
+                harness.get_json(&id).await["Uuid"],
+                id.as_str(),
+                "documented casing works"
+            );
+        }
+        Fault::ExtraField => {
+            let body = harness.get_json(&id).await;
+            assert!(body["RequestData"].is_string());
+            assert_eq!(keys(&body).len(), 22);
+        }
+        Fault::HugeBody => {
+            let response = harness.put(&id, TargetStatus::Completed).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let declared: usize = header(&response, CONTENT_LENGTH)
+                .parse()
+                .expect("Content-Length");
+            assert!(declared > 9 * 1024 * 1024, "{declared}");
+        }
+        Fault::GarbageHttp => {
+            // The GET keeps a connection alive; the PUT on it must still get garbage.
+            assert_eq!(harness.get(&id).await.status(), StatusCode::OK);
+            let error = harness
+                .put_request(&id, r#"{"status":"Completed"}"#)
+                .send()
+                .await
+                .expect_err("garbage is not HTTP");
+            assert!(!error.is_timeout(), "{error}");
+            assert_eq!(
+                harness.get_json(&id).await["Status"],
+                8,
+                "the PUT itself happened"
+            );
+        }
+        Fault::NoLock => {
+            let statuses = race(&harness).await;
+            assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
+        }
+        Fault::ErrorAsHtml => {
+            let unsupported = harness
+                .put_typed(&id, r#"{"status":"Completed"}"#, "text/plain")
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(unsupported.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            assert!(header(&unsupported, CONTENT_TYPE).starts_with("text/html"));
+            let missing = harness.get(&uuid::Uuid::new_v4().to_string()).await;
+            assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+            assert!(header(&missing, CONTENT_TYPE).starts_with("text/html"));
+            assert!(missing.text().await.unwrap_or_default().contains("<html>"));
+        }
+    }
+    harness.shutdown().await;
+}
+
+/// A PUT expected to succeed conformantly on the wire (200, JSON framing); its body.
+async fn put_ok(harness: &Harness, id: &str, target: TargetStatus) -> Value {
+    let (status, body) = conformant_json(harness.put(id, target).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
