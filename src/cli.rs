@@ -1,0 +1,393 @@
+//! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks` and
+//! `selftest`. Exit codes are decided here and only here.
+
+use crate::contract::Contract;
+use crate::report::{self, CaseReport, RunReport, exit};
+use crate::run::{self, RunOptions, StateSource};
+use crate::snapshot::SnapshotMode;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "Exit codes:
+  0  every case passed (warnings allowed)
+  1  at least one check failed (including malformed answers and timeouts from the target)
+  2  the run could not be carried out (bad flags or contract files, target unreachable,
+     provider state failed)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cmconform",
+    version,
+    about = "Conformance harness for the MIM CM REST API: PUT /CertificateManagement/api/v1.0/requests/{id}",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the conformance suite (against the embedded reference server without --base-url).
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Run the reference server alone, logging each exchange.
+    Serve(ServeArgs),
+    /// List the planned cases with their tags and provider states.
+    List(ListArgs),
+    /// List the checks the harness runs.
+    Checks,
+    /// Prove the harness: run the suite against the conformant server and against every fault.
+    #[command(
+        after_help = "Exit codes:\n  0  the conformant server passes and every fault is caught by its intended check\n  1  a false positive, or a fault not caught\n  2  the self-test could not be carried out"
+    )]
+    Selftest(SelftestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// Matrix format.
+    #[arg(long, default_value = "human", value_parser = ["human", "json"])]
+    pub format: String,
+    /// Only these faults (repeatable) [default: the whole catalogue].
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+    /// Suites run at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    #[arg(long, value_name = "DIR")]
+    pub contract: Option<PathBuf>,
+    /// Rewrite the matrix between the selftest markers of README.md (in the current directory).
+    #[arg(long)]
+    pub readme: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ContractArgs {
+    /// Directory holding schemas/, fixtures/ and snapshots/ [default: ./ when it has fixtures/,
+    /// else the directory cmconform was built from]
+    #[arg(long, value_name = "DIR")]
+    pub contract: Option<PathBuf>,
+    /// Only cases whose id contains PATTERN or matches it as a glob (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+    /// Add N generated negative and edge inputs derived from schemas/.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub generate: usize,
+    /// Seed of the generated inputs: the same seed gives the same cases in the same order
+    /// [default: random, printed in the report].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Leave out the life-cycle table and multi-step sequences.
+    #[arg(long)]
+    pub no_lifecycle: bool,
+    /// Conflicting PUTs sent at once in the concurrency case.
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..))]
+    pub race_concurrency: u16,
+    /// Rounds of the concurrency case (0 leaves it out).
+    #[arg(long, value_name = "R", default_value_t = 5)]
+    pub race_rounds: u16,
+}
+
+impl ContractArgs {
+    fn families(&self) -> run::Families {
+        run::Families {
+            generate: self.generate,
+            seed: self
+                .seed
+                .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0 % 1_000_000),
+            lifecycle: !self.no_lifecycle,
+            race_concurrency: usize::from(self.race_concurrency),
+            race_rounds: usize::from(self.race_rounds),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Host the API is deployed on, e.g. https://api.contoso.com (the documented path is appended).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Provider-state endpoint: POST {"state": S, "action": "setup"} answers {"id": GUID}.
+    #[arg(long, value_name = "URL", conflicts_with = "ids")]
+    pub state_url: Option<String>,
+    /// JSON map from state name to GUIDs staged on the target; each id is used once.
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+    /// Header added to every request, curl-style 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Report format.
+    #[arg(long, default_value = "human", value_parser = report::FORMATS)]
+    pub format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Cases run at once [default: number of CPUs].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Rewrite snapshots/ from this run's answers (review the diff before committing).
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// Break one rule in the embedded server (see `cmconform list --faults`); embedded only.
+    #[arg(long, value_name = "NAME", conflicts_with = "base_url")]
+    pub fault: Option<String>,
+    #[command(flatten)]
+    pub contract: ContractArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Break one rule of the contract (see `cmconform list --faults`).
+    #[arg(long, value_name = "NAME")]
+    pub fault: Option<String>,
+    /// Accept only this exact Authorization value [default: any non-empty value].
+    #[arg(long, value_name = "VALUE")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List the reference server's fault catalogue instead of the cases.
+    #[arg(long)]
+    pub faults: bool,
+    #[command(flatten)]
+    pub contract: ContractArgs,
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Run(args) => run_command(args).await,
+        Command::Serve(args) => serve_command(args).await,
+        Command::List(args) => list_command(args),
+        Command::Checks => Ok(checks_command()),
+        Command::Selftest(args) => selftest_command(args).await,
+    }
+}
+
+/// The contract directory: explicit, or the working directory when it has fixtures, or the
+/// source tree cmconform was built from (so `cargo run` works from anywhere in a checkout).
+pub fn contract_dir(explicit: Option<&PathBuf>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.clone();
+    }
+    if PathBuf::from("fixtures").is_dir() {
+        return PathBuf::from(".");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn parse_fault(name: Option<&str>) -> anyhow::Result<Option<crate::server::Fault>> {
+    let Some(name) = name else { return Ok(None) };
+    crate::server::Fault::from_name(name)
+        .map(Some)
+        .ok_or_else(|| {
+            anyhow::anyhow!(UsageError(format!(
+                "--fault '{name}': unknown fault (see `cmconform list --faults`)"
+            )))
+        })
+}
+
+/// A flag the user got wrong: exit 2 with the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
+    let mut options = RunOptions::new(contract_dir(args.contract.contract.as_ref()));
+    options.base_url = args.base_url.clone();
+    options.states = match (&args.state_url, &args.ids) {
+        (Some(url), _) => StateSource::Url(url.clone()),
+        (None, Some(path)) => StateSource::IdsFile(path.clone()),
+        (None, None) => StateSource::None,
+    };
+    options.headers = args
+        .headers
+        .iter()
+        .map(|header| crate::client::HttpClient::parse_header(header))
+        .collect::<Result<_, _>>()
+        .map_err(|error| UsageError(error.to_string()))?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(UsageError(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        ))
+        .into());
+    }
+    options.timeout = Duration::from_secs_f64(args.timeout);
+    if let Some(jobs) = args.jobs {
+        options.jobs = usize::from(jobs);
+    }
+    options.selection.filters = args.contract.filter.clone();
+    options.families = args.contract.families();
+    options.snapshot_mode = if args.update_snapshots {
+        SnapshotMode::Update
+    } else {
+        SnapshotMode::Compare
+    };
+    options.embedded_fault = parse_fault(args.fault.as_deref())?;
+    Ok(options)
+}
+
+async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
+    let options = run_options(&args)?;
+    let stream_to_console = args.format == "human" || args.output.is_some();
+    let mut stdout = std::io::stdout();
+    let report = run::run(&options, |case: &CaseReport| {
+        if stream_to_console {
+            // A closed stdout (e.g. `| head`) must not abort the run: the report still gets written.
+            let _ = writeln!(stdout, "{}", report::case_line(case));
+        }
+    })
+    .await?;
+    write_report(&args, &report, stream_to_console)?;
+    Ok(report.exit_code())
+}
+
+fn write_report(args: &RunArgs, report: &RunReport, streamed: bool) -> anyhow::Result<()> {
+    let writer = report::writer_for(&args.format)
+        .ok_or_else(|| UsageError(format!("--format {}: unknown", args.format)))?;
+    if let Some(path) = &args.output {
+        let mut file = std::fs::File::create(path)
+            .map_err(|error| UsageError(format!("--output {}: {error}", path.display())))?;
+        writer.write(report, &mut file)?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if streamed {
+        report::write_human_tail(report, &mut stdout)?;
+    } else {
+        writer.write(report, &mut stdout)?;
+    }
+    Ok(())
+}
+
+async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
+    let fault = parse_fault(args.fault.as_deref())?;
+    let config = crate::server::ServerConfig {
+        fault,
+        credentials: match args.credential {
+            Some(value) => crate::server::Credentials::Exact(value),
+            None => crate::server::Credentials::AnyNonEmpty,
+        },
+        log: true,
+        ..crate::server::ServerConfig::default()
+    };
+    let server = crate::server::spawn(config, args.port)
+        .await
+        .map_err(|error| UsageError(format!("--port {}: cannot listen: {error}", args.port)))?;
+    eprintln!("cmconform reference server on {}", server.base_url());
+    eprintln!(
+        "  API:            {}{}/{{id}}",
+        server.base_url(),
+        crate::contract::REQUESTS_PATH
+    );
+    eprintln!("  provider state: POST {}", server.state_url());
+    if let Some(fault) = fault {
+        eprintln!(
+            "  fault:          {} ({})",
+            fault.name(),
+            fault.description()
+        );
+    }
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(exit::PASSED)
+}
+
+fn list_command(args: ListArgs) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    if args.faults {
+        for fault in crate::server::Fault::ALL {
+            writeln!(
+                out,
+                "{:<24} section {:<3} caught by {:<28} {}",
+                fault.name(),
+                fault.section(),
+                fault.intended_check(),
+                fault.description()
+            )?;
+        }
+        return Ok(exit::PASSED);
+    }
+    let contract = Contract::load(&contract_dir(args.contract.contract.as_ref()))?;
+    let mut options = RunOptions::new(contract.root.clone());
+    options.selection.filters = args.contract.filter.clone();
+    options.families = args.contract.families();
+    if let Some(seed) = options.families.reported_seed() {
+        writeln!(out, "# seed {seed}")?;
+    }
+    for case in run::planned_cases(&contract, &options) {
+        let given = case
+            .given
+            .map_or("-".to_string(), |state| state.to_string());
+        writeln!(
+            out,
+            "{:<44} given {:<10} section {:<3} [{}]",
+            case.id,
+            given,
+            case.section,
+            case.tags.join(", ")
+        )?;
+    }
+    Ok(exit::PASSED)
+}
+
+fn checks_command() -> i32 {
+    let mut out = std::io::stdout().lock();
+    for check in crate::checks::REGISTRY {
+        let _ = writeln!(
+            out,
+            "{:<28} section {:<3} {}",
+            check.name, check.section, check.summary
+        );
+    }
+    exit::PASSED
+}
+
+async fn selftest_command(args: SelftestArgs) -> anyhow::Result<i32> {
+    let faults = if args.fault.is_empty() {
+        crate::server::Fault::ALL.to_vec()
+    } else {
+        args.fault
+            .iter()
+            .map(|name| parse_fault(Some(name)).map(|fault| fault.into_iter().collect::<Vec<_>>()))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .concat()
+    };
+    let options = RunOptions::new(contract_dir(args.contract.as_ref()));
+    let matrix = crate::selftest::selftest(&options, &faults, usize::from(args.parallel)).await?;
+    let mut out = std::io::stdout().lock();
+    if args.format == "json" {
+        serde_json::to_writer_pretty(&mut out, &matrix)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", crate::selftest::render_table(&matrix, true))?;
+    }
+    if args.readme {
+        update_readme_block(&crate::selftest::render_table(&matrix, false))?;
+    }
+    Ok(matrix.exit_code())
+}
+
+/// Replaces the text between `<!-- selftest:begin -->` and `<!-- selftest:end -->` in README.md.
+fn update_readme_block(table: &str) -> anyhow::Result<()> {
+    const BEGIN: &str = "<!-- selftest:begin -->\n";
+    const END: &str = "<!-- selftest:end -->";
+    let readme = std::fs::read_to_string("README.md")
+        .map_err(|error| UsageError(format!("--readme: cannot read README.md: {error}")))?;
+    let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
+        return Err(UsageError("--readme: README.md has no selftest markers".into()).into());
+    };
+    let updated = format!("{}{BEGIN}{table}{}", &readme[..start], &readme[end..]);
+    std::fs::write("README.md", updated)?;
+    Ok(())
+}

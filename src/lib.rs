@@ -1,0 +1,23 @@
+//! cmconform: a conformance harness for the MIM Certificate Management REST API operation
+//! `PUT /CertificateManagement/api/v1.0/requests/{id}`.
+//!
+//! Data flows one way through the modules:
+//! `contract` (fixtures, schemas) -> `plan` (planned cases) -> `exec` (executed exchanges, via
+//! `client` and `provider`) -> `checks` (check results, with `snapshot`) -> `report` (writers).
+//! `server` is the embedded reference server; `run` wires one run together; `cli` is the
+//! command line.
+
+pub mod checks;
+pub mod cli;
+pub mod client;
+pub mod contract;
+pub mod exec;
+pub mod generate;
+pub mod plan;
+pub mod provider;
+pub mod report;
+pub mod run;
+pub mod selftest;
+pub mod sequences;
+pub mod server;
+pub mod snapshot;

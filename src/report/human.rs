@@ -1,0 +1,137 @@
+//! `--format human`: one line per case, then every failure with expected vs actual and a curl
+//! command that replays it, then the summary line.
+
+use super::{CaseReport, CaseStatus, ReportWriter, RunReport, Summary};
+use crate::checks::Verdict;
+use std::io::Write;
+
+pub struct HumanWriter;
+
+impl ReportWriter for HumanWriter {
+    fn name(&self) -> &'static str {
+        "human"
+    }
+
+    fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "{}", header_line(report))?;
+        for case in &report.cases {
+            writeln!(out, "{}", case_line(case))?;
+        }
+        write_human_tail(report, out)
+    }
+}
+
+/// What follows the case lines: notices, failure details, the summary line. The console prints
+/// case lines as they finish, then this.
+pub fn write_human_tail(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
+    write_details(report, out)?;
+    writeln!(out, "{}", summary_line(&report.summary))
+}
+
+pub fn header_line(report: &RunReport) -> String {
+    let target = if report.embedded {
+        format!("{} (embedded reference server)", report.target)
+    } else {
+        report.target.clone()
+    };
+    let seed = report
+        .seed
+        .map(|seed| format!(", seed {seed}"))
+        .unwrap_or_default();
+    format!(
+        "cmconform {}: {} cases against {target}{seed}",
+        report.tool_version, report.summary.total
+    )
+}
+
+/// `PASS  case-id  (12 ms)  title`, with the warning count when there are warnings.
+pub fn case_line(case: &CaseReport) -> String {
+    let warnings = match case.warnings() {
+        0 => String::new(),
+        1 => " [1 warning]".into(),
+        n => format!(" [{n} warnings]"),
+    };
+    let reason = case
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!(
+        "{:<5} {} ({:.0} ms){warnings}{reason}",
+        case.status.label(),
+        case.id,
+        case.duration_ms
+    )
+}
+
+pub fn summary_line(summary: &Summary) -> String {
+    let errored = if summary.errored > 0 {
+        format!(", {} errored", summary.errored)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} passed, {} failed, {} skipped, {} warnings{errored}",
+        summary.passed, summary.failed, summary.skipped, summary.warnings
+    )
+}
+
+fn write_details(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
+    for notice in &report.notices {
+        writeln!(out, "WARNING: {notice}")?;
+    }
+    let troubled: Vec<&CaseReport> = report
+        .cases
+        .iter()
+        .filter(|case| {
+            matches!(case.status, CaseStatus::Failed | CaseStatus::Errored) || case.warnings() > 0
+        })
+        .collect();
+    if troubled.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    for case in troubled {
+        write_case_details(case, out)?;
+    }
+    Ok(())
+}
+
+fn write_case_details(case: &CaseReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "--- {} {}: {}",
+        case.status.label(),
+        case.id,
+        case.title
+    )?;
+    if let Some(reason) = &case.reason {
+        writeln!(out, "    {reason}")?;
+    }
+    for result in &case.checks {
+        match &result.verdict {
+            Verdict::Pass => {}
+            Verdict::Warn { message } => writeln!(out, "    warning  {}: {message}", result.check)?,
+            Verdict::Fail(finding) => {
+                writeln!(
+                    out,
+                    "    FAILED   {} (step {}): {}",
+                    result.check,
+                    result.step + 1,
+                    finding.message
+                )?;
+                writeln!(out, "      expected: {}", indent(&finding.expected))?;
+                writeln!(out, "      actual:   {}", indent(&finding.actual))?;
+                if let Some(exchange) = case.main_exchange(result.step) {
+                    writeln!(out, "      reproduce: {}", exchange.request.to_curl())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Continues multi-line values (snapshot diffs) under their label.
+fn indent(text: &str) -> String {
+    text.trim_end().replace('\n', "\n                ")
+}

@@ -1,0 +1,241 @@
+//! Reports: the plain-data result of a run ([`RunReport`]) and one writer per output format
+//! behind the [`ReportWriter`] trait. Writers only read the report; they never re-judge it.
+
+mod human;
+mod json;
+mod junit;
+
+pub use human::{HumanWriter, case_line, summary_line, write_human_tail};
+pub use json::JsonWriter;
+pub use junit::JunitWriter;
+
+use crate::checks::{CheckResult, Verdict};
+use crate::client::Exchange;
+use crate::contract::lifecycle::RequestState;
+use crate::exec::{ExecutedCase, Execution};
+use crate::plan::Family;
+use serde::Serialize;
+use std::io::Write;
+
+/// Version of the JSON report layout (`schemas/report.schema.json`).
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseStatus {
+    Passed,
+    Failed,
+    Skipped,
+    /// The harness could not carry the case out (not a verdict on the target).
+    Errored,
+}
+
+impl CaseStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseStatus::Passed => "PASS",
+            CaseStatus::Failed => "FAIL",
+            CaseStatus::Skipped => "SKIP",
+            CaseStatus::Errored => "ERROR",
+        }
+    }
+}
+
+/// An exchange with where it sits in the case.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelledExchange {
+    pub step: usize,
+    pub label: String,
+    #[serde(flatten)]
+    pub exchange: Exchange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub tags: Vec<String>,
+    pub family: Family,
+    pub given: Option<RequestState>,
+    pub status: CaseStatus,
+    /// Why the case was skipped or errored.
+    pub reason: Option<String>,
+    pub duration_ms: f64,
+    pub checks: Vec<CheckResult>,
+    pub exchanges: Vec<LabelledExchange>,
+}
+
+impl CaseReport {
+    pub fn from_executed(executed: ExecutedCase, checks: Vec<CheckResult>) -> CaseReport {
+        let (status, reason, exchanges) = match executed.execution {
+            Execution::Skipped { reason } => (CaseStatus::Skipped, Some(reason), Vec::new()),
+            Execution::Errored { reason } => (CaseStatus::Errored, Some(reason), Vec::new()),
+            Execution::Ran { steps, rounds, .. } => {
+                let failed = checks.iter().any(|result| result.verdict.is_fail());
+                let status = if failed {
+                    CaseStatus::Failed
+                } else {
+                    CaseStatus::Passed
+                };
+                (status, None, label_exchanges(steps, rounds))
+            }
+        };
+        let case = executed.case;
+        CaseReport {
+            id: case.id,
+            title: case.title,
+            section: case.section,
+            tags: case.tags,
+            family: case.family,
+            given: case.given,
+            status,
+            reason,
+            duration_ms: executed.duration_ms,
+            checks,
+            exchanges,
+        }
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Warn { .. }))
+            .count()
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|r| r.verdict.is_fail())
+    }
+
+    /// The main request of `step`: what a reader replays to reproduce a failure.
+    pub fn main_exchange(&self, step: usize) -> Option<&Exchange> {
+        self.exchanges
+            .iter()
+            .find(|e| e.step == step && !e.label.starts_with("GET "))
+            .map(|e| &e.exchange)
+    }
+}
+
+fn label_exchanges(
+    steps: Vec<crate::exec::StepEvidence>,
+    rounds: Vec<crate::exec::RaceRound>,
+) -> Vec<LabelledExchange> {
+    let mut all = Vec::new();
+    let mut push = |step: usize, label: String, exchange: Exchange| {
+        all.push(LabelledExchange {
+            step,
+            label,
+            exchange,
+        })
+    };
+    for (step, evidence) in steps.into_iter().enumerate() {
+        if let Some(before) = evidence.before {
+            push(step, "GET before".into(), before);
+        }
+        push(step, "request".into(), evidence.exchange);
+        if let Some(after) = evidence.after {
+            push(step, "GET after".into(), after);
+        }
+    }
+    for (round, race) in rounds.into_iter().enumerate() {
+        push(round, "GET before".into(), race.before);
+        for (target, exchange) in race.attempts {
+            push(round, format!("PUT {}", target.wire()), exchange);
+        }
+        push(round, "GET after".into(), race.after);
+    }
+    all
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errored: usize,
+    pub warnings: usize,
+}
+
+impl Summary {
+    pub fn of(cases: &[CaseReport]) -> Summary {
+        let count = |status| cases.iter().filter(|c| c.status == status).count();
+        Summary {
+            total: cases.len(),
+            passed: count(CaseStatus::Passed),
+            failed: count(CaseStatus::Failed),
+            skipped: count(CaseStatus::Skipped),
+            errored: count(CaseStatus::Errored),
+            warnings: cases.iter().map(CaseReport::warnings).sum(),
+        }
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub report_version: u32,
+    pub tool_version: String,
+    /// The base URL tested (credentials masked), and whether it was the embedded server.
+    pub target: String,
+    pub embedded: bool,
+    pub started_at: String,
+    pub duration_ms: f64,
+    /// The generator seed, when generated cases are part of the run.
+    pub seed: Option<u64>,
+    /// Things every reader must see (e.g. TLS verification disabled).
+    pub notices: Vec<String>,
+    pub summary: Summary,
+    pub cases: Vec<CaseReport>,
+}
+
+/// The documented exit codes.
+pub mod exit {
+    /// Every case passed (warnings allowed).
+    pub const PASSED: i32 = 0;
+    /// At least one check failed.
+    pub const FAILED: i32 = 1;
+    /// The run could not be carried out.
+    pub const ERROR: i32 = 2;
+}
+
+impl RunReport {
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.errored > 0 {
+            exit::ERROR
+        } else if self.summary.failed > 0 {
+            exit::FAILED
+        } else {
+            exit::PASSED
+        }
+    }
+}
+
+/// One output format.
+pub trait ReportWriter {
+    /// The format's name on the command line (`--format NAME`).
+    fn name(&self) -> &'static str;
+    fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// Every writer, by `--format` name.
+pub fn writer_for(name: &str) -> Option<Box<dyn ReportWriter>> {
+    let writers: [Box<dyn ReportWriter>; 3] = [
+        Box::new(HumanWriter),
+        Box::new(JsonWriter),
+        Box::new(JunitWriter),
+    ];
+    writers.into_iter().find(|writer| writer.name() == name)
+}
+
+pub const FORMATS: [&str; 3] = ["human", "json", "junit"];
+
+/// A one-line description of a verdict, for text formats.
+pub fn verdict_text(result: &CheckResult) -> String {
+    match &result.verdict {
+        Verdict::Pass => format!("{}: pass", result.check),
+        Verdict::Warn { message } => format!("{}: warning: {message}", result.check),
+        Verdict::Fail(finding) => format!("{}: {}", result.check, finding.message),
+    }
+}

@@ -1,0 +1,270 @@
+//! One conformance run, end to end: load the contract, plan, start the embedded server when no
+//! target is given, execute, check, and assemble the [`RunReport`]. The CLI only parses flags
+//! into [`RunOptions`] and writes the report.
+
+use crate::checks::{self, CheckContext};
+use crate::client::{ClientConfig, ClientError, HttpClient, TransportError};
+use crate::contract::{Contract, LoadError};
+use crate::exec::{self, ExecutedCase};
+use crate::plan::{self, Case, Selection};
+use crate::provider::{Provider, ProviderError};
+use crate::report::{CaseReport, REPORT_VERSION, RunReport, Summary};
+use crate::server::{self, Credentials, RunningServer, ServerConfig};
+use crate::snapshot::{SnapshotMode, SnapshotStore};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("cannot start the embedded reference server: {0}")]
+    Server(std::io::Error),
+    #[error("target {url} is unreachable: {detail}")]
+    Unreachable { url: String, detail: String },
+}
+
+/// Where staged requests come from, as the user asked.
+#[derive(Debug, Clone, Default)]
+pub enum StateSource {
+    #[default]
+    None,
+    Url(String),
+    IdsFile(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `None` runs against the embedded reference server.
+    pub base_url: Option<String>,
+    pub states: StateSource,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub jobs: usize,
+    pub selection: Selection,
+    pub contract_dir: PathBuf,
+    pub snapshot_mode: SnapshotMode,
+    /// Fault for the embedded server (self-test and demonstrations).
+    pub embedded_fault: Option<server::Fault>,
+    pub embedded_slow_delay: Duration,
+    /// The case families planned after the fixtures.
+    pub families: Families,
+}
+
+/// Which case families run besides the fixtures (issue: generated, life cycle, concurrency).
+#[derive(Debug, Clone, Copy)]
+pub struct Families {
+    /// Number of generated negative inputs (0: none).
+    pub generate: usize,
+    pub seed: u64,
+    /// The life-cycle table and multi-step sequences.
+    pub lifecycle: bool,
+    /// Conflicting PUTs sent at once, and how many rounds (0 rounds: no race case).
+    pub race_concurrency: usize,
+    pub race_rounds: usize,
+}
+
+impl Default for Families {
+    fn default() -> Families {
+        Families {
+            generate: 0,
+            seed: 0,
+            lifecycle: true,
+            race_concurrency: 8,
+            race_rounds: 5,
+        }
+    }
+}
+
+impl Families {
+    /// The cases of every enabled family, in a fixed order.
+    pub fn cases(&self) -> Vec<Case> {
+        let mut cases = Vec::new();
+        if self.lifecycle {
+            cases.extend(crate::sequences::lifecycle_table_cases());
+            cases.extend(crate::sequences::sequence_cases());
+        }
+        if self.race_rounds > 0 {
+            cases.extend(crate::sequences::race_cases(
+                self.race_concurrency,
+                self.race_rounds,
+            ));
+        }
+        cases.extend(crate::generate::generate(self.generate, self.seed));
+        cases
+    }
+
+    /// The seed, when it shapes the run.
+    pub fn reported_seed(&self) -> Option<u64> {
+        (self.generate > 0).then_some(self.seed)
+    }
+}
+
+impl RunOptions {
+    pub fn new(contract_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            base_url: None,
+            states: StateSource::None,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            jobs: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            selection: Selection::default(),
+            contract_dir,
+            snapshot_mode: SnapshotMode::Compare,
+            embedded_fault: None,
+            embedded_slow_delay: Duration::from_secs(3),
+            families: Families::default(),
+        }
+    }
+}
+
+/// The target a run talks to; owns the embedded server for the run's lifetime.
+struct Target {
+    client: Arc<HttpClient>,
+    provider: Arc<Provider>,
+    embedded: Option<RunningServer>,
+}
+
+/// The cases a run would execute, in order (also what `list` shows).
+pub fn planned_cases(contract: &Contract, options: &RunOptions) -> Vec<Case> {
+    let mut cases = plan::plan(contract, &options.selection);
+    cases.extend(
+        options
+            .families
+            .cases()
+            .into_iter()
+            .filter(|case| options.selection.accepts(case)),
+    );
+    cases
+}
+
+/// Runs the suite; `on_case` sees each case's report in plan order as soon as it is known.
+pub async fn run(
+    options: &RunOptions,
+    mut on_case: impl FnMut(&CaseReport),
+) -> Result<RunReport, RunError> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = Instant::now();
+    let contract = Contract::load(&options.contract_dir)?;
+    let cases = planned_cases(&contract, options);
+    let target = connect(options).await?;
+    preflight(&target.client).await?;
+    let snapshots = SnapshotStore::new(&contract.snapshot_dir(), options.snapshot_mode);
+    let context = CheckContext {
+        schemas: &contract.schemas,
+        snapshots: &snapshots,
+    };
+    let mut reports = Vec::with_capacity(cases.len());
+    exec::execute_all(
+        cases,
+        target.client.clone(),
+        target.provider.clone(),
+        options.jobs,
+        |case| {
+            let report = judge(case, &context);
+            on_case(&report);
+            reports.push(report);
+        },
+    )
+    .await;
+    let target_url = target.client.base_url().to_string();
+    let embedded = target.embedded.is_some();
+    if let Some(server) = target.embedded {
+        server.shutdown().await;
+    }
+    Ok(RunReport {
+        report_version: REPORT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: crate::client::mask_url(&target_url),
+        embedded,
+        started_at,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        seed: options.families.reported_seed(),
+        notices: Vec::new(),
+        summary: Summary::of(&reports),
+        cases: reports,
+    })
+}
+
+fn judge(executed: ExecutedCase, context: &CheckContext) -> CaseReport {
+    let results = checks::evaluate(&executed, context);
+    CaseReport::from_executed(executed, results)
+}
+
+async fn connect(options: &RunOptions) -> Result<Target, RunError> {
+    match &options.base_url {
+        Some(base_url) => connect_external(options, base_url),
+        None => connect_embedded(options).await,
+    }
+}
+
+fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunError> {
+    let client = HttpClient::new(ClientConfig {
+        base_url: base_url.to_string(),
+        extra_headers: options.headers.clone(),
+        timeout: options.timeout,
+        body_limit: crate::client::DEFAULT_BODY_LIMIT,
+        no_proxy: false,
+    })?;
+    let provider = match &options.states {
+        StateSource::None => Provider::Unavailable,
+        StateSource::Url(url) => Provider::state_url(url, options.timeout, false)?,
+        StateSource::IdsFile(path) => Provider::ids_file(path)?,
+    };
+    Ok(Target {
+        client: Arc::new(client),
+        provider: Arc::new(provider),
+        embedded: None,
+    })
+}
+
+/// Starts the reference server on a free loopback port with a per-run credential, so the
+/// unauthenticated cases are meaningful and the credential can be checked for leaks.
+async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
+    let credential = format!("Negotiate {}", uuid::Uuid::new_v4().simple());
+    let server = server::spawn(
+        ServerConfig {
+            fault: options.embedded_fault,
+            credentials: Credentials::Exact(credential.clone()),
+            slow_delay: options.embedded_slow_delay,
+            log: false,
+        },
+        0,
+    )
+    .await
+    .map_err(RunError::Server)?;
+    let mut headers = vec![("Authorization".to_string(), credential)];
+    headers.extend(options.headers.iter().cloned());
+    let client = HttpClient::new(ClientConfig {
+        base_url: server.base_url(),
+        extra_headers: headers,
+        timeout: options.timeout,
+        body_limit: crate::client::DEFAULT_BODY_LIMIT,
+        no_proxy: true,
+    })?;
+    let provider = Provider::state_url(&server.state_url(), options.timeout, true)?;
+    Ok(Target {
+        client: Arc::new(client),
+        provider: Arc::new(provider),
+        embedded: Some(server),
+    })
+}
+
+/// One GET of a nil id before any PUT: a refused connection means the run cannot be carried out.
+async fn preflight(client: &HttpClient) -> Result<(), RunError> {
+    let exchange = client
+        .get(&exec::request_path("00000000-0000-0000-0000-000000000000"))
+        .await;
+    match exchange.response {
+        Err(TransportError::Connect(detail)) => Err(RunError::Unreachable {
+            url: client.base_url().to_string(),
+            detail,
+        }),
+        _ => Ok(()),
+    }
+}
