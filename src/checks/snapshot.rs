@@ -26,16 +26,17 @@ pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
     };
     Some(match context.snapshots.check(name, &render(&body)) {
         Ok(SnapshotOutcome::Matched) => Verdict::Pass,
-        Ok(SnapshotOutcome::Written(path)) => {
-            Verdict::warn(format!("snapshot written to {}: review it", path.display()))
-        }
+        Ok(SnapshotOutcome::Written(path)) => Verdict::warn(format!(
+            "snapshot written to {}: review it",
+            relative(&path)
+        )),
         Ok(SnapshotOutcome::Missing(path)) => Verdict::fail(
             "no stored snapshot to compare with",
-            format!("{} (create it with --update-snapshots)", path.display()),
+            format!("{} (create it with --update-snapshots)", relative(&path)),
             "missing",
         ),
         Ok(SnapshotOutcome::Differs { path, diff }) => Verdict::fail(
-            format!("the normalized Request differs from {}", path.display()),
+            format!("the normalized Request differs from {}", relative(&path)),
             "the stored snapshot",
             diff,
         ),
@@ -45,4 +46,13 @@ pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
             error.to_string(),
         ),
     })
+}
+
+/// `snapshots/<file>`: the same on every machine, unlike the absolute path.
+fn relative(path: &std::path::Path) -> String {
+    let file = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    format!("snapshots/{file}")
 }

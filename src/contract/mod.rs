@@ -164,33 +164,32 @@ fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Resu
         );
     }
     let expect = &fixture.expect;
-    if let Some(schema) = &expect.schema {
-        if !schemas.contains(schema) {
-            return fail(
-                "/expect/schema",
-                format!("schema '{schema}' is not in schemas/"),
-            );
-        }
+    if let Some(schema) = &expect.schema
+        && !schemas.contains(schema)
+    {
+        return fail(
+            "/expect/schema",
+            format!("schema '{schema}' is not in schemas/"),
+        );
     }
-    if let Some(code) = expect.status_value {
-        if RequestState::from_code(code).is_none() {
-            return fail(
-                "/expect/status_value",
-                format!("{code} is not a status code of CONTRACT.md section 5"),
-            );
-        }
+    if let Some(code) = expect.status_value
+        && RequestState::from_code(code).is_none()
+    {
+        return fail(
+            "/expect/status_value",
+            format!("{code} is not a status code of CONTRACT.md section 5"),
+        );
     }
-    if let Some(name) = &expect.snapshot {
-        if name.is_empty()
+    if let Some(name) = &expect.snapshot
+        && (name.is_empty()
             || !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-        {
-            return fail(
-                "/expect/snapshot",
-                format!("'{name}' is not a valid snapshot name"),
-            );
-        }
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
+    {
+        return fail(
+            "/expect/snapshot",
+            format!("'{name}' is not a valid snapshot name"),
+        );
     }
     match expect.outcome {
         Outcome::Success => {
@@ -225,13 +224,13 @@ fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Resu
             }
         }
     }
-    if let Some(codes) = &expect.status {
-        if codes.is_empty() || codes.iter().any(|code| !(200..300).contains(code)) {
-            return fail(
-                "/expect/status",
-                format!("{codes:?}: success codes must be non-empty and 2xx"),
-            );
-        }
+    if let Some(codes) = &expect.status
+        && (codes.is_empty() || codes.iter().any(|code| !(200..300).contains(code)))
+    {
+        return fail(
+            "/expect/status",
+            format!("{codes:?}: success codes must be non-empty and 2xx"),
+        );
     }
     check_against_lifecycle(path, fixture)
 }

@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: the repository's contract, runs against the
+//! embedded server, and text normalization for snapshots of reports.
+
+#![allow(dead_code)]
+
+use cmconform::report::RunReport;
+use cmconform::run::{RunOptions, run};
+use regex::Regex;
+use std::path::PathBuf;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn options() -> RunOptions {
+    RunOptions::new(repo_root())
+}
+
+pub async fn run_report(options: &RunOptions) -> RunReport {
+    match run(options, |_| {}).await {
+        Ok(report) => report,
+        Err(error) => panic!("the run could not be carried out: {error}"),
+    }
+}
+
+/// Names of the checks that failed anywhere in the report.
+pub fn failed_checks(report: &RunReport) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = report
+        .cases
+        .iter()
+        .flat_map(|case| case.failures().map(|result| result.check))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Replaces what changes from run to run (ports, GUIDs, timestamps, durations, credentials)
+/// so that report snapshots are stable.
+pub fn stabilize(text: &str) -> String {
+    let rules = [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (
+            r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[guid]",
+        ),
+        (
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?",
+            "[timestamp]",
+        ),
+        (r"\(\d+ ms\)", "([n] ms)"),
+        (r#""(duration_ms|elapsed_ms)": [0-9.e-]+"#, r#""$1": 0"#),
+        (r#"time="[0-9.]+""#, r#"time="0""#),
+        (r#"timestamp="[^"]+""#, r#"timestamp="[timestamp]""#),
+        (r"cmconform \d+\.\d+\.\d+", "cmconform [version]"),
+        (
+            r#""tool_version": "[^"]+""#,
+            r#""tool_version": "[version]""#,
+        ),
+        (r#"\\"date\\", \\"[^"\\]+\\""#, r#"\"date\", \"[date]\""#),
+        (r#""date",\s*"[^"]+""#, r#""date", "[date]""#),
+    ];
+    rules
+        .iter()
+        .fold(text.to_string(), |text, (pattern, replacement)| {
+            Regex::new(pattern)
+                .map(|re| re.replace_all(&text, *replacement).into_owned())
+                .unwrap_or(text)
+        })
+}
+
+/// The JSON report with what the reference server varies per request (field values, hence
+/// lengths) reduced to the normalized Request shape, then `stabilize`d.
+pub fn stabilize_json_report(text: &str) -> String {
+    let Ok(mut report) = serde_json::from_str::<serde_json::Value>(text) else {
+        return stabilize(text);
+    };
+    let exchanges = report["cases"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|case| case["exchanges"].as_array_mut())
+        .flatten();
+    for exchange in exchanges {
+        let received = &mut exchange["response"]["received"];
+        if let Some(body) = received["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str(b).ok())
+        {
+            received["body"] = cmconform::snapshot::render(&body).into();
+        }
+        for header in received["headers"].as_array_mut().into_iter().flatten() {
+            if header[0] == "content-length" {
+                header[1] = "[n]".into();
+            }
+        }
+    }
+    stabilize(&serde_json::to_string_pretty(&report).unwrap_or_default())
+}
