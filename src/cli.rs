@@ -342,15 +342,20 @@ fn list_command(args: ListArgs) -> anyhow::Result<i32> {
 }
 
 fn checks_command() -> i32 {
-    let mut out = std::io::stdout().lock();
-    for check in crate::checks::REGISTRY {
-        let _ = writeln!(
-            out,
-            "{:<28} section {:<3} {}",
-            check.name, check.section, check.summary
-        );
-    }
+    let _ = write!(std::io::stdout().lock(), "{}", checks_table());
     exit::PASSED
+}
+
+/// The check registry as a Markdown table (`cmconform checks`, and the README's list).
+pub fn checks_table() -> String {
+    let mut table = String::from("| check | section | what it asserts |\n|---|---|---|\n");
+    for check in crate::checks::REGISTRY {
+        table.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            check.name, check.section, check.summary
+        ));
+    }
+    table
 }
 
 async fn selftest_command(args: SelftestArgs) -> anyhow::Result<i32> {

@@ -47,15 +47,11 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
     if !judged {
         return None;
     }
-    Some(if problems.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "a response body does not match its schema",
-            "valid against schemas/",
-            problems.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        problems,
+        "a response body does not match its schema",
+        "valid against schemas/",
+    ))
 }
 
 /// Every returned Request names the request of the URL.
@@ -76,15 +72,11 @@ pub fn uuid_matches_path(subject: &Subject, _: &CheckContext) -> Option<Verdict>
     if !judged {
         return None;
     }
-    Some(if mismatches.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "the Request returned is not the one addressed",
-            "Uuid equal to the {id} of the URL",
-            mismatches.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        mismatches,
+        "the Request returned is not the one addressed",
+        "Uuid equal to the {id} of the URL",
+    ))
 }
 
 fn returned_uuid(exchange: &Exchange) -> Option<String> {
@@ -131,15 +123,11 @@ pub fn completed_timestamp(subject: &Subject, _: &CheckContext) -> Option<Verdic
             completion_problem(response).map(|problem| format!("{label}: {problem}"))
         })
         .collect();
-    Some(if problems.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "Completed is not a real completion time",
-            "an ISO 8601 timestamp, not 0001-01-01T00:00:00, not earlier than Submitted",
-            problems.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        problems,
+        "Completed is not a real completion time",
+        "an ISO 8601 timestamp, not 0001-01-01T00:00:00, not earlier than Submitted",
+    ))
 }
 
 fn completion_problem(response: &ReceivedResponse) -> Option<String> {

@@ -55,6 +55,15 @@ impl Verdict {
         }
     }
 
+    /// Pass when `problems` is empty, else one failure that lists them all.
+    pub fn from_problems(problems: Vec<String>, message: &str, expected: &str) -> Verdict {
+        if problems.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::fail(message, expected, problems.join("; "))
+        }
+    }
+
     pub fn is_fail(&self) -> bool {
         matches!(self, Verdict::Fail(_))
     }

@@ -15,15 +15,11 @@ pub fn concurrent_single_winner(subject: &Subject, _: &CheckContext) -> Option<V
             round_problem(round).map(|problem| format!("round {index}: {problem}"))
         })
         .collect();
-    Some(if problems.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "conflicting concurrent PUTs were not serialized",
-            "exactly one success; the others refused; GET shows the winner's Status",
-            problems.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        problems,
+        "conflicting concurrent PUTs were not serialized",
+        "exactly one success; the others refused; GET shows the winner's Status",
+    ))
 }
 
 fn round_problem(round: &RaceRound) -> Option<String> {

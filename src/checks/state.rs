@@ -51,15 +51,11 @@ pub fn immutable_fields(subject: &Subject, _: &CheckContext) -> Option<Verdict> 
             })
         })
         .collect();
-    Some(if changes.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "a PUT changed a field that section 5 makes immutable",
-            "immutable fields as GET showed them before",
-            changes.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        changes,
+        "a PUT changed a field that section 5 makes immutable",
+        "immutable fields as GET showed them before",
+    ))
 }
 
 fn show(value: Option<&Value>) -> String {

@@ -84,15 +84,11 @@ pub fn content_type_conformance(subject: &Subject, _: &CheckContext) -> Option<V
     if !seen {
         return None;
     }
-    Some(if wrong.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            "a response body is not declared as JSON",
-            "Content-Type: application/json",
-            wrong.join("; "),
-        )
-    })
+    Some(Verdict::from_problems(
+        wrong,
+        "a response body is not declared as JSON",
+        "Content-Type: application/json",
+    ))
 }
 
 fn is_json_media_type(value: &str) -> bool {

@@ -24,13 +24,22 @@ impl ReportWriter for JunitWriter {
             let group = suite_name(case);
             suites
                 .entry(group.clone())
-                .or_insert_with(|| TestSuite::new(group))
+                .or_insert_with(|| new_suite(group, report.seed))
                 .add_test_case(test_case(case));
         }
         junit.add_test_suites(suites.into_values());
         junit.serialize(&mut *out).map_err(std::io::Error::other)?;
         writeln!(out)
     }
+}
+
+/// A suite carrying the run's generator seed, so a CI reader can replay generated cases.
+fn new_suite(name: String, seed: Option<u64>) -> TestSuite {
+    let mut suite = TestSuite::new(name);
+    if let Some(seed) = seed {
+        suite.add_property(quick_junit::Property::new("seed", seed.to_string()));
+    }
+    suite
 }
 
 /// The tag group a case is reported under: its first tag, or its family.

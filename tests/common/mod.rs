@@ -97,3 +97,22 @@ pub fn stabilize_json_report(text: &str) -> String {
     }
     stabilize(&serde_json::to_string_pretty(&report).unwrap_or_default())
 }
+
+/// The documented example response (CONTRACT.md section 4), verbatim from the seed page.
+pub fn documented_answer() -> serde_json::Value {
+    serde_json::json!({
+        "Uuid": "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099", "RequestType": 1, "Status": 8, "Flags": 2, "DataCollection": [],
+        "DataCollectionFlags": 32,
+        "OriginatorUserUuid": "8f1590dc-d932-4b66-8e68-2e91c5880780",
+        "TargetUserUuid": "8f1590dc-d932-4b66-8e68-2e91c5880780",
+        "Submitted": "2015-07-07T23:36:21.93Z", "Completed": "2015-07-07T23:37:37.767Z",
+        "NewProfileUuid": "b99ff38c-6653-471f-ae3c-325bb351a6bc",
+        "OldProfileUuid": "00000000-0000-0000-0000-000000000000",
+        "NewSmartcardUuid": "17cf063d-e337-4aa9-a822-346554ddd3c9",
+        "OldSmartcardUuid": "00000000-0000-0000-0000-000000000000",
+        "Priority": 0, "Comment": "",
+        "ProfileTemplateUuid": "a039b4d0-5ce8-4eff-8651-181c6576fda3",
+        "SecurityDescriptor": "O:S-1-5-21-2127521184-1604012920-1887927527-14134865D:(D;;LC;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094534)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5219125)(A;;SWRC;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;RC;;;WD)(A;;CCDCLCSWSDRC;;;S-1-5-21-2127521184-1604012920-1887927527-14134865)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;CCDCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}",
+        "IsSmartcard": true, "IsEnrollmentAgent": false, "IsDataCollectionComplete": false
+    })
+}

@@ -1,0 +1,30 @@
+//! README.md is generated where it lists what the code defines: the check registry.
+
+mod common;
+
+fn readme_block(marker: &str) -> String {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap_or_default();
+    readme
+        .split(&format!("<!-- {marker}:begin -->\n"))
+        .nth(1)
+        .and_then(|rest| rest.split(&format!("<!-- {marker}:end -->")).next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn readme_lists_every_check_of_the_registry() {
+    assert_eq!(
+        readme_block("checks"),
+        cmconform::cli::checks_table(),
+        "README.md's check list is stale: paste the output of `cargo run -- checks` between the checks markers"
+    );
+}
+
+#[test]
+fn readme_holds_the_two_commands() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap_or_default();
+    let ci = std::fs::read_to_string(common::repo_root().join(".ci/run")).unwrap_or_default();
+    assert!(readme.contains("cargo run --release -- run"));
+    assert!(readme.contains("cargo test --locked") && ci.contains("\ncargo test --locked"));
+}
