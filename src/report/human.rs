@@ -17,30 +17,54 @@ impl ReportWriter for HumanWriter {
         for case in &report.cases {
             writeln!(out, "{}", case_line(case))?;
         }
-        write_human_tail(report, out)
+        write_human_tail(report, out, true)
     }
 }
 
 /// What follows the case lines: notices, failure details, the summary line. The console prints
 /// case lines as they finish, then this.
-pub fn write_human_tail(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-    write_details(report, out)?;
+pub fn write_human_tail(
+    report: &RunReport,
+    out: &mut dyn Write,
+    with_warnings: bool,
+) -> std::io::Result<()> {
+    write_details(report, out, with_warnings)?;
     writeln!(out, "{}", summary_line(&report.summary))
 }
 
 pub fn header_line(report: &RunReport) -> String {
-    let target = if report.embedded {
-        format!("{} (embedded reference server)", report.target)
+    start_line(&RunStart {
+        total: report.summary.total,
+        target: &report.target,
+        embedded: report.embedded,
+        seed: report.seed,
+    })
+}
+
+/// What is known when a run starts: enough to reproduce it.
+pub struct RunStart<'a> {
+    pub total: usize,
+    pub target: &'a str,
+    pub embedded: bool,
+    pub seed: Option<u64>,
+}
+
+/// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7`.
+pub fn start_line(start: &RunStart) -> String {
+    let embedded = if start.embedded {
+        " (embedded reference server)"
     } else {
-        report.target.clone()
+        ""
     };
-    let seed = report
+    let seed = start
         .seed
         .map(|seed| format!(", seed {seed}"))
         .unwrap_or_default();
     format!(
-        "cmconform {}: {} cases against {target}{seed}",
-        report.tool_version, report.summary.total
+        "cmconform {}: {} cases against {}{embedded}{seed}",
+        env!("CARGO_PKG_VERSION"),
+        start.total,
+        start.target
     )
 }
 
@@ -76,11 +100,17 @@ pub fn summary_line(summary: &Summary) -> String {
     )
 }
 
-fn write_details(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_details(
+    report: &RunReport,
+    out: &mut dyn Write,
+    with_warnings: bool,
+) -> std::io::Result<()> {
     for notice in &report.notices {
         writeln!(out, "WARNING: {notice}")?;
     }
-    write_warnings(report, out)?;
+    if with_warnings {
+        write_warnings(report, out)?;
+    }
     let troubled = report
         .cases
         .iter()
@@ -155,4 +185,45 @@ fn write_case_details(case: &CaseReport, out: &mut dyn Write) -> std::io::Result
 /// Continues multi-line values (snapshot diffs) under their label.
 fn indent(text: &str) -> String {
     text.trim_end().replace('\n', "\n                ")
+}
+
+/// Every exchange of a case in full, for `--verbose`.
+pub fn exchanges_text(case: &CaseReport) -> String {
+    let mut text = String::new();
+    for labelled in &case.exchanges {
+        let exchange = &labelled.exchange;
+        let request = &exchange.request;
+        text.push_str(&format!(
+            "    step {} {}: {} {}\n",
+            labelled.step + 1,
+            labelled.label,
+            request.method,
+            request.url
+        ));
+        for (name, value) in &request.headers {
+            text.push_str(&format!("      > {name}: {value}\n"));
+        }
+        if !request.body.is_empty() {
+            text.push_str(&format!(
+                "      > {}\n",
+                String::from_utf8_lossy(&request.body)
+            ));
+        }
+        match &exchange.response {
+            Ok(response) => {
+                text.push_str(&format!(
+                    "      < {} ({:.0} ms)\n",
+                    response.status, exchange.elapsed_ms
+                ));
+                for (name, value) in &response.headers {
+                    text.push_str(&format!("      < {name}: {value}\n"));
+                }
+                if !response.body.is_empty() {
+                    text.push_str(&format!("      < {}\n", response.body_text()));
+                }
+            }
+            Err(error) => text.push_str(&format!("      ! {error}\n")),
+        }
+    }
+    text
 }

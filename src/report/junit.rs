@@ -24,7 +24,7 @@ impl ReportWriter for JunitWriter {
             let group = suite_name(case);
             suites
                 .entry(group.clone())
-                .or_insert_with(|| new_suite(group, report.seed))
+                .or_insert_with(|| new_suite(group, report))
                 .add_test_case(test_case(case));
         }
         junit.add_test_suites(suites.into_values());
@@ -33,11 +33,18 @@ impl ReportWriter for JunitWriter {
     }
 }
 
-/// A suite carrying the run's generator seed, so a CI reader can replay generated cases.
-fn new_suite(name: String, seed: Option<u64>) -> TestSuite {
+/// A suite carrying what every reader must see: the generator seed and the run's notices (e.g.
+/// TLS verification off), as properties and in system-err, where CI UIs show them.
+fn new_suite(name: String, report: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new(name);
-    if let Some(seed) = seed {
+    if let Some(seed) = report.seed {
         suite.add_property(quick_junit::Property::new("seed", seed.to_string()));
+    }
+    for notice in &report.notices {
+        suite.add_property(quick_junit::Property::new("notice", notice.clone()));
+    }
+    if !report.notices.is_empty() {
+        suite.set_system_err(format!("WARNING: {}", report.notices.join("\nWARNING: ")));
     }
     suite
 }

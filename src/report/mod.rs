@@ -1,13 +1,21 @@
 //! Reports: the plain-data result of a run ([`RunReport`]) and one writer per output format
 //! behind the [`ReportWriter`] trait. Writers only read the report; they never re-judge it.
 
+mod html;
 mod human;
 mod json;
 mod junit;
+mod markdown;
+mod tap;
 
-pub use human::{HumanWriter, case_line, summary_line, write_human_tail};
+pub use html::HtmlWriter;
+pub use human::{
+    HumanWriter, RunStart, case_line, exchanges_text, start_line, summary_line, write_human_tail,
+};
 pub use json::JsonWriter;
 pub use junit::JunitWriter;
+pub use markdown::MarkdownWriter;
+pub use tap::TapWriter;
 
 use crate::checks::{CheckResult, Verdict};
 use crate::client::Exchange;
@@ -221,15 +229,18 @@ pub trait ReportWriter {
 
 /// Every writer, by `--format` name.
 pub fn writer_for(name: &str) -> Option<Box<dyn ReportWriter>> {
-    let writers: [Box<dyn ReportWriter>; 3] = [
+    let writers: [Box<dyn ReportWriter>; 6] = [
         Box::new(HumanWriter),
         Box::new(JsonWriter),
         Box::new(JunitWriter),
+        Box::new(HtmlWriter),
+        Box::new(MarkdownWriter),
+        Box::new(TapWriter),
     ];
     writers.into_iter().find(|writer| writer.name() == name)
 }
 
-pub const FORMATS: [&str; 3] = ["human", "json", "junit"];
+pub const FORMATS: [&str; 6] = ["human", "json", "junit", "html", "markdown", "tap"];
 
 /// A one-line description of a verdict, for text formats.
 pub fn verdict_text(result: &CheckResult) -> String {
