@@ -2,8 +2,11 @@
 //! it happened (status, headers, body bytes, timing) or the transport error that prevented it.
 //! Secrets are masked when the exchange is recorded, so nothing downstream can leak them.
 
+use crate::auth::{self, AuthError, AuthSettings, Authenticator, ntlm};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
@@ -51,6 +54,8 @@ pub enum TransportError {
     BodyTooLarge(usize),
     #[error("malformed or truncated HTTP: {0}")]
     Protocol(String),
+    #[error("authentication could not be carried out: {0}")]
+    Auth(String),
 }
 
 /// One request and what came back.
@@ -110,6 +115,167 @@ pub enum ClientError {
     Header(String),
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+    #[error("{flag} {path}: {message}")]
+    Tls {
+        flag: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("--proxy {url}: {message}")]
+    Proxy { url: String, message: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// TLS settings for https targets. The system's roots and the webpki roots are trusted by
+/// default; `cacert` adds a PEM bundle (a private CA).
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS, with `key`.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Accept any server certificate (a notice says so in every report).
+    pub insecure: bool,
+}
+
+/// How to reach and authenticate to a target: what the connection flags give.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub tls: TlsOptions,
+    /// Proxy for every request (else the `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` environment).
+    pub proxy: Option<String>,
+    /// Time to establish a connection [default: the request timeout].
+    pub connect_timeout: Option<Duration>,
+    /// Retries of a connection that could not be established (nothing was sent yet).
+    pub retries: u32,
+    /// Cap on response bodies.
+    pub max_body: usize,
+    pub auth: AuthSettings,
+}
+
+impl Default for Connection {
+    fn default() -> Connection {
+        Connection {
+            tls: TlsOptions::default(),
+            proxy: None,
+            connect_timeout: None,
+            retries: 2,
+            max_body: DEFAULT_BODY_LIMIT,
+            auth: AuthSettings::default(),
+        }
+    }
+}
+
+impl Connection {
+    /// What every reader of a report must know about this connection.
+    pub fn notices(&self) -> Vec<String> {
+        let mut notices = Vec::new();
+        if self.tls.insecure {
+            notices.push(INSECURE_NOTICE.to_string());
+        }
+        notices
+    }
+}
+
+/// The `--insecure` notice, in every report and on stderr.
+pub const INSECURE_NOTICE: &str = "TLS certificate verification is DISABLED (--insecure): the \
+     target's identity was not checked, and credentials may have been sent to an impostor";
+
+/// A reqwest client builder with the connection's TLS, proxy and timeouts, never following
+/// redirects (so credentials never go to another origin). `no_proxy` ignores the proxy settings
+/// (the embedded loopback server).
+pub fn http_builder(
+    connection: &Connection,
+    timeout: Duration,
+    no_proxy: bool,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(connection.connect_timeout.unwrap_or(timeout));
+    let tls = &connection.tls;
+    if let Some(path) = &tls.cacert {
+        let pem = read_pem("--cacert", path)?;
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| ClientError::Tls {
+                flag: "--cacert",
+                path: path.clone(),
+                message: format!("not a PEM certificate bundle: {}", error_chain(&error)),
+            })?;
+        if certificates.is_empty() {
+            return Err(ClientError::Tls {
+                flag: "--cacert",
+                path: path.clone(),
+                message: "no certificate in the file".into(),
+            });
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read_pem("--cert", cert)?;
+            pem.push(b'\n');
+            pem.extend(read_pem("--key", key)?);
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|error| ClientError::Tls {
+                flag: "--cert",
+                path: cert.clone(),
+                message: format!(
+                    "not a PEM certificate with its private key (--key): {}",
+                    error_chain(&error)
+                ),
+            })?;
+            builder = builder.identity(identity);
+        }
+        (Some(path), None) | (None, Some(path)) => {
+            return Err(ClientError::Tls {
+                flag: if tls.cert.is_some() {
+                    "--cert"
+                } else {
+                    "--key"
+                },
+                path: path.clone(),
+                message: "--cert and --key go together".into(),
+            });
+        }
+        (None, None) => {}
+    }
+    if tls.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if no_proxy {
+        builder = builder.no_proxy();
+    } else if let Some(url) = &connection.proxy {
+        let proxy = reqwest::Proxy::all(url).map_err(|error| ClientError::Proxy {
+            url: mask_url(url),
+            message: error_chain(&error),
+        })?;
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder)
+}
+
+/// A client with the connection's TLS and proxy settings and no credentials (provider states,
+/// token endpoints, doctor probes).
+pub fn plain_client(
+    connection: &Connection,
+    timeout: Duration,
+    no_proxy: bool,
+) -> Result<reqwest::Client, ClientError> {
+    http_builder(connection, timeout, no_proxy)?
+        .build()
+        .map_err(|error| ClientError::Build(error.to_string()))
+}
+
+fn read_pem(flag: &'static str, path: &Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|error| ClientError::Tls {
+        flag,
+        path: path.to_path_buf(),
+        message: format!("cannot read: {error}"),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -118,15 +284,83 @@ pub struct ClientConfig {
     /// `-H` headers, credentials among them.
     pub extra_headers: Vec<(String, String)>,
     pub timeout: Duration,
-    pub body_limit: usize,
-    /// Ignore proxy environment variables (always so for the embedded loopback server).
+    pub connection: Connection,
+    /// Ignore proxy settings (always so for the embedded loopback server).
     pub no_proxy: bool,
+    /// Refuse a mutating request to an id the provider did not stage unless a GET shows that
+    /// it names no request (shared deployments; see [`HttpClient::guard`]).
+    pub guard_unstaged: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
-    config: ClientConfig,
+    /// For requests sent without credentials while NTLM authenticates connections: a client
+    /// whose connections are never authenticated.
+    bare: reqwest::Client,
+    config: Arc<ClientConfig>,
+    auth: Arc<Authenticator>,
+    ntlm: Option<Arc<NtlmPool>>,
+    /// Secrets known when the client was built (headers, passwords), for scrubbing.
+    secrets: Arc<Vec<String>>,
+}
+
+/// NTLM authenticates connections: each entry is a client with at most one kept-alive
+/// connection, used by one request at a time, so the handshake and the requests after it share
+/// a connection.
+#[derive(Debug)]
+struct NtlmPool {
+    idle: Mutex<Vec<NtlmConnection>>,
+    config: Arc<ClientConfig>,
+}
+
+#[derive(Debug)]
+struct NtlmConnection {
+    client: reqwest::Client,
+    authenticated: bool,
+}
+
+impl NtlmPool {
+    fn take(&self) -> Result<NtlmConnection, TransportError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        if let Some(connection) = idle {
+            return Ok(connection);
+        }
+        let config = &self.config;
+        let client = http_builder(&config.connection, config.timeout, config.no_proxy)
+            .and_then(|builder| {
+                builder
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .map_err(|error| ClientError::Build(error.to_string()))
+            })
+            .map_err(|error| TransportError::Auth(error.to_string()))?;
+        Ok(NtlmConnection {
+            client,
+            authenticated: false,
+        })
+    }
+
+    fn put(&self, connection: NtlmConnection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(connection);
+    }
+}
+
+/// What the NTLM handshake on a connection came to.
+enum Handshake {
+    /// Send the request with this `Authorization` (type 3) value.
+    Authenticate(String),
+    /// The server did not ask for authentication: send as is.
+    NotNeeded,
+    /// The server offered no NTLM challenge: send as is (it will refuse, and say how).
+    NoChallenge,
 }
 
 impl HttpClient {
@@ -145,28 +379,71 @@ impl HttpClient {
                 return Err(ClientError::Header(name.clone()));
             }
         }
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout);
-        if config.no_proxy {
-            builder = builder.no_proxy();
+        let build = |builder: reqwest::ClientBuilder| {
+            builder
+                .build()
+                .map_err(|error| ClientError::Build(error.to_string()))
+        };
+        let inner = build(http_builder(
+            &config.connection,
+            config.timeout,
+            config.no_proxy,
+        )?)?;
+        let bare = build(http_builder(
+            &config.connection,
+            config.timeout,
+            config.no_proxy,
+        )?)?;
+        let auth = Authenticator::from_settings(&config.connection.auth, inner.clone())?;
+        let mut secrets = auth.secrets();
+        for (name, value) in &config.extra_headers {
+            if is_secret_header(name) {
+                secrets.push(value.clone());
+                if let Some((_, credential)) = value.split_once(' ') {
+                    secrets.push(credential.trim().to_string());
+                }
+            }
         }
-        let inner = builder
-            .build()
-            .map_err(|error| ClientError::Build(error.to_string()))?;
-        Ok(HttpClient { inner, config })
+        secrets.retain(|secret| secret.len() >= 4);
+        let config = Arc::new(config);
+        let ntlm = auth.is_ntlm().then(|| {
+            Arc::new(NtlmPool {
+                idle: Mutex::new(Vec::new()),
+                config: config.clone(),
+            })
+        });
+        Ok(HttpClient {
+            inner,
+            bare,
+            config,
+            auth: Arc::new(auth),
+            ntlm,
+            secrets: Arc::new(secrets),
+        })
     }
 
     pub fn base_url(&self) -> &str {
         &self.config.base_url
     }
 
+    /// Whether requests carry credentials (an `--auth` mode, or an `Authorization`/`Cookie`
+    /// header given with `-H`).
     pub fn has_credentials(&self) -> bool {
-        self.config
-            .extra_headers
-            .iter()
-            .any(|(name, _)| is_credential_header(name))
+        !self.auth.is_none()
+            || self
+                .config
+                .extra_headers
+                .iter()
+                .any(|(name, _)| is_credential_header(name))
+    }
+
+    /// Every secret this client knows (for scrubbing text shown to people).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = self.secrets.as_ref().clone();
+        if let Authenticator::Adfs(source) = self.auth.as_ref() {
+            secrets.extend(source.secrets());
+        }
+        secrets
     }
 
     /// Parses a curl-style `Name: value` header.
@@ -184,17 +461,42 @@ impl HttpClient {
     /// Sends `request` and records the exchange; never fails: transport problems are recorded.
     pub async fn send(&self, request: &OutgoingRequest) -> Exchange {
         let url = format!("{}{}", self.config.base_url, request.path);
-        let headers = self.headers_for(request);
-        let sent = SentRequest {
-            method: request.method.clone(),
-            url: mask_url(&url),
-            headers: mask_headers(&headers),
-            body: request.body.clone().unwrap_or_default(),
-        };
         let started = Instant::now();
-        let response = self.transmit(request, &url, &headers).await;
+        let (headers, response) = if request.credentials && self.ntlm.is_some() {
+            self.send_ntlm(request, &url).await
+        } else {
+            let mut headers = self.headers_for(request);
+            let response = match self.auth_header(request).await {
+                Ok(header) => {
+                    headers.extend(header);
+                    let client = if request.credentials {
+                        &self.inner
+                    } else {
+                        &self.bare
+                    };
+                    self.transmit(client, request, &url, &headers).await
+                }
+                Err(error) => Err(error),
+            };
+            (headers, response)
+        };
+        let secrets = self.secrets();
+        let response = response.map(|mut received| {
+            received.headers = received
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name, auth::scrub(&value, &secrets)))
+                .collect();
+            received.body = auth::scrub_bytes(received.body, &secrets);
+            received
+        });
         Exchange {
-            request: sent,
+            request: SentRequest {
+                method: request.method.clone(),
+                url: mask_url(&url),
+                headers: mask_headers(&headers),
+                body: request.body.clone().unwrap_or_default(),
+            },
             response,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         }
@@ -212,6 +514,51 @@ impl HttpClient {
         .await
     }
 
+    /// The safety rule for shared deployments, in one place: a request that may change state
+    /// (anything but GET, HEAD, OPTIONS) goes only to the id the provider staged for the case;
+    /// to any other path only when a GET of that path first answers 404 or 400, i.e. it names
+    /// no request. `Err` carries the reason the case is skipped; nothing was changed.
+    pub async fn guard(
+        &self,
+        request: &OutgoingRequest,
+        staged: Option<&str>,
+    ) -> Result<(), String> {
+        if !self.config.guard_unstaged
+            || ["GET", "HEAD", "OPTIONS"]
+                .iter()
+                .any(|method| request.method.eq_ignore_ascii_case(method))
+        {
+            return Ok(());
+        }
+        if let (Some(staged), Some(id)) = (staged, path_request_id(&request.path))
+            && uuid::Uuid::parse_str(staged).is_ok_and(|staged| staged == id)
+        {
+            return Ok(());
+        }
+        let probe = self
+            .send(&OutgoingRequest {
+                method: "GET".into(),
+                path: request.path.clone(),
+                headers: Vec::new(),
+                body: None,
+                credentials: true,
+            })
+            .await;
+        match probe.response {
+            Ok(received) if matches!(received.status, 400 | 404) => Ok(()),
+            Ok(received) => Err(format!(
+                "safety: {} {} targets a request the provider did not stage, and a GET of it \
+                 answered {} (it may name a real request), so it was not sent",
+                request.method, request.path, received.status
+            )),
+            Err(error) => Err(format!(
+                "safety: {} {} targets a request the provider did not stage, and a GET to check \
+                 that it names no request failed ({error}), so it was not sent",
+                request.method, request.path
+            )),
+        }
+    }
+
     fn headers_for(&self, request: &OutgoingRequest) -> Vec<(String, String)> {
         let mut headers = request.headers.clone();
         for (name, value) in &self.config.extra_headers {
@@ -222,8 +569,126 @@ impl HttpClient {
         headers
     }
 
+    async fn auth_header(
+        &self,
+        request: &OutgoingRequest,
+    ) -> Result<Option<(String, String)>, TransportError> {
+        if !request.credentials {
+            return Ok(None);
+        }
+        self.auth
+            .header()
+            .await
+            .map_err(|error| TransportError::Auth(error.to_string()))
+    }
+
+    /// A credentialed request under NTLM: on a pooled connection, handshaking first when the
+    /// connection is not (or no longer) authenticated. A 401 on an authenticated connection
+    /// means the server forgot it (or it is a new connection): the handshake runs again once,
+    /// and the request is resent (a 401 means it was not carried out).
+    async fn send_ntlm(
+        &self,
+        request: &OutgoingRequest,
+        url: &str,
+    ) -> (
+        Vec<(String, String)>,
+        Result<ReceivedResponse, TransportError>,
+    ) {
+        let base = self.headers_for(request);
+        let (Some(pool), Authenticator::Ntlm(credentials)) = (&self.ntlm, self.auth.as_ref())
+        else {
+            let response = self.transmit(&self.inner, request, url, &base).await;
+            return (base, response);
+        };
+        let mut connection = match pool.take() {
+            Ok(connection) => connection,
+            Err(error) => return (base, Err(error)),
+        };
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let mut headers = base.clone();
+            if !connection.authenticated {
+                match self
+                    .ntlm_handshake(&connection.client, credentials, url)
+                    .await
+                {
+                    Ok(Handshake::Authenticate(value)) => {
+                        headers.push(("Authorization".into(), value))
+                    }
+                    Ok(Handshake::NotNeeded) => connection.authenticated = true,
+                    Ok(Handshake::NoChallenge) => {}
+                    Err(error) => break (headers, Err(error)),
+                }
+            }
+            let was_authenticated = connection.authenticated;
+            let response = self
+                .transmit(&connection.client, request, url, &headers)
+                .await;
+            let refused = response
+                .as_ref()
+                .is_ok_and(|received| received.status == 401);
+            connection.authenticated = response.is_ok() && !refused;
+            if refused && was_authenticated && attempt < 2 {
+                continue;
+            }
+            break (headers, response);
+        };
+        pool.put(connection);
+        outcome
+    }
+
+    /// Type 1 on a GET of `url`, the 401's type 2 challenge, and the type 3 answer to send with
+    /// the real request on the same connection. Offers `NTLM`, then `Negotiate` (raw NTLMSSP
+    /// inside Negotiate, which Windows accepts) when the server only offers that.
+    async fn ntlm_handshake(
+        &self,
+        client: &reqwest::Client,
+        credentials: &crate::auth::NtlmCredentials,
+        url: &str,
+    ) -> Result<Handshake, TransportError> {
+        let negotiate =
+            ntlm::negotiate_token().map_err(|error| TransportError::Auth(error.to_string()))?;
+        let mut schemes = vec!["NTLM".to_string()];
+        while let Some(scheme) = schemes.pop() {
+            let headers = vec![("Authorization".to_string(), format!("{scheme} {negotiate}"))];
+            let probe = OutgoingRequest {
+                method: "GET".into(),
+                path: String::new(),
+                headers: Vec::new(),
+                body: None,
+                credentials: true,
+            };
+            let answer = self.transmit(client, &probe, url, &headers).await?;
+            if answer.status != 401 {
+                return Ok(Handshake::NotNeeded);
+            }
+            let offered: Vec<&str> = answer
+                .headers
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+                .map(|(_, value)| value.as_str())
+                .collect();
+            if let Some((scheme, token)) = ntlm::challenge_from(offered.iter().copied()) {
+                let answer = ntlm::authenticate_token(credentials, &token)
+                    .map_err(|error| TransportError::Auth(error.to_string()))?;
+                return Ok(Handshake::Authenticate(format!("{scheme} {answer}")));
+            }
+            let offers_negotiate = offered.iter().any(|value| {
+                value
+                    .split(',')
+                    .any(|offer| offer.trim().eq_ignore_ascii_case("negotiate"))
+            });
+            if scheme == "NTLM" && offers_negotiate {
+                schemes.push("Negotiate".into());
+            }
+        }
+        Ok(Handshake::NoChallenge)
+    }
+
     async fn transmit(
         &self,
+        client: &reqwest::Client,
         request: &OutgoingRequest,
         url: &str,
         headers: &[(String, String)],
@@ -243,11 +708,29 @@ impl HttpClient {
             };
             header_map.append(name, value);
         }
-        let mut builder = self.inner.request(method, url).headers(header_map);
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
-        let response = builder.send().await.map_err(|error| self.classify(error))?;
+        // Only a connection that could not be established is retried: nothing was sent on it.
+        // Once a request may have reached the server it is never sent again.
+        let mut attempt = 0;
+        let response = loop {
+            let mut builder = client
+                .request(method.clone(), url)
+                .headers(header_map.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            match builder.send().await {
+                Ok(response) => break response,
+                Err(error)
+                    if error.is_connect()
+                        && attempt < self.config.connection.retries
+                        && !error_chain(&error).contains("certificate") =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.classify(error)),
+            }
+        };
         let status = response.status().as_u16();
         let headers = mask_headers(&header_pairs(response.headers()));
         let body = self.read_body(response).await?;
@@ -259,7 +742,7 @@ impl HttpClient {
     }
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, TransportError> {
-        let limit = self.config.body_limit;
+        let limit = self.config.connection.max_body;
         if response
             .content_length()
             .is_some_and(|length| length > limit as u64)
@@ -289,6 +772,28 @@ impl HttpClient {
             TransportError::Protocol(error_chain(&error))
         }
     }
+}
+
+/// The GUID a request path names (`.../requests/{id}`, any casing of the prefix, the id in any
+/// spelling .NET accepts: hyphens or not, braces, percent-encoded).
+fn path_request_id(path: &str) -> Option<uuid::Uuid> {
+    let path = path.split(['?', '#']).next()?;
+    let prefix = crate::contract::REQUESTS_PATH;
+    let head = path.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let segment = path.get(prefix.len()..)?.strip_prefix('/')?;
+    if segment.contains('/') {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    if decoded.to_ascii_lowercase().starts_with("urn:") {
+        return None;
+    }
+    uuid::Uuid::parse_str(&decoded).ok()
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {

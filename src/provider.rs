@@ -7,7 +7,6 @@ use crate::contract::lifecycle::RequestState;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -49,25 +48,12 @@ pub enum Staged {
 }
 
 impl Provider {
-    pub fn state_url(
-        url: &str,
-        timeout: Duration,
-        no_proxy: bool,
-    ) -> Result<Provider, ProviderError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        if no_proxy {
-            builder = builder.no_proxy();
-        }
-        let client = builder.build().map_err(|error| ProviderError::StateUrl {
-            url: url.into(),
-            message: error.to_string(),
-        })?;
-        Ok(Provider::StateUrl {
+    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`).
+    pub fn state_url(url: &str, client: reqwest::Client) -> Provider {
+        Provider::StateUrl {
             client,
             url: url.into(),
-        })
+        }
     }
 
     /// Reads an `--ids` file: `{"approved": ["guid", ...], "pending": [...], ...}`.

@@ -3,13 +3,12 @@
 //! answer); each hook is conformant unless its own faults are active, and each fault appears in
 //! exactly one hook. Handlers ask the hooks and never test for a fault themselves.
 
-use super::Credentials;
 use super::faults::Fault;
 use super::model::{NOT_COMPLETED, RequestObject, dotnet_timestamp};
 use super::respond::{self, ApiError};
 use super::wire::{Hijack, short_body};
 use crate::contract::lifecycle::{self, RequestState, TargetStatus};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -60,17 +59,10 @@ impl Behaviour {
         matches.then(|| path.get(prefix.len()..)).flatten()
     }
 
-    /// Authentication: whether the `Authorization` header admits the request
-    /// (`credentials_ignored` admits everything).
-    pub fn authorized(self, credentials: &Credentials, header: Option<&HeaderValue>) -> bool {
-        if self.is(Fault::CredentialsIgnored) {
-            return true;
-        }
-        match (credentials, header) {
-            (_, None) => false,
-            (Credentials::AnyNonEmpty, Some(value)) => !value.as_bytes().trim_ascii().is_empty(),
-            (Credentials::Exact(expected), Some(value)) => value.as_bytes() == expected.as_bytes(),
-        }
+    /// Authentication: whether every request is admitted whatever its credentials
+    /// (`credentials_ignored`); otherwise `auth::check` decides.
+    pub fn ignores_credentials(self) -> bool {
+        self.is(Fault::CredentialsIgnored)
     }
 
     /// Body validation: whether a `status` string outside the three wire values is answered as
@@ -339,18 +331,32 @@ mod tests {
 
     #[test]
     fn authorization_rules() {
-        let header = HeaderValue::from_static("Negotiate abc");
-        let blank = HeaderValue::from_static("  ");
+        use super::super::Credentials;
+        use super::super::auth::{Session, Verdict, check};
+        use axum::http::HeaderMap;
+        use axum::http::HeaderValue;
+        use axum::http::header::AUTHORIZATION;
+        let with_header = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_static(value));
+            headers
+        };
+        let session = Session::default();
         let any = Credentials::AnyNonEmpty;
         let exact = Credentials::Exact("Negotiate abc".into());
-        assert!(conformant().authorized(&any, Some(&header)));
-        assert!(!conformant().authorized(&any, Some(&blank)));
-        assert!(!conformant().authorized(&any, None));
-        assert!(conformant().authorized(&exact, Some(&header)));
-        assert!(
-            !conformant().authorized(&Credentials::Exact("Negotiate ab".into()), Some(&header))
-        );
-        assert!(with(Fault::CredentialsIgnored).authorized(&exact, None));
+        let allowed = |credentials: &Credentials, headers: &HeaderMap| {
+            check(credentials, &session, headers) == Verdict::Allow
+        };
+        assert!(allowed(&any, &with_header("Negotiate abc")));
+        assert!(!allowed(&any, &with_header("  ")));
+        assert!(!allowed(&any, &HeaderMap::new()));
+        assert!(allowed(&exact, &with_header("Negotiate abc")));
+        assert!(!allowed(
+            &Credentials::Exact("Negotiate ab".into()),
+            &with_header("Negotiate abc")
+        ));
+        assert!(with(Fault::CredentialsIgnored).ignores_credentials());
+        assert!(!conformant().ignores_credentials());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Handlers hold the conformant logic; every deviation is asked of [`Behaviour`].
 
 use super::ConnState;
+use super::auth::Verdict;
 use super::behaviour::{Behaviour, Exchange};
 use super::model::{RequestObject, generated_request};
 use super::respond::{self, ApiError, Exception};
@@ -14,8 +15,8 @@ use crate::contract::lifecycle::{RequestState, TargetStatus};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -54,12 +55,21 @@ pub async fn api(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let behaviour = conn.app.behaviour;
-    if !behaviour.authorized(&conn.app.config.credentials, headers.get(AUTHORIZATION)) {
+    if !behaviour.ignores_credentials()
+        && let Verdict::Deny(challenges) =
+            super::auth::check(&conn.app.config.credentials, &conn.auth, &headers)
+    {
         let error = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "Authorization has been denied for this request.",
         );
-        return fail(&conn, error.with_header(WWW_AUTHENTICATE, "Negotiate"));
+        let mut response = fail(&conn, error);
+        for challenge in challenges {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().append(WWW_AUTHENTICATE, value);
+            }
+        }
+        return response;
     }
     let Some(segment) = request_id_segment(behaviour, uri.path()) else {
         let message = format!(

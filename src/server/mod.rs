@@ -8,6 +8,7 @@
 //! ([`spawn`], [`RunningServer`]) and the routing table. The parts:
 //! - `faults`: the fault catalogue (names, sections, intended checks);
 //! - `behaviour`: where each fault acts, as hooks the handlers consult;
+//! - `auth`: the accepted credentials and the check (NTLM verified per connection);
 //! - `handlers`: routing, authentication, GET, PUT, the state endpoint, logging;
 //! - `update`: what a PUT does to a stored request, atomically;
 //! - `store`: the thread-safe request store;
@@ -15,6 +16,7 @@
 //! - `respond`: JSON answers and error bodies with correlation IDs;
 //! - `wire`: the accept loop, per-connection hyper, and the faults below HTTP.
 
+mod auth;
 mod behaviour;
 pub mod faults;
 mod handlers;
@@ -24,6 +26,7 @@ mod store;
 mod update;
 mod wire;
 
+pub use auth::Credentials;
 pub use faults::Fault;
 
 use crate::contract::lifecycle::RequestState;
@@ -65,26 +68,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// What the `Authorization` header must hold. The server cannot run Windows Integrated
-/// Authentication, so presence (or an exact value) stands in for it.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// Any non-blank value.
-    AnyNonEmpty,
-    /// Exactly this value, byte for byte.
-    Exact(String),
-}
-
-impl std::fmt::Debug for Credentials {
-    /// Redacted: the expected value is a secret and must not reach logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::AnyNonEmpty => f.write_str("AnyNonEmpty"),
-            Credentials::Exact(_) => f.write_str("Exact(<redacted>)"),
-        }
-    }
-}
-
 /// Shared by every exchange of one server.
 #[derive(Debug)]
 struct App {
@@ -98,6 +81,8 @@ struct App {
 struct ConnState {
     app: Arc<App>,
     hijack: wire::Hijack,
+    /// Authentication of this connection (NTLM authenticates connections, not requests).
+    auth: auth::Session,
 }
 
 /// A listening server. Dropping it aborts the server and every open connection; prefer
@@ -157,6 +142,7 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
     let state = ConnState {
         app,
         hijack: wire::Hijack::default(),
+        auth: auth::Session::default(),
     };
     let router = router(state.app.config.log);
     let (stop, stopped) = watch::channel(false);

@@ -46,7 +46,7 @@ pub async fn accept_loop(
             _ = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let exchange_state = ConnState { hijack: Hijack::default(), ..state.clone() };
+                    let exchange_state = ConnState { hijack: Hijack::default(), auth: Default::default(), ..state.clone() };
                     connections.spawn(serve_connection(stream, router.clone(), exchange_state, stop.clone()));
                 }
                 // Out of descriptors and the like: back off instead of spinning.

@@ -1,0 +1,440 @@
+//! Authentication to a real deployment: the modes the CM REST API is deployed with (CONTRACT.md
+//! section 2: Windows Integrated Authentication, an ADFS-issued token, a session cookie) and
+//! the plain ones useful in front of proxies and test servers.
+//!
+//! - `basic`, `bearer`, `cookie`: one fixed header per request ([`Authenticator::header`]);
+//! - `adfs`: OAuth2 client credentials against a token endpoint, the token cached and refreshed
+//!   before it expires ([`adfs::TokenSource`]);
+//! - `ntlm`: the connection-oriented NTLM handshake, driven by the HTTP client over one kept-alive
+//!   connection ([`ntlm`]);
+//! - `negotiate` (Kerberos) needs the platform GSSAPI and is refused with what to use instead.
+//!
+//! Secrets live in [`Secret`], whose `Debug` is redacted, and every secret a mode uses is listed
+//! by [`Authenticator::secrets`] so that the client can scrub it from anything it records.
+
+pub mod adfs;
+pub mod ntlm;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::fmt;
+
+/// `--auth MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMode {
+    /// No authentication besides `-H` headers.
+    #[default]
+    None,
+    /// `Authorization: Basic` from --user and --password.
+    Basic,
+    /// `Authorization: Bearer` from --token.
+    Bearer,
+    /// `Cookie:` from --cookie (e.g. a session cookie of an ADFS sign-in).
+    Cookie,
+    /// An ADFS (OAuth2 client credentials) token from --token-url, cached and refreshed.
+    Adfs,
+    /// NTLM (Windows Integrated Authentication) from --user, --domain and --password.
+    Ntlm,
+    /// Kerberos through the platform GSSAPI (not available in this build: use ntlm).
+    Negotiate,
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            AuthMode::None => "none",
+            AuthMode::Basic => "basic",
+            AuthMode::Bearer => "bearer",
+            AuthMode::Cookie => "cookie",
+            AuthMode::Adfs => "adfs",
+            AuthMode::Ntlm => "ntlm",
+            AuthMode::Negotiate => "negotiate",
+        };
+        f.write_str(name)
+    }
+}
+
+/// A secret string: `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// What the user gave for authentication (flags, environment).
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// User name; for NTLM `DOMAIN\user` is accepted when no domain is given.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub domain: Option<String>,
+    pub token: Option<Secret>,
+    pub cookie: Option<Secret>,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    /// The ADFS `resource` (the relying party identifier of the CM web application).
+    pub resource: Option<String>,
+    /// An OAuth2 `scope`, for token endpoints that want one instead of `resource`.
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("--auth {mode} needs {what}: pass {flag} or set {env}")]
+    Missing {
+        mode: AuthMode,
+        what: &'static str,
+        flag: &'static str,
+        env: &'static str,
+    },
+    #[error(
+        "--auth negotiate (Kerberos) needs the platform GSSAPI library (libgssapi_krb5) and a \
+         Kerberos ticket (kinit), which this build does not link; use --auth ntlm (user, domain, \
+         password), or pass a ready-made token with -H 'Authorization: Negotiate <token>'"
+    )]
+    NegotiateUnsupported,
+    #[error("ADFS token endpoint {url}: {message}")]
+    Token { url: String, message: String },
+    #[error("NTLM: {0}")]
+    Ntlm(String),
+}
+
+/// NTLM credentials (the password never goes on the wire).
+#[derive(Debug, Clone)]
+pub struct NtlmCredentials {
+    pub user: String,
+    pub domain: String,
+    pub password: Secret,
+}
+
+/// How the run authenticates, ready to use.
+#[derive(Debug)]
+pub enum Authenticator {
+    None,
+    /// One header on every credentialed request.
+    Header {
+        name: String,
+        value: Secret,
+    },
+    Adfs(adfs::TokenSource),
+    Ntlm(NtlmCredentials),
+}
+
+impl Authenticator {
+    /// Checks that the mode has what it needs; `http` is used for the ADFS token endpoint.
+    pub fn from_settings(
+        settings: &AuthSettings,
+        http: reqwest::Client,
+    ) -> Result<Authenticator, AuthError> {
+        let mode = settings.mode;
+        let need = |value: Option<&str>,
+                    what: &'static str,
+                    flag: &'static str,
+                    env: &'static str|
+         -> Result<String, AuthError> {
+            value
+                .filter(|value| !value.is_empty())
+                .map(str::to_string)
+                .ok_or(AuthError::Missing {
+                    mode,
+                    what,
+                    flag,
+                    env,
+                })
+        };
+        let password = || {
+            need(
+                settings.password.as_ref().map(Secret::expose),
+                "a password",
+                "--password",
+                "CMCONFORM_PASSWORD",
+            )
+        };
+        let user = || {
+            need(
+                settings.user.as_deref(),
+                "a user name",
+                "--user",
+                "CMCONFORM_USER",
+            )
+        };
+        Ok(match mode {
+            AuthMode::None => Authenticator::None,
+            AuthMode::Basic => {
+                let credentials = format!("{}:{}", user()?, password()?);
+                Authenticator::Header {
+                    name: "Authorization".into(),
+                    value: Secret::new(format!("Basic {}", BASE64.encode(credentials))),
+                }
+            }
+            AuthMode::Bearer => {
+                let token = need(
+                    settings.token.as_ref().map(Secret::expose),
+                    "a token",
+                    "--token",
+                    "CMCONFORM_TOKEN",
+                )?;
+                Authenticator::Header {
+                    name: "Authorization".into(),
+                    value: Secret::new(format!("Bearer {token}")),
+                }
+            }
+            AuthMode::Cookie => {
+                let cookie = need(
+                    settings.cookie.as_ref().map(Secret::expose),
+                    "a cookie string",
+                    "--cookie",
+                    "CMCONFORM_COOKIE",
+                )?;
+                Authenticator::Header {
+                    name: "Cookie".into(),
+                    value: Secret::new(cookie),
+                }
+            }
+            AuthMode::Adfs => {
+                let url = need(
+                    settings.token_url.as_deref(),
+                    "a token endpoint",
+                    "--token-url",
+                    "CMCONFORM_TOKEN_URL",
+                )?;
+                let client_id = need(
+                    settings.client_id.as_deref(),
+                    "a client id",
+                    "--client-id",
+                    "CMCONFORM_CLIENT_ID",
+                )?;
+                let client_secret = need(
+                    settings.client_secret.as_ref().map(Secret::expose),
+                    "a client secret",
+                    "--client-secret",
+                    "CMCONFORM_CLIENT_SECRET",
+                )?;
+                Authenticator::Adfs(adfs::TokenSource::new(
+                    http,
+                    adfs::TokenRequest {
+                        url,
+                        client_id,
+                        client_secret: Secret::new(client_secret),
+                        resource: settings.resource.clone(),
+                        scope: settings.scope.clone(),
+                    },
+                ))
+            }
+            AuthMode::Ntlm => {
+                let user = user()?;
+                let (domain, user) = match (&settings.domain, user.split_once('\\')) {
+                    (Some(domain), _) => (domain.clone(), user),
+                    (None, Some((domain, name))) => (domain.to_string(), name.to_string()),
+                    (None, None) => (String::new(), user),
+                };
+                Authenticator::Ntlm(NtlmCredentials {
+                    user,
+                    domain,
+                    password: Secret::new(password()?),
+                })
+            }
+            AuthMode::Negotiate => return Err(AuthError::NegotiateUnsupported),
+        })
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Authenticator::None)
+    }
+
+    pub fn is_ntlm(&self) -> bool {
+        matches!(self, Authenticator::Ntlm(_))
+    }
+
+    /// The header a credentialed request carries (`None` for NTLM: the client handshakes).
+    pub async fn header(&self) -> Result<Option<(String, String)>, AuthError> {
+        match self {
+            Authenticator::Header { name, value } => {
+                Ok(Some((name.clone(), value.expose().to_string())))
+            }
+            Authenticator::Adfs(source) => {
+                let token = source.token().await?;
+                Ok(Some(("Authorization".into(), format!("Bearer {token}"))))
+            }
+            Authenticator::None | Authenticator::Ntlm(_) => Ok(None),
+        }
+    }
+
+    /// Every secret string this mode knows, as given and as it appears on the wire, for
+    /// scrubbing. (ADFS access tokens are added by the token source as they are issued.)
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = Vec::new();
+        match self {
+            Authenticator::None => {}
+            Authenticator::Header { value, .. } => {
+                let value = value.expose();
+                secrets.push(value.to_string());
+                if let Some((scheme, credential)) = value.split_once(' ') {
+                    secrets.push(credential.to_string());
+                    if scheme.eq_ignore_ascii_case("basic")
+                        && let Ok(decoded) = BASE64.decode(credential)
+                    {
+                        let decoded = String::from_utf8_lossy(&decoded).into_owned();
+                        if let Some((_, password)) = decoded.split_once(':') {
+                            secrets.push(password.to_string());
+                        }
+                        secrets.push(decoded);
+                    }
+                }
+                // Each cookie's value on its own, too.
+                for pair in value.split(';') {
+                    if let Some((_, cookie)) = pair.split_once('=') {
+                        secrets.push(cookie.trim().to_string());
+                    }
+                }
+            }
+            Authenticator::Adfs(source) => secrets.extend(source.secrets()),
+            Authenticator::Ntlm(credentials) => {
+                secrets.push(credentials.password.expose().to_string())
+            }
+        }
+        // Very short strings would mask ordinary text; they are masked by header name anyway.
+        secrets.retain(|secret| secret.len() >= 4);
+        secrets
+    }
+}
+
+/// Replaces every occurrence of each secret in `text` by `********`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|secret| !secret.is_empty())
+        .fold(text.to_string(), |text, secret| {
+            text.replace(secret.as_str(), "********")
+        })
+}
+
+/// [`scrub`] on bytes (response bodies may not be UTF-8).
+pub fn scrub_bytes(bytes: Vec<u8>, secrets: &[String]) -> Vec<u8> {
+    let mut bytes = bytes;
+    for secret in secrets.iter().map(String::as_bytes) {
+        if secret.is_empty() || bytes.len() < secret.len() {
+            continue;
+        }
+        if !bytes.windows(secret.len()).any(|window| window == secret) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index..].starts_with(secret) {
+                out.extend_from_slice(b"********");
+                index += secret.len();
+            } else {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+        bytes = out;
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(mode: AuthMode) -> AuthSettings {
+        AuthSettings {
+            mode,
+            user: Some("CONTOSO\\alice".into()),
+            password: Some(Secret::new("hunter2-pw")),
+            token: Some(Secret::new("tok-123456")),
+            cookie: Some(Secret::new("session=abcdef; other=zzzzzz")),
+            ..AuthSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn basic_header_and_its_secrets() {
+        let auth = Authenticator::from_settings(&settings(AuthMode::Basic), reqwest::Client::new())
+            .expect("basic is complete");
+        let header = auth.header().await.ok().flatten();
+        assert_eq!(
+            header,
+            Some((
+                "Authorization".to_string(),
+                "Basic Q09OVE9TT1xhbGljZTpodW50ZXIyLXB3".to_string()
+            ))
+        );
+        let secrets = auth.secrets();
+        assert!(secrets.contains(&"hunter2-pw".to_string()), "{secrets:?}");
+        assert!(secrets.contains(&"CONTOSO\\alice:hunter2-pw".to_string()));
+    }
+
+    #[test]
+    fn ntlm_splits_domain_from_user() {
+        let auth = Authenticator::from_settings(&settings(AuthMode::Ntlm), reqwest::Client::new());
+        match auth {
+            Ok(Authenticator::Ntlm(credentials)) => {
+                assert_eq!(
+                    (credentials.domain.as_str(), credentials.user.as_str()),
+                    ("CONTOSO", "alice")
+                );
+            }
+            other => panic!("expected NTLM credentials, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_and_unsupported_modes_explain_themselves() {
+        let error = Authenticator::from_settings(
+            &AuthSettings {
+                mode: AuthMode::Bearer,
+                ..AuthSettings::default()
+            },
+            reqwest::Client::new(),
+        )
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+        assert_eq!(
+            error,
+            "--auth bearer needs a token: pass --token or set CMCONFORM_TOKEN"
+        );
+        let error =
+            Authenticator::from_settings(&settings(AuthMode::Negotiate), reqwest::Client::new())
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+        assert!(error.contains("use --auth ntlm"), "{error}");
+    }
+
+    #[test]
+    fn scrubbing_masks_every_occurrence() {
+        let secrets = vec!["s3cret".to_string()];
+        assert_eq!(
+            scrub("a s3cret b s3cret", &secrets),
+            "a ******** b ********"
+        );
+        assert_eq!(
+            scrub_bytes(b"xs3crety".to_vec(), &secrets),
+            b"x********y".to_vec()
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        assert_eq!(format!("{:?}", Secret::new("x")), "Secret(<redacted>)");
+    }
+}

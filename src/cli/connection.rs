@@ -1,0 +1,273 @@
+//! The connection flags shared by `run` and `doctor`: TLS, authentication, proxies, timeouts,
+//! retries and the body cap. Secrets can come from the environment (`CMCONFORM_PASSWORD`, ...)
+//! so that they stay out of shell history and `ps`; `--help` never shows their values.
+
+use super::UsageError;
+use crate::auth::{AuthMode, AuthSettings, Secret};
+use crate::client::{Connection, TlsOptions};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Connection (for --base-url targets)")]
+pub struct ConnectionArgs {
+    /// PEM bundle of CA certificates to trust besides the system's (a private CA).
+    #[arg(long, value_name = "FILE", env = "CMCONFORM_CACERT")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key", env = "CMCONFORM_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert", env = "CMCONFORM_KEY")]
+    pub key: Option<PathBuf>,
+    /// Do not verify the server's certificate. Every report carries a warning.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Authentication: none, basic, bearer, cookie, adfs, ntlm, negotiate (Kerberos: not in
+    /// this build).
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::None, env = "CMCONFORM_AUTH")]
+    pub auth: AuthMode,
+    /// User name (basic, ntlm; `DOMAIN\user` works for ntlm).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
+    pub user: Option<String>,
+    /// Password (basic, ntlm); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Windows domain (ntlm).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
+    pub domain: Option<String>,
+    /// Bearer token (bearer); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Cookie header value, e.g. 'MSISAuth=...' (cookie); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_COOKIE",
+        hide_env_values = true
+    )]
+    pub cookie: Option<String>,
+    /// OAuth2 token endpoint (adfs), e.g. https://adfs.contoso.com/adfs/oauth2/token.
+    #[arg(long, value_name = "URL", env = "CMCONFORM_TOKEN_URL")]
+    pub token_url: Option<String>,
+    /// OAuth2 client id (adfs).
+    #[arg(long, value_name = "ID", env = "CMCONFORM_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// OAuth2 client secret (adfs); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+    /// ADFS resource (relying party identifier of the CM web application).
+    #[arg(long, value_name = "URI", env = "CMCONFORM_RESOURCE")]
+    pub resource: Option<String>,
+    /// OAuth2 scope, for token endpoints that want one instead of a resource.
+    #[arg(long, value_name = "SCOPE", env = "CMCONFORM_SCOPE")]
+    pub scope: Option<String>,
+    /// Proxy for every request [default: HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY].
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Seconds to establish a connection [default: --timeout].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
+    /// Retries of a connection that could not be established (never of a request that may
+    /// have reached the server).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+    /// Largest response body accepted; a larger one fails transport_error.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::client::DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(usize))]
+    pub max_body: usize,
+}
+
+impl ConnectionArgs {
+    /// The connection settings; warns on stderr when certificate checks are off.
+    pub fn connection(&self) -> Result<Connection, UsageError> {
+        let connect_timeout = match self.connect_timeout {
+            None => None,
+            Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+                Some(Duration::from_secs_f64(seconds))
+            }
+            Some(seconds) => {
+                return Err(UsageError(format!(
+                    "--connect-timeout {seconds}: must be a positive number of seconds"
+                )));
+            }
+        };
+        if self.max_body == 0 {
+            return Err(UsageError("--max-body 0: must be at least 1 byte".into()));
+        }
+        let connection = Connection {
+            tls: TlsOptions {
+                cacert: self.cacert.clone(),
+                cert: self.cert.clone(),
+                key: self.key.clone(),
+                insecure: self.insecure,
+            },
+            proxy: self.proxy.clone(),
+            connect_timeout,
+            retries: self.retries,
+            max_body: self.max_body,
+            auth: AuthSettings {
+                mode: self.auth,
+                user: self.user.clone(),
+                password: self.password.clone().map(Secret::new),
+                domain: self.domain.clone(),
+                token: self.token.clone().map(Secret::new),
+                cookie: self.cookie.clone().map(Secret::new),
+                token_url: self.token_url.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone().map(Secret::new),
+                resource: self.resource.clone(),
+                scope: self.scope.clone(),
+            },
+        };
+        if connection.auth.mode == AuthMode::Negotiate {
+            return Err(UsageError(
+                crate::auth::AuthError::NegotiateUnsupported.to_string(),
+            ));
+        }
+        for notice in connection.notices() {
+            eprintln!("WARNING: {notice}");
+        }
+        Ok(connection)
+    }
+}
+
+/// `cmconform doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Host the API is deployed on, e.g. https://cm.contoso.com.
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// Header added to every request, curl-style 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// The `serve --auth` choice: which credentials the reference server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeAuth {
+    /// Any non-empty Authorization header (or exactly --credential).
+    Any,
+    Basic,
+    Bearer,
+    Cookie,
+    Ntlm,
+}
+
+/// `serve --auth MODE` with its credentials (the same flags and environment as `run`).
+#[derive(Debug, Args, Clone)]
+pub struct ServeAuthArgs {
+    /// Authentication the server requires.
+    #[arg(long = "auth", value_name = "MODE", value_enum, default_value_t = ServeAuth::Any)]
+    pub mode: ServeAuth,
+    /// Accepted user name (basic, ntlm).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
+    pub user: Option<String>,
+    /// Accepted password (basic, ntlm).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Accepted domain (ntlm).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
+    pub domain: Option<String>,
+    /// Accepted bearer token (bearer).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Accepted cookie, `name=value` (cookie).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_COOKIE",
+        hide_env_values = true
+    )]
+    pub cookie: Option<String>,
+}
+
+impl ServeAuthArgs {
+    /// The server's credentials; `exact` is `--credential` for the `any` mode.
+    pub fn credentials(
+        &self,
+        exact: Option<String>,
+    ) -> Result<crate::server::Credentials, UsageError> {
+        use crate::server::Credentials;
+        let need = |value: &Option<String>, flag: &str| {
+            value
+                .clone()
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| UsageError(format!("serve --auth {:?} needs {flag}", self.mode)))
+        };
+        Ok(match self.mode {
+            ServeAuth::Any => match exact {
+                Some(value) => Credentials::Exact(value),
+                None => Credentials::AnyNonEmpty,
+            },
+            ServeAuth::Basic => Credentials::Basic {
+                user: need(&self.user, "--user")?,
+                password: need(&self.password, "--password")?,
+            },
+            ServeAuth::Bearer => Credentials::Bearer(need(&self.token, "--token")?),
+            ServeAuth::Cookie => Credentials::Cookie(need(&self.cookie, "--cookie")?),
+            ServeAuth::Ntlm => Credentials::Ntlm {
+                user: need(&self.user, "--user")?,
+                domain: self.domain.clone().unwrap_or_default(),
+                password: need(&self.password, "--password")?,
+            },
+        })
+    }
+}
+
+/// `cmconform doctor`: prints each step and returns 0 when all are ok, 2 otherwise.
+pub async fn doctor_command(args: DoctorArgs) -> anyhow::Result<i32> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(UsageError(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        ))
+        .into());
+    }
+    let headers = args
+        .headers
+        .iter()
+        .map(|header| crate::client::HttpClient::parse_header(header))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| UsageError(error.to_string()))?;
+    let options = crate::doctor::DoctorOptions {
+        base_url: args.base_url.clone(),
+        headers,
+        timeout: Duration::from_secs_f64(args.timeout),
+        connection: args.connection.connection()?,
+    };
+    let diagnosis = crate::doctor::diagnose(&options).await;
+    use std::io::Write;
+    let _ = write!(std::io::stdout().lock(), "{}", diagnosis.render());
+    Ok(diagnosis.exit_code())
+}

@@ -1,0 +1,473 @@
+//! `cmconform doctor`: a pre-flight of a real deployment, one step at a time, each printed as
+//! `ok` or `FAIL` with what to fix. In order: DNS resolution, TCP connect, TLS handshake (https),
+//! authentication (GET of the nil request: 401/403 is an authentication problem), and whether
+//! the API is enabled. It sends no PUT.
+//!
+//! "Enabled" needs care: CONTRACT.md section 2 says a disabled API answers 404 everywhere, and an
+//! enabled one also answers 404 for an unknown id. So the nil-id answer is compared with the
+//! answer for a path that is certainly no API route: an enabled API tells them apart (its own
+//! JSON "not found" for the id), a disabled one (or a wrong base URL) answers both alike.
+
+use crate::auth::scrub;
+use crate::client::{ClientConfig, Connection, HttpClient, ReceivedResponse, TransportError};
+use crate::contract::REQUESTS_PATH;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct DoctorOptions {
+    pub base_url: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub connection: Connection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Fail {
+        fix: String,
+    },
+    /// Not checked because an earlier step failed (or it does not apply).
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub steps: Vec<Step>,
+}
+
+impl Diagnosis {
+    pub fn ok(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|step| !matches!(step.outcome, Outcome::Fail { .. }))
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        if self.ok() {
+            crate::report::exit::PASSED
+        } else {
+            crate::report::exit::ERROR
+        }
+    }
+
+    /// One line per step (`ok`, `FAIL` and the fix, `skip`).
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        for step in &self.steps {
+            let (mark, fix) = match &step.outcome {
+                Outcome::Ok => ("ok  ", None),
+                Outcome::Fail { fix } => ("FAIL", Some(fix)),
+                Outcome::Skipped => ("skip", None),
+            };
+            let _ = writeln!(text, "{mark}  {:<15} {}", step.name, step.detail);
+            if let Some(fix) = fix {
+                let _ = writeln!(text, "      fix: {fix}");
+            }
+        }
+        let _ = writeln!(
+            text,
+            "{}",
+            if self.ok() {
+                "doctor: all checks passed"
+            } else {
+                "doctor: the target is not ready (see the FAIL lines)"
+            }
+        );
+        text
+    }
+}
+
+struct Steps {
+    steps: Vec<Step>,
+    failed: bool,
+}
+
+impl Steps {
+    fn ok(&mut self, name: &'static str, detail: String) {
+        self.steps.push(Step {
+            name,
+            outcome: Outcome::Ok,
+            detail,
+        });
+    }
+
+    fn fail(&mut self, name: &'static str, detail: String, fix: impl Into<String>) {
+        self.failed = true;
+        self.steps.push(Step {
+            name,
+            outcome: Outcome::Fail { fix: fix.into() },
+            detail,
+        });
+    }
+
+    fn skip(&mut self, name: &'static str, detail: impl Into<String>) {
+        self.steps.push(Step {
+            name,
+            outcome: Outcome::Skipped,
+            detail: detail.into(),
+        });
+    }
+}
+
+const ALL_STEPS: [&str; 5] = [
+    "DNS",
+    "TCP connect",
+    "TLS handshake",
+    "authentication",
+    "API enabled",
+];
+
+/// Runs every step; a failed step skips the ones after it.
+pub async fn diagnose(options: &DoctorOptions) -> Diagnosis {
+    let mut steps = Steps {
+        steps: Vec::new(),
+        failed: false,
+    };
+    run_steps(options, &mut steps).await;
+    for name in ALL_STEPS.iter().skip(steps.steps.len()) {
+        steps.skip(name, "not checked: an earlier step failed");
+    }
+    Diagnosis { steps: steps.steps }
+}
+
+async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
+    let url = match reqwest::Url::parse(&options.base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
+        _ => {
+            steps.fail(
+                "DNS",
+                format!("--base-url '{}' is not an http(s) URL", options.base_url),
+                "pass the host the API is deployed on, e.g. https://cm.contoso.com",
+            );
+            return;
+        }
+    };
+    let https = url.scheme() == "https";
+    let proxy = proxy_for(&url, options.connection.proxy.as_deref());
+    // Through a proxy the target's name is resolved and connected to by the proxy.
+    let (host, port, via) = match &proxy {
+        Some(proxy) => match reqwest::Url::parse(proxy) {
+            Ok(parsed) if parsed.host_str().is_some() => (
+                parsed.host_str().unwrap_or_default().to_string(),
+                parsed.port_or_known_default().unwrap_or(8080),
+                format!(" (proxy {})", crate::client::mask_url(proxy)),
+            ),
+            _ => {
+                steps.fail(
+                    "DNS",
+                    format!("proxy '{}' is not a URL", crate::client::mask_url(proxy)),
+                    "pass --proxy http://host:port, or fix HTTPS_PROXY/HTTP_PROXY",
+                );
+                return;
+            }
+        },
+        None => (
+            url.host_str().unwrap_or_default().to_string(),
+            url.port_or_known_default()
+                .unwrap_or(if https { 443 } else { 80 }),
+            String::new(),
+        ),
+    };
+    let connect_timeout = options
+        .connection
+        .connect_timeout
+        .unwrap_or(options.timeout);
+
+    // 1. DNS
+    let lookup_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let addresses = match tokio::time::timeout(
+        connect_timeout,
+        tokio::net::lookup_host((lookup_host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(addresses)) => addresses.collect::<Vec<_>>(),
+        Ok(Err(error)) => {
+            steps.fail(
+                "DNS",
+                format!("{host}{via}: {error}"),
+                "check the host name in --base-url (or the proxy), /etc/hosts and the DNS servers",
+            );
+            return;
+        }
+        Err(_) => {
+            steps.fail(
+                "DNS",
+                format!("{host}{via}: no answer within {connect_timeout:?}"),
+                "check the DNS servers this machine uses",
+            );
+            return;
+        }
+    };
+    if addresses.is_empty() {
+        steps.fail(
+            "DNS",
+            format!("{host}{via}: no address"),
+            "check the host name in --base-url",
+        );
+        return;
+    }
+    let listed: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
+    steps.ok("DNS", format!("{host}{via} -> {}", listed.join(", ")));
+
+    // 2. TCP
+    let mut last_error = String::new();
+    let mut connected = None;
+    for address in &addresses {
+        match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(_stream)) => {
+                connected = Some(*address);
+                break;
+            }
+            Ok(Err(error)) => last_error = format!("{address}: {error}"),
+            Err(_) => last_error = format!("{address}: no answer within {connect_timeout:?}"),
+        }
+    }
+    let Some(address) = connected else {
+        steps.fail(
+            "TCP connect",
+            last_error,
+            "check that the site is running and the port is right, and that no firewall \
+             blocks this machine",
+        );
+        return;
+    };
+    steps.ok("TCP connect", format!("{address}{via}"));
+
+    // 3. TLS: any HTTP answer over https means the handshake went through.
+    let plain = match crate::client::plain_client(&options.connection, options.timeout, false) {
+        Ok(client) => client,
+        Err(error) => {
+            steps.fail(
+                "TLS handshake",
+                error.to_string(),
+                "fix the TLS options (--cacert, --cert, --key)",
+            );
+            return;
+        }
+    };
+    if https {
+        match plain.get(url.as_str()).send().await {
+            Ok(response) => {
+                let note = if options.connection.tls.insecure {
+                    " (certificate NOT verified: --insecure)"
+                } else {
+                    ""
+                };
+                steps.ok(
+                    "TLS handshake",
+                    format!("answered HTTP {}{note}", response.status().as_u16()),
+                );
+            }
+            Err(error) => {
+                let detail = crate::client::error_chain(&error);
+                let fix = if detail.contains("UnknownIssuer") || detail.contains("certificate") {
+                    "the server's certificate is not trusted: pass --cacert with your CA's PEM \
+                     bundle (or, only to look around, --insecure)"
+                } else if detail.contains("CertificateRequired") || detail.contains("alert") {
+                    "the server may want a client certificate: pass --cert and --key"
+                } else {
+                    "check that the port speaks TLS (http:// vs https://) and the TLS options"
+                };
+                steps.fail("TLS handshake", detail, fix);
+                return;
+            }
+        }
+    } else {
+        steps.ok("TLS handshake", "not used (http://)".into());
+    }
+
+    // 4. Authentication: GET of the nil request with the run's credentials.
+    let client = match HttpClient::new(ClientConfig {
+        base_url: options.base_url.clone(),
+        extra_headers: options.headers.clone(),
+        timeout: options.timeout,
+        connection: options.connection.clone(),
+        no_proxy: false,
+        guard_unstaged: true,
+    }) {
+        Ok(client) => client,
+        Err(error) => {
+            steps.fail(
+                "authentication",
+                error.to_string(),
+                "fix the --auth options",
+            );
+            return;
+        }
+    };
+    let secrets = client.secrets();
+    let nil_path = format!("{REQUESTS_PATH}/00000000-0000-0000-0000-000000000000");
+    let nil = client.get(&nil_path).await;
+    let nil = match nil.response {
+        Ok(received) => received,
+        Err(TransportError::Auth(detail)) => {
+            steps.fail(
+                "authentication",
+                scrub(&detail, &secrets),
+                "check the --auth mode and its settings",
+            );
+            return;
+        }
+        Err(error) => {
+            steps.fail(
+                "authentication",
+                format!("GET {nil_path}: {}", scrub(&error.to_string(), &secrets)),
+                "the target accepted the connection but gave no HTTP answer: check the URL",
+            );
+            return;
+        }
+    };
+    if matches!(nil.status, 401 | 403) {
+        let offered = nil
+            .header("www-authenticate")
+            .map(|value| format!(", WWW-Authenticate: {value}"))
+            .unwrap_or_default();
+        let fix = if client.has_credentials() {
+            "the credentials were refused: check --auth and the user, domain, password or \
+             token (401), or that the account may use the CM API (403)"
+        } else {
+            "the API wants credentials: pass --auth (ntlm, basic, bearer, adfs, cookie) with \
+             its settings, or -H 'Authorization: ...'"
+        };
+        steps.fail(
+            "authentication",
+            format!("GET of the nil request answered {}{offered}", nil.status),
+            fix,
+        );
+        return;
+    }
+    let how = if client.has_credentials() {
+        "credentials accepted"
+    } else {
+        "no credentials needed"
+    };
+    steps.ok(
+        "authentication",
+        format!("GET of the nil request answered {} ({how})", nil.status),
+    );
+
+    // 5. API enabled.
+    let probe_path = format!(
+        "/CertificateManagement/api/v1.0/cmconform-doctor-{}",
+        uuid::Uuid::new_v4().simple()
+    );
+    let probe = client.get(&probe_path).await;
+    match api_enabled(&nil, probe.ok(), &probe_path) {
+        Ok(detail) => steps.ok("API enabled", detail),
+        Err(detail) => steps.fail(
+            "API enabled",
+            detail,
+            "the CM REST API looks disabled (CONTRACT.md section 2: it then answers 404 \
+             everywhere) or --base-url points to another site: enable the REST API in the CM \
+             configuration and check the URL (the documented path is appended to it)",
+        ),
+    }
+}
+
+/// Judges the nil-id answer against the answer for a path that is no API route.
+fn api_enabled(
+    nil: &ReceivedResponse,
+    probe: Option<&ReceivedResponse>,
+    probe_path: &str,
+) -> Result<String, String> {
+    let json = |response: &ReceivedResponse| {
+        response
+            .header("content-type")
+            .is_some_and(|value| value.to_ascii_lowercase().contains("json"))
+    };
+    if nil.status != 404 {
+        return Ok(format!(
+            "GET of an unknown id answered {} (not the 404 of a disabled API)",
+            nil.status
+        ));
+    }
+    let same_as_probe = probe.is_some_and(|probe| {
+        probe.status == 404
+            && json(probe) == json(nil)
+            && probe.body_text().replace(probe_path, "")
+                == nil
+                    .body_text()
+                    .replace("00000000-0000-0000-0000-000000000000", "")
+                    .replace(REQUESTS_PATH, "")
+                    .replace("/CertificateManagement/api/v1.0", "")
+    });
+    if json(nil) && !same_as_probe {
+        Ok("an unknown id answers the API's own JSON 404, unlike a path that is no route".into())
+    } else {
+        Err(format!(
+            "an unknown id answers 404 ({}) just like a path that is no API route",
+            nil.header("content-type").unwrap_or("no content type")
+        ))
+    }
+}
+
+/// The proxy reqwest would use for `url`: `--proxy`, else the environment (`HTTPS_PROXY` or
+/// `HTTP_PROXY` by scheme, `ALL_PROXY`), unless `NO_PROXY` lists the host.
+fn proxy_for(url: &reqwest::Url, flag: Option<&str>) -> Option<String> {
+    if let Some(proxy) = flag {
+        return Some(proxy.to_string());
+    }
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    };
+    let proxy = if url.scheme() == "https" {
+        var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+    } else {
+        var(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+    }?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let excluded = var(&["NO_PROXY", "no_proxy"]).is_some_and(|list| {
+        list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+            entry == "*"
+                || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
+        })
+    });
+    (!excluded).then_some(proxy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, content_type: &str, body: &str) -> ReceivedResponse {
+        ReceivedResponse {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_disabled_api_is_told_from_an_unknown_id() {
+        let html = answer(404, "text/html", "<h1>Not Found</h1>");
+        assert!(api_enabled(&html, Some(&html), "/x").is_err());
+        let not_found = answer(
+            404,
+            "application/json",
+            r#"{"Message":"The request was not found."}"#,
+        );
+        let no_route = answer(
+            404,
+            "application/json",
+            r#"{"Message":"No HTTP resource /x"}"#,
+        );
+        assert!(api_enabled(&not_found, Some(&no_route), "/x").is_ok());
+        assert!(api_enabled(&answer(400, "application/json", "{}"), None, "/x").is_ok());
+    }
+}
