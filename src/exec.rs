@@ -8,7 +8,9 @@ use crate::contract::lifecycle::{RequestState, TargetStatus};
 use crate::plan::{Case, RacePlan};
 use crate::provider::{Provider, Staged};
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::{Barrier, Semaphore};
 
@@ -61,9 +63,63 @@ pub fn request_path(id: &str) -> String {
     format!("{REQUESTS_PATH}/{id}")
 }
 
+/// Set to stop starting cases (`--fail-fast`); cases not started are reported as skipped.
+pub type StopSignal = Arc<AtomicBool>;
+
 /// Runs every case, at most `jobs` at once, handing each to `on_done` in plan order as soon as
 /// it and every case before it have finished.
+///
+/// With a `stop` signal (fail-fast), cases start strictly in plan order and a new one starts
+/// only after the oldest running one has been handed to `on_done`, so no case can start between
+/// a failure and the moment `on_done` raises the signal.
 pub async fn execute_all(
+    cases: Vec<Case>,
+    client: Arc<HttpClient>,
+    provider: Arc<Provider>,
+    jobs: usize,
+    stop: Option<StopSignal>,
+    on_done: impl FnMut(ExecutedCase),
+) {
+    match stop {
+        Some(stop) => execute_windowed(cases, client, provider, jobs, stop, on_done).await,
+        None => execute_pooled(cases, client, provider, jobs, on_done).await,
+    }
+}
+
+type Running = (Case, tokio::task::JoinHandle<ExecutedCase>);
+
+fn start(
+    case: Case,
+    client: &Arc<HttpClient>,
+    provider: &Arc<Provider>,
+    permits: Option<Arc<Semaphore>>,
+) -> Running {
+    let (client, provider) = (client.clone(), provider.clone());
+    let fallback = case.clone();
+    let handle = tokio::spawn(async move {
+        // The semaphore is never closed, so acquire only fails if it were; run anyway.
+        let _permit = match permits {
+            Some(permits) => permits.acquire_owned().await.ok(),
+            None => None,
+        };
+        execute_case(case, &client, &provider).await
+    });
+    (fallback, handle)
+}
+
+/// A task that panicked is reported as errored, never lost.
+async fn finish((fallback, handle): Running) -> ExecutedCase {
+    handle.await.unwrap_or_else(|error| ExecutedCase {
+        case: fallback,
+        execution: Execution::Errored {
+            reason: format!("internal error while running the case: {error}"),
+        },
+        duration_ms: 0.0,
+    })
+}
+
+/// All cases queued at once, `jobs` running: the fastest way through a suite.
+async fn execute_pooled(
     cases: Vec<Case>,
     client: Arc<HttpClient>,
     provider: Arc<Provider>,
@@ -71,28 +127,54 @@ pub async fn execute_all(
     mut on_done: impl FnMut(ExecutedCase),
 ) {
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let handles: Vec<_> = cases
+    let running: Vec<Running> = cases
         .into_iter()
-        .map(|case| {
-            let (client, provider, permits) = (client.clone(), provider.clone(), permits.clone());
-            let fallback = case.clone();
-            let handle = tokio::spawn(async move {
-                // The semaphore is never closed, so acquire only fails if it were; run anyway.
-                let _permit = permits.acquire_owned().await.ok();
-                execute_case(case, &client, &provider).await
-            });
-            (fallback, handle)
-        })
+        .map(|case| start(case, &client, &provider, Some(permits.clone())))
         .collect();
-    for (fallback, handle) in handles {
-        let executed = handle.await.unwrap_or_else(|error| ExecutedCase {
-            case: fallback,
-            execution: Execution::Errored {
-                reason: format!("internal error while running the case: {error}"),
-            },
-            duration_ms: 0.0,
-        });
-        on_done(executed);
+    for task in running {
+        on_done(finish(task).await);
+    }
+}
+
+/// At most `jobs` cases in flight, started in plan order, each new one after the oldest is done.
+async fn execute_windowed(
+    cases: Vec<Case>,
+    client: Arc<HttpClient>,
+    provider: Arc<Provider>,
+    jobs: usize,
+    stop: StopSignal,
+    mut on_done: impl FnMut(ExecutedCase),
+) {
+    let mut window: VecDeque<Running> = VecDeque::with_capacity(jobs.max(1));
+    let mut pending = cases.into_iter();
+    loop {
+        while window.len() < jobs.max(1) && !stop.load(Ordering::SeqCst) {
+            let Some(case) = pending.next() else { break };
+            window.push_back(start(case, &client, &provider, None));
+        }
+        let Some(oldest) = window.pop_front() else {
+            break;
+        };
+        on_done(finish(oldest).await);
+        if stop.load(Ordering::SeqCst) && window.is_empty() {
+            break;
+        }
+    }
+    for task in window {
+        on_done(finish(task).await);
+    }
+    for case in pending {
+        on_done(not_started(case));
+    }
+}
+
+fn not_started(case: Case) -> ExecutedCase {
+    ExecutedCase {
+        case,
+        execution: Execution::Skipped {
+            reason: "not run: --fail-fast stopped the run after a failure".into(),
+        },
+        duration_ms: 0.0,
     }
 }
 
@@ -141,9 +223,12 @@ async fn run_steps(case: &Case, client: &HttpClient, provider: &Provider) -> Exe
         None => None,
     };
     for step in &case.steps {
-        let exchange = client
-            .send(&step.request.resolve(staged_id.as_deref()))
-            .await;
+        let request = step.request.resolve(staged_id.as_deref());
+        // Shared deployments: a PUT goes only to the staged id or to one that names no request.
+        if let Err(reason) = client.guard(&request, staged_id.as_deref()).await {
+            return Execution::Skipped { reason };
+        }
+        let exchange = client.send(&request).await;
         let after = match &state_path {
             Some(path) => Some(client.get(path).await),
             None => None,

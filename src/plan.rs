@@ -138,15 +138,65 @@ impl Case {
 pub struct Selection {
     /// Substring or glob (`*`, `?`) patterns on case ids; a case matching any is kept.
     pub filters: Vec<String>,
+    /// Keep only cases carrying at least one of these tags (empty: no restriction).
+    pub tags: Vec<String>,
+    /// Drop cases carrying any of these tags.
+    pub skip_tags: Vec<String>,
+    /// Keep only the cases of one shard.
+    pub partition: Option<Partition>,
 }
 
 impl Selection {
     pub fn accepts(&self, case: &Case) -> bool {
-        self.filters.is_empty()
+        let has_tag = |tag: &String| case.tags.contains(tag) || family_tag(case) == tag;
+        (self.filters.is_empty()
             || self
                 .filters
                 .iter()
-                .any(|pattern| id_matches(pattern, &case.id))
+                .any(|pattern| id_matches(pattern, &case.id)))
+            && (self.tags.is_empty() || self.tags.iter().any(has_tag))
+            && !self.skip_tags.iter().any(has_tag)
+            && self
+                .partition
+                .is_none_or(|partition| partition.contains(&case.id))
+    }
+}
+
+/// The family name doubles as a tag (`--tag generated`, `--skip-tag race`).
+fn family_tag(case: &Case) -> &'static str {
+    match case.family {
+        Family::Fixture => "fixture",
+        Family::Generated => "generated",
+        Family::Sequence => "sequence",
+        Family::Race => "race",
+    }
+}
+
+/// Shard `index` of `total` (1-based), chosen by a hash of the case id as nextest does: stable
+/// across runs, machines and versions, independent of the order and number of other cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u64,
+    pub total: u64,
+}
+
+impl Partition {
+    /// Parses `k/n` or `hash:k/n` with 1 <= k <= n.
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let spec = text.strip_prefix("hash:").unwrap_or(text);
+        let parsed = spec.split_once('/').and_then(|(k, n)| {
+            Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((index, total)) if index >= 1 && index <= total => Ok(Partition { index, total }),
+            _ => Err(format!("'{text}': expected k/n with 1 <= k <= n, e.g. 1/3")),
+        }
+    }
+
+    pub fn contains(&self, case_id: &str) -> bool {
+        // A name-based UUID (SHA-1) is a standard, stable hash; std's hashers are not stable.
+        let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, case_id.as_bytes()).as_u128();
+        (hash % u128::from(self.total)) as u64 == self.index - 1
     }
 }
 
@@ -172,7 +222,40 @@ pub fn plan(contract: &Contract, selection: &Selection) -> Vec<Case> {
 
 #[cfg(test)]
 mod tests {
-    use super::id_matches;
+    use super::{Partition, id_matches};
+
+    #[test]
+    fn partitions_are_disjoint_and_cover_everything() {
+        let ids: Vec<String> = (0..500).map(|i| format!("case-{i}")).collect();
+        let shards: Vec<Partition> = (1..=3).map(|k| Partition { index: k, total: 3 }).collect();
+        for id in &ids {
+            let owners = shards.iter().filter(|shard| shard.contains(id)).count();
+            assert_eq!(owners, 1, "{id} is in {owners} shards");
+        }
+        let sizes: Vec<usize> = shards
+            .iter()
+            .map(|s| ids.iter().filter(|id| s.contains(id)).count())
+            .collect();
+        assert!(
+            sizes.iter().all(|&size| size > 100),
+            "unbalanced shards {sizes:?}"
+        );
+    }
+
+    #[test]
+    fn partition_specs_parse_strictly() {
+        assert_eq!(
+            Partition::parse("2/3"),
+            Ok(Partition { index: 2, total: 3 })
+        );
+        assert_eq!(
+            Partition::parse("hash:1/1"),
+            Ok(Partition { index: 1, total: 1 })
+        );
+        for bad in ["0/3", "4/3", "x/3", "3", ""] {
+            assert!(Partition::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn filters_take_substrings_and_globs() {

@@ -1,0 +1,101 @@
+//! `--dry-run`: the plan as a reader can check it before anything touches a deployment. Each
+//! case prints how its state would be staged and each request as a curl command (secrets
+//! masked); nothing is sent.
+
+use crate::client::{OutgoingRequest, SentRequest, mask_headers, mask_url};
+use crate::contract::lifecycle::TargetStatus;
+use crate::exec::{put_status, request_path};
+use crate::plan::Case;
+use crate::run::StateSource;
+use std::fmt::Write;
+
+/// Where the requests would go and with what.
+pub struct DryRunTarget<'a> {
+    pub base_url: &'a str,
+    pub states: &'a StateSource,
+    /// `-H` headers, credentials among them.
+    pub headers: &'a [(String, String)],
+}
+
+/// The whole plan, one block per case.
+pub fn render(cases: &[Case], target: &DryRunTarget) -> String {
+    let mut out = format!(
+        "# dry run: {} cases against {}; nothing is sent\n",
+        cases.len(),
+        mask_url(target.base_url)
+    );
+    for case in cases {
+        out.push('\n');
+        out.push_str(&render_case(case, target));
+    }
+    out
+}
+
+fn render_case(case: &Case, target: &DryRunTarget) -> String {
+    let mut out = format!("# {}: {}\n", case.id, case.title);
+    if let Some(state) = case.given {
+        let _ = writeln!(
+            out,
+            "# stage a request in state '{state}': {}",
+            staging(target.states, state.name())
+        );
+    }
+    let id = case.given.map(|_| "{id}");
+    for (index, step) in case.steps.iter().enumerate() {
+        let _ = writeln!(out, "# step {}", index + 1);
+        let _ = writeln!(out, "{}", curl(&step.request.resolve(id), target));
+    }
+    if let Some(race) = case.race {
+        let _ = writeln!(
+            out,
+            "# {} rounds, each on a fresh approved request: these {} PUTs released at once",
+            race.rounds, race.concurrency
+        );
+        for index in 0..race.concurrency {
+            let target_status = if index % 2 == 0 {
+                TargetStatus::Completed
+            } else {
+                TargetStatus::Canceled
+            };
+            let _ = writeln!(
+                out,
+                "{}",
+                curl(&put_status(&request_path("{id}"), target_status), target)
+            );
+        }
+    }
+    out
+}
+
+fn staging(states: &StateSource, state: &str) -> String {
+    match states {
+        StateSource::Url(url) => format!(
+            "POST {} {{\"state\": \"{state}\", \"action\": \"setup\"}}",
+            mask_url(url)
+        ),
+        StateSource::IdsFile(path) => {
+            format!("the next unused id of '{state}' in {}", path.display())
+        }
+        StateSource::None => "no provider: the case would be skipped".into(),
+    }
+}
+
+fn curl(request: &OutgoingRequest, target: &DryRunTarget) -> String {
+    let mut headers = request.headers.clone();
+    for (name, value) in target.headers {
+        if request.credentials || !crate::client::is_credential_header(name) {
+            headers.push((name.clone(), value.clone()));
+        }
+    }
+    SentRequest {
+        method: request.method.clone(),
+        url: mask_url(&format!(
+            "{}{}",
+            target.base_url.trim_end_matches('/'),
+            request.path
+        )),
+        headers: mask_headers(&headers),
+        body: request.body.clone().unwrap_or_default(),
+    }
+    .to_curl()
+}
