@@ -7,10 +7,13 @@
 //! `server` is the embedded reference server; `run` wires one run together; `cli` is the
 //! command line.
 
+pub mod auth;
 pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod contract;
+pub mod doctor;
+pub mod dry_run;
 pub mod exec;
 pub mod generate;
 pub mod plan;

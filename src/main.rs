@@ -6,7 +6,14 @@ use cmconform::report::exit;
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    let args = match cmconform::cli::config::effective_args(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(exit::ERROR);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let code = match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {

@@ -3,12 +3,12 @@
 //! into [`RunOptions`] and writes the report.
 
 use crate::checks::{self, CheckContext};
-use crate::client::{ClientConfig, ClientError, HttpClient, TransportError};
+use crate::client::{ClientConfig, ClientError, Connection, HttpClient, TransportError};
 use crate::contract::{Contract, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
 use crate::provider::{Provider, ProviderError};
-use crate::report::{CaseReport, REPORT_VERSION, RunReport, Summary};
+use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use std::path::PathBuf;
@@ -27,6 +27,13 @@ pub enum RunError {
     Server(std::io::Error),
     #[error("target {url} is unreachable: {detail}")]
     Unreachable { url: String, detail: String },
+    #[error("authentication failed at {url}: {detail}")]
+    AuthFailed { url: String, detail: String },
+    #[error(
+        "--auth applies to a --base-url target; the embedded server uses a generated credential \
+         (try a mode on loopback with `cmconform serve --auth MODE`)"
+    )]
+    EmbeddedAuth,
 }
 
 /// Where staged requests come from, as the user asked.
@@ -54,6 +61,10 @@ pub struct RunOptions {
     pub embedded_slow_delay: Duration,
     /// The case families planned after the fixtures.
     pub families: Families,
+    /// TLS, proxy, timeouts, retries, body cap and authentication for the target.
+    pub connection: Connection,
+    /// Stop starting cases after the first failure.
+    pub fail_fast: bool,
 }
 
 /// Which case families run besides the fixtures (issue: generated, life cycle, concurrency).
@@ -119,6 +130,8 @@ impl RunOptions {
             embedded_fault: None,
             embedded_slow_delay: Duration::from_secs(3),
             families: Families::default(),
+            connection: Connection::default(),
+            fail_fast: false,
         }
     }
 }
@@ -143,10 +156,19 @@ pub fn planned_cases(contract: &Contract, options: &RunOptions) -> Vec<Case> {
     cases
 }
 
-/// Runs the suite; `on_case` sees each case's report in plan order as soon as it is known.
+/// What a run tells its observer while it goes.
+pub enum RunEvent<'a> {
+    /// The target is up and `total` cases are about to run.
+    Started(crate::report::RunStart<'a>),
+    /// A case finished; events come in plan order.
+    CaseFinished(&'a CaseReport),
+}
+
+/// Runs the suite; `observe` sees the start and each case's report in plan order as soon as it
+/// is known.
 pub async fn run(
     options: &RunOptions,
-    mut on_case: impl FnMut(&CaseReport),
+    mut observe: impl FnMut(RunEvent),
 ) -> Result<RunReport, RunError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
@@ -160,14 +182,27 @@ pub async fn run(
         snapshots: &snapshots,
     };
     let mut reports = Vec::with_capacity(cases.len());
+    let masked_target = crate::client::mask_url(target.client.base_url());
+    observe(RunEvent::Started(crate::report::RunStart {
+        total: cases.len(),
+        target: &masked_target,
+        embedded: target.embedded.is_some(),
+        seed: options.families.reported_seed(),
+    }));
+    let stop = exec::StopSignal::default();
+    let fail_fast = options.fail_fast.then(|| stop.clone());
     exec::execute_all(
         cases,
         target.client.clone(),
         target.provider.clone(),
         options.jobs,
+        fail_fast,
         |case| {
             let report = judge(case, &context);
-            on_case(&report);
+            if report.status == CaseStatus::Failed {
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            observe(RunEvent::CaseFinished(&report));
             reports.push(report);
         },
     )
@@ -185,7 +220,10 @@ pub async fn run(
         started_at,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         seed: options.families.reported_seed(),
-        notices: Vec::new(),
+        notices: match options.base_url {
+            Some(_) => options.connection.notices(),
+            None => Vec::new(),
+        },
         summary: Summary::of(&reports),
         cases: reports,
     })
@@ -208,12 +246,16 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
         base_url: base_url.to_string(),
         extra_headers: options.headers.clone(),
         timeout: options.timeout,
-        body_limit: crate::client::DEFAULT_BODY_LIMIT,
+        connection: options.connection.clone(),
         no_proxy: false,
+        guard_unstaged: true,
     })?;
     let provider = match &options.states {
         StateSource::None => Provider::Unavailable,
-        StateSource::Url(url) => Provider::state_url(url, options.timeout, false)?,
+        StateSource::Url(url) => Provider::state_url(
+            url,
+            crate::client::plain_client(&options.connection, options.timeout, false)?,
+        ),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
     Ok(Target {
@@ -244,10 +286,14 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
         base_url: server.base_url(),
         extra_headers: headers,
         timeout: options.timeout,
-        body_limit: crate::client::DEFAULT_BODY_LIMIT,
+        connection: embedded_connection(options)?,
         no_proxy: true,
+        guard_unstaged: false,
     })?;
-    let provider = Provider::state_url(&server.state_url(), options.timeout, true)?;
+    let provider = Provider::state_url(
+        &server.state_url(),
+        crate::client::plain_client(&Connection::default(), options.timeout, true)?,
+    );
     Ok(Target {
         client: Arc::new(client),
         provider: Arc::new(provider),
@@ -255,16 +301,55 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
     })
 }
 
-/// One GET of a nil id before any PUT: a refused connection means the run cannot be carried out.
+/// The embedded server is plain HTTP on loopback with its own generated credential: of the
+/// connection settings only the body cap and retries apply, and `--auth` is refused.
+fn embedded_connection(options: &RunOptions) -> Result<Connection, RunError> {
+    if options.connection.auth.mode != crate::auth::AuthMode::None {
+        return Err(RunError::EmbeddedAuth);
+    }
+    Ok(Connection {
+        max_body: options.connection.max_body,
+        retries: options.connection.retries,
+        ..Connection::default()
+    })
+}
+
+/// One GET of a nil id before any PUT: a connection that cannot be made (refused, DNS, TLS) or
+/// credentials that are refused mean the run cannot be carried out.
 async fn preflight(client: &HttpClient) -> Result<(), RunError> {
     let exchange = client
         .get(&exec::request_path("00000000-0000-0000-0000-000000000000"))
         .await;
     match exchange.response {
-        Err(TransportError::Connect(detail)) => Err(RunError::Unreachable {
+        Err(TransportError::Connect(detail)) => {
+            let hint = if detail.contains("certificate") {
+                " (a private CA? pass --cacert FILE; `cmconform doctor` checks each step)"
+            } else {
+                ""
+            };
+            Err(RunError::Unreachable {
+                url: client.base_url().to_string(),
+                detail: format!("{detail}{hint}"),
+            })
+        }
+        Err(TransportError::Auth(detail)) => Err(RunError::AuthFailed {
             url: client.base_url().to_string(),
             detail,
         }),
+        Ok(received) if matches!(received.status, 401 | 403) && client.has_credentials() => {
+            let challenge = received
+                .header("www-authenticate")
+                .map(|value| format!(", WWW-Authenticate: {value}"))
+                .unwrap_or_default();
+            Err(RunError::AuthFailed {
+                url: client.base_url().to_string(),
+                detail: format!(
+                    "GET of the nil request answered {}{challenge}; check the --auth mode and \
+                     credentials (`cmconform doctor` checks each step)",
+                    received.status
+                ),
+            })
+        }
         _ => Ok(()),
     }
 }

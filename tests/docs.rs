@@ -28,3 +28,31 @@ fn readme_holds_the_two_commands() {
     assert!(readme.contains("cargo run --release -- run"));
     assert!(readme.contains("cargo test --locked") && ci.contains("\ncargo test --locked"));
 }
+
+#[test]
+fn readme_lists_every_flag_of_run() {
+    assert_eq!(
+        readme_block("run-flags"),
+        cmconform::cli::config::flags_table("run"),
+        "README.md's run flags are stale: regenerate the run-flags block from `cmconform::cli::config::flags_table(\"run\")` (cargo test --test docs -- --ignored regenerate_readme)"
+    );
+}
+
+/// Rewrites the generated README blocks (run with `--ignored` after changing flags or checks).
+#[test]
+#[ignore]
+fn regenerate_readme() {
+    let path = common::repo_root().join("README.md");
+    let mut readme = std::fs::read_to_string(&path).unwrap_or_default();
+    for (marker, block) in [
+        ("checks", cmconform::cli::checks_table()),
+        ("run-flags", cmconform::cli::config::flags_table("run")),
+    ] {
+        let begin = format!("<!-- {marker}:begin -->\n");
+        let end = format!("<!-- {marker}:end -->");
+        if let (Some(start), Some(stop)) = (readme.find(&begin), readme.find(&end)) {
+            readme = format!("{}{begin}{block}{}", &readme[..start], &readme[stop..]);
+        }
+    }
+    assert!(std::fs::write(&path, readme).is_ok());
+}

@@ -1,8 +1,13 @@
 //! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks` and
 //! `selftest`. Exit codes are decided here and only here.
 
+pub mod config;
+mod connection;
+mod console;
+mod reports;
+
 use crate::contract::Contract;
-use crate::report::{self, CaseReport, RunReport, exit};
+use crate::report::{self, RunReport, exit};
 use crate::run::{self, RunOptions, StateSource};
 use crate::snapshot::SnapshotMode;
 use clap::{Args, Parser, Subcommand};
@@ -24,6 +29,10 @@ const EXIT_CODES: &str = "Exit codes:
     after_help = EXIT_CODES
 )]
 pub struct Cli {
+    /// Configuration file [default: ./cmconform.toml when present]. Any flag may be set there or
+    /// as CMCONFORM_<FLAG>; command-line flags win over the environment, which wins over the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,13 +41,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the conformance suite (against the embedded reference server without --base-url).
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the reference server alone, logging each exchange.
     Serve(ServeArgs),
     /// List the planned cases with their tags and provider states.
     List(ListArgs),
     /// List the checks the harness runs.
     Checks,
+    /// Write a commented starter cmconform.toml and an example --ids file.
+    Init(InitArgs),
+    /// Check a real deployment step by step (DNS, TCP, TLS, authentication, API enabled); sends
+    /// no PUT. Exit 0 when every step is ok, 2 otherwise.
+    Doctor(Box<connection::DoctorArgs>),
     /// Prove the harness: run the suite against the conformant server and against every fault.
     #[command(
         after_help = "Exit codes:\n  0  the conformant server passes and every fault is caught by its intended check\n  1  a false positive, or a fault not caught\n  2  the self-test could not be carried out"
@@ -73,6 +87,15 @@ pub struct ContractArgs {
     /// Only cases whose id contains PATTERN or matches it as a glob (repeatable).
     #[arg(long, value_name = "PATTERN")]
     pub filter: Vec<String>,
+    /// Only cases with this tag or family (fixture, generated, sequence, race); repeatable.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Leave out cases with this tag or family (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub skip_tag: Vec<String>,
+    /// Run one shard: k/n (or hash:k/n) takes the cases whose id hashes to shard k of n.
+    #[arg(long, value_name = "K/N", value_parser = crate::plan::Partition::parse)]
+    pub partition: Option<crate::plan::Partition>,
     /// Add N generated negative and edge inputs derived from schemas/.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub generate: usize,
@@ -92,6 +115,15 @@ pub struct ContractArgs {
 }
 
 impl ContractArgs {
+    fn selection(&self) -> crate::plan::Selection {
+        crate::plan::Selection {
+            filters: self.filter.clone(),
+            tags: self.tag.clone(),
+            skip_tags: self.skip_tag.clone(),
+            partition: self.partition,
+        }
+    }
+
     fn families(&self) -> run::Families {
         run::Families {
             generate: self.generate,
@@ -134,11 +166,37 @@ pub struct RunArgs {
     /// Rewrite snapshots/ from this run's answers (review the diff before committing).
     #[arg(long)]
     pub update_snapshots: bool,
+    /// Stop starting cases after the first failure (the rest are reported as skipped).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Plan only: print each request as a curl command (secrets masked) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Console: only failures and the summary line.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Console: every exchange of every case, in full.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Break one rule in the embedded server (see `cmconform list --faults`); embedded only.
     #[arg(long, value_name = "NAME", conflicts_with = "base_url")]
     pub fault: Option<String>,
     #[command(flatten)]
     pub contract: ContractArgs,
+    #[command(flatten)]
+    pub reports: reports::ReportArgs,
+    #[command(flatten)]
+    pub connection: connection::ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +210,8 @@ pub struct ServeArgs {
     /// Accept only this exact Authorization value [default: any non-empty value].
     #[arg(long, value_name = "VALUE")]
     pub credential: Option<String>,
+    #[command(flatten)]
+    pub auth: connection::ServeAuthArgs,
 }
 
 #[derive(Debug, Args)]
@@ -166,10 +226,12 @@ pub struct ListArgs {
 /// Runs the parsed command and returns the process exit code.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Run(args) => run_command(args).await,
+        Command::Run(args) => run_command(*args).await,
         Command::Serve(args) => serve_command(args).await,
         Command::List(args) => list_command(args),
         Command::Checks => Ok(checks_command()),
+        Command::Doctor(args) => connection::doctor_command(*args).await,
+        Command::Init(args) => init_command(args),
         Command::Selftest(args) => selftest_command(args).await,
     }
 }
@@ -227,8 +289,10 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }
-    options.selection.filters = args.contract.filter.clone();
+    options.selection = args.contract.selection();
     options.families = args.contract.families();
+    options.fail_fast = args.fail_fast;
+    options.connection = args.connection.connection()?;
     options.snapshot_mode = if args.update_snapshots {
         SnapshotMode::Update
     } else {
@@ -240,44 +304,98 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
 
 async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let options = run_options(&args)?;
+    if args.dry_run {
+        return dry_run_command(&options);
+    }
+    let output = open_output(&args)?;
     let stream_to_console = args.format == "human" || args.output.is_some();
-    let mut stdout = std::io::stdout();
-    let report = run::run(&options, |case: &CaseReport| {
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => console::Verbosity::Quiet,
+        (_, true) => console::Verbosity::Verbose,
+        _ => console::Verbosity::Normal,
+    };
+    let mut console = console::Console::new(verbosity);
+    let report = run::run(&options, |event| {
         if stream_to_console {
-            // A closed stdout (e.g. `| head`) must not abort the run: the report still gets written.
-            let _ = writeln!(stdout, "{}", report::case_line(case));
+            console.observe(event);
         }
     })
     .await?;
-    write_report(&args, &report, stream_to_console)?;
+    console.finish();
+    write_report(&args, &report, output, stream_to_console)?;
     Ok(report.exit_code())
 }
 
-fn write_report(args: &RunArgs, report: &RunReport, streamed: bool) -> anyhow::Result<()> {
+fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
+    let contract = Contract::load(&options.contract_dir)?;
+    let cases = run::planned_cases(&contract, options);
+    let base_url = options
+        .base_url
+        .as_deref()
+        .unwrap_or("http://127.0.0.1:PORT");
+    let states = match (&options.base_url, &options.states) {
+        (None, _) => StateSource::Url(format!("{base_url}/_cmconform/states")),
+        (Some(_), states) => states.clone(),
+    };
+    let target = crate::dry_run::DryRunTarget {
+        base_url,
+        states: &states,
+        headers: &options.headers,
+    };
+    write!(
+        std::io::stdout().lock(),
+        "{}",
+        crate::dry_run::render(&cases, &target)
+    )?;
+    Ok(exit::PASSED)
+}
+
+/// Opens `--output` before the run, so an unwritable path fails fast instead of after it.
+fn open_output(args: &RunArgs) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(path) = &args.output else {
+        return Ok(None);
+    };
+    let file = std::fs::File::create(path)
+        .map_err(|error| UsageError(format!("--output {}: {error}", path.display())))?;
+    Ok(Some(file))
+}
+
+fn write_report(
+    args: &RunArgs,
+    report: &RunReport,
+    output: Option<std::fs::File>,
+    streamed: bool,
+) -> anyhow::Result<()> {
     let writer = report::writer_for(&args.format)
         .ok_or_else(|| UsageError(format!("--format {}: unknown", args.format)))?;
-    if let Some(path) = &args.output {
-        let mut file = std::fs::File::create(path)
-            .map_err(|error| UsageError(format!("--output {}: {error}", path.display())))?;
+    if let Some(mut file) = output {
         writer.write(report, &mut file)?;
     }
+    // `--report FORMAT=PATH` files; a failure is reported after the console output.
+    let extra_reports = reports::write_all(&args.reports.reports, report);
     let mut stdout = std::io::stdout().lock();
-    if streamed {
-        report::write_human_tail(report, &mut stdout)?;
+    let written = if streamed {
+        report::write_human_tail(report, &mut stdout, !args.quiet)
     } else {
-        writer.write(report, &mut stdout)?;
+        writer.write(report, &mut stdout)
+    };
+    tolerate_closed_stdout(written)?;
+    extra_reports
+}
+
+/// A reader that stopped reading (`| head`) is not a failure of the run.
+fn tolerate_closed_stdout(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
-    Ok(())
 }
 
 async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
     let fault = parse_fault(args.fault.as_deref())?;
     let config = crate::server::ServerConfig {
         fault,
-        credentials: match args.credential {
-            Some(value) => crate::server::Credentials::Exact(value),
-            None => crate::server::Credentials::AnyNonEmpty,
-        },
+        credentials: args.auth.credentials(args.credential.clone())?,
         log: true,
         ..crate::server::ServerConfig::default()
     };
@@ -320,7 +438,7 @@ fn list_command(args: ListArgs) -> anyhow::Result<i32> {
     }
     let contract = Contract::load(&contract_dir(args.contract.contract.as_ref()))?;
     let mut options = RunOptions::new(contract.root.clone());
-    options.selection.filters = args.contract.filter.clone();
+    options.selection = args.contract.selection();
     options.families = args.contract.families();
     if let Some(seed) = options.families.reported_seed() {
         writeln!(out, "# seed {seed}")?;
@@ -395,4 +513,40 @@ fn update_readme_block(table: &str) -> anyhow::Result<()> {
     let updated = format!("{}{BEGIN}{table}{}", &readme[..start], &readme[end..]);
     std::fs::write("README.md", updated)?;
     Ok(())
+}
+
+/// The example `--ids` file: every provider state, with placeholder GUIDs to replace.
+const EXAMPLE_IDS: &str = r#"{
+  "pending": ["00000000-0000-0000-0000-000000000001"],
+  "approved": ["00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000003"],
+  "executing": ["00000000-0000-0000-0000-000000000004"],
+  "completed": ["00000000-0000-0000-0000-000000000005"],
+  "canceled": ["00000000-0000-0000-0000-000000000006"],
+  "denied": ["00000000-0000-0000-0000-000000000007"],
+  "failed": ["00000000-0000-0000-0000-000000000008"]
+}
+"#;
+
+fn init_command(args: InitArgs) -> anyhow::Result<i32> {
+    let files = [
+        (args.dir.join(config::CONFIG_FILE), config::starter_file()),
+        (
+            args.dir.join("cmconform-ids.example.json"),
+            EXAMPLE_IDS.to_string(),
+        ),
+    ];
+    let existing = files.iter().find(|(path, _)| path.exists());
+    if let (false, Some((path, _))) = (args.force, existing) {
+        return Err(UsageError(format!(
+            "{} exists: pass --force to overwrite it",
+            path.display()
+        ))
+        .into());
+    }
+    for (path, contents) in &files {
+        std::fs::write(path, contents)
+            .map_err(|error| UsageError(format!("{}: {error}", path.display())))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(exit::PASSED)
 }
