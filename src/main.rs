@@ -9,7 +9,7 @@ async fn main() {
     let args = match cmconform::cli::config::effective_args(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {:#}", anyhow::Error::new(error));
             std::process::exit(exit::ERROR);
         }
     };

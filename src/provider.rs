@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{path}: cannot read the ids file: {source}")]
+    #[error("{path}: cannot read the ids file")]
     IdsIo {
         path: PathBuf,
         source: std::io::Error,

@@ -18,7 +18,7 @@ const CONFIGURED: [&str; 3] = ["run", "list", "doctor"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         source: std::io::Error,

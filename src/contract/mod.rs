@@ -23,7 +23,7 @@ pub const ERROR_SCHEMA: &str = "error.schema.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         source: std::io::Error,
