@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use tokio::sync::{Barrier, Semaphore};
+use tokio::sync::{Barrier, OwnedSemaphorePermit, Semaphore};
 
 /// What one step of a case produced.
 #[derive(Debug, Clone, Serialize)]
@@ -88,21 +88,20 @@ pub async fn execute_all(
 
 type Running = (Case, tokio::task::JoinHandle<ExecutedCase>);
 
+/// Starts a case. Called in plan order, so pre-staged ids (`--ids`) are handed out in plan
+/// order whatever the concurrency: the same file gives the same cases the same ids.
 fn start(
     case: Case,
     client: &Arc<HttpClient>,
     provider: &Arc<Provider>,
-    permits: Option<Arc<Semaphore>>,
+    permit: Option<OwnedSemaphorePermit>,
 ) -> Running {
+    let reserved = case.given.and_then(|state| provider.reserve(state));
     let (client, provider) = (client.clone(), provider.clone());
     let fallback = case.clone();
     let handle = tokio::spawn(async move {
-        // The semaphore is never closed, so acquire only fails if it were; run anyway.
-        let _permit = match permits {
-            Some(permits) => permits.acquire_owned().await.ok(),
-            None => None,
-        };
-        execute_case(case, &client, &provider).await
+        let _permit = permit;
+        run_case(case, &client, &provider, reserved).await
     });
     (fallback, handle)
 }
@@ -118,7 +117,8 @@ async fn finish((fallback, handle): Running) -> ExecutedCase {
     })
 }
 
-/// All cases queued at once, `jobs` running: the fastest way through a suite.
+/// `jobs` cases running, each started (in plan order) as soon as any slot frees: the fastest
+/// way through a suite.
 async fn execute_pooled(
     cases: Vec<Case>,
     client: Arc<HttpClient>,
@@ -127,13 +127,24 @@ async fn execute_pooled(
     mut on_done: impl FnMut(ExecutedCase),
 ) {
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let running: Vec<Running> = cases
-        .into_iter()
-        .map(|case| start(case, &client, &provider, Some(permits.clone())))
-        .collect();
-    for task in running {
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let launcher = tokio::spawn(async move {
+        for case in cases {
+            // The semaphore is never closed, so acquire only fails if it were; run anyway.
+            let permit = permits.clone().acquire_owned().await.ok();
+            if started
+                .send(start(case, &client, &provider, permit))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    while let Some(task) = running.recv().await {
         on_done(finish(task).await);
     }
+    // The launcher has sent every case once the channel closed; nothing is left to wait for.
+    let _ = launcher.await;
 }
 
 /// At most `jobs` cases in flight, started in plan order, each new one after the oldest is done.
@@ -179,10 +190,20 @@ fn not_started(case: Case) -> ExecutedCase {
 }
 
 pub async fn execute_case(case: Case, client: &HttpClient, provider: &Provider) -> ExecutedCase {
+    run_case(case, client, provider, None).await
+}
+
+/// Runs one case; `reserved` is what the provider already handed out for its state, if anything.
+async fn run_case(
+    case: Case,
+    client: &HttpClient,
+    provider: &Provider,
+    reserved: Option<Staged>,
+) -> ExecutedCase {
     let started = Instant::now();
     let execution = match &case.race {
         Some(race) => run_race(*race, client, provider).await,
-        None => run_steps(&case, client, provider).await,
+        None => run_steps(&case, client, provider, reserved).await,
     };
     ExecutedCase {
         case,
@@ -194,15 +215,21 @@ pub async fn execute_case(case: Case, client: &HttpClient, provider: &Provider) 
 async fn stage(
     provider: &Provider,
     state: Option<RequestState>,
+    reserved: Option<Staged>,
 ) -> Result<Option<String>, Execution> {
-    match state {
-        Some(state) => stage_one(provider, state).await.map(Some),
-        None => Ok(None),
+    match (state, reserved) {
+        (_, Some(staged)) => staged_id(Ok(staged)).map(Some),
+        (Some(state), None) => stage_one(provider, state).await.map(Some),
+        (None, None) => Ok(None),
     }
 }
 
 async fn stage_one(provider: &Provider, state: RequestState) -> Result<String, Execution> {
-    match provider.stage(state).await {
+    staged_id(provider.stage(state).await)
+}
+
+fn staged_id(staged: Result<Staged, crate::provider::ProviderError>) -> Result<String, Execution> {
+    match staged {
         Ok(Staged::Id(id)) => Ok(id),
         Ok(Staged::Skip(reason)) => Err(Execution::Skipped { reason }),
         Err(error) => Err(Execution::Errored {
@@ -211,8 +238,13 @@ async fn stage_one(provider: &Provider, state: RequestState) -> Result<String, E
     }
 }
 
-async fn run_steps(case: &Case, client: &HttpClient, provider: &Provider) -> Execution {
-    let staged_id = match stage(provider, case.given).await {
+async fn run_steps(
+    case: &Case,
+    client: &HttpClient,
+    provider: &Provider,
+    reserved: Option<Staged>,
+) -> Execution {
+    let staged_id = match stage(provider, case.given, reserved).await {
         Ok(id) => id,
         Err(execution) => return execution,
     };

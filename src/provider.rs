@@ -98,6 +98,15 @@ impl Provider {
         Ok(Provider::Ids(Mutex::new(ids)))
     }
 
+    /// Hands out a pre-staged id at once (`--ids`), so the caller decides the order ids go in;
+    /// `None` when staging needs the network (`stage` does it then).
+    pub fn reserve(&self, state: RequestState) -> Option<Staged> {
+        match self {
+            Provider::Ids(ids) => Some(take_id(ids, state)),
+            Provider::StateUrl { .. } | Provider::Unavailable => None,
+        }
+    }
+
     /// Obtains a request in `state`.
     pub async fn stage(&self, state: RequestState) -> Result<Staged, ProviderError> {
         match self {

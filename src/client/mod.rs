@@ -1,17 +1,29 @@
 //! The HTTP client: sends one planned request to the target and records the exchange exactly as
 //! it happened (status, headers, body bytes, timing) or the transport error that prevented it.
 //! Secrets are masked when the exchange is recorded, so nothing downstream can leak them.
+//!
+//! `connection` builds the TLS/proxy/timeout side, `ntlm_pool` keeps NTLM-authenticated
+//! connections, `secrets` masks what must never be shown, `curl` renders a request for replay.
 
-use crate::auth::{self, AuthError, AuthSettings, Authenticator, ntlm};
+use crate::auth::{self, AuthError, Authenticator, ntlm};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod connection;
+mod curl;
+mod ntlm_pool;
+mod secrets;
+
+pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
+use ntlm_pool::{Handshake, NtlmPool};
+use secrets::mask_header_arg;
+pub use secrets::{is_credential_header, is_secret_header, mask_headers, mask_url};
 
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
-const MASK: &str = "********";
 
 /// A request ready to go on the wire (the runner has substituted the id).
 #[derive(Debug, Clone, Serialize)]
@@ -127,157 +139,6 @@ pub enum ClientError {
     Auth(#[from] AuthError),
 }
 
-/// TLS settings for https targets. The system's roots and the webpki roots are trusted by
-/// default; `cacert` adds a PEM bundle (a private CA).
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    pub cacert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS, with `key`.
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    /// Accept any server certificate (a notice says so in every report).
-    pub insecure: bool,
-}
-
-/// How to reach and authenticate to a target: what the connection flags give.
-#[derive(Debug, Clone)]
-pub struct Connection {
-    pub tls: TlsOptions,
-    /// Proxy for every request (else the `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` environment).
-    pub proxy: Option<String>,
-    /// Time to establish a connection [default: the request timeout].
-    pub connect_timeout: Option<Duration>,
-    /// Retries of a connection that could not be established (nothing was sent yet).
-    pub retries: u32,
-    /// Cap on response bodies.
-    pub max_body: usize,
-    pub auth: AuthSettings,
-}
-
-impl Default for Connection {
-    fn default() -> Connection {
-        Connection {
-            tls: TlsOptions::default(),
-            proxy: None,
-            connect_timeout: None,
-            retries: 2,
-            max_body: DEFAULT_BODY_LIMIT,
-            auth: AuthSettings::default(),
-        }
-    }
-}
-
-impl Connection {
-    /// What every reader of a report must know about this connection.
-    pub fn notices(&self) -> Vec<String> {
-        let mut notices = Vec::new();
-        if self.tls.insecure {
-            notices.push(INSECURE_NOTICE.to_string());
-        }
-        notices
-    }
-}
-
-/// The `--insecure` notice, in every report and on stderr.
-pub const INSECURE_NOTICE: &str = "TLS certificate verification is DISABLED (--insecure): the \
-     target's identity was not checked, and credentials may have been sent to an impostor";
-
-/// A reqwest client builder with the connection's TLS, proxy and timeouts, never following
-/// redirects (so credentials never go to another origin). `no_proxy` ignores the proxy settings
-/// (the embedded loopback server).
-pub fn http_builder(
-    connection: &Connection,
-    timeout: Duration,
-    no_proxy: bool,
-) -> Result<reqwest::ClientBuilder, ClientError> {
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(connection.connect_timeout.unwrap_or(timeout));
-    let tls = &connection.tls;
-    if let Some(path) = &tls.cacert {
-        let pem = read_pem("--cacert", path)?;
-        let certificates =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| ClientError::Tls {
-                flag: "--cacert",
-                path: path.clone(),
-                message: format!("not a PEM certificate bundle: {}", error_chain(&error)),
-            })?;
-        if certificates.is_empty() {
-            return Err(ClientError::Tls {
-                flag: "--cacert",
-                path: path.clone(),
-                message: "no certificate in the file".into(),
-            });
-        }
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
-    match (&tls.cert, &tls.key) {
-        (Some(cert), Some(key)) => {
-            let mut pem = read_pem("--cert", cert)?;
-            pem.push(b'\n');
-            pem.extend(read_pem("--key", key)?);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|error| ClientError::Tls {
-                flag: "--cert",
-                path: cert.clone(),
-                message: format!(
-                    "not a PEM certificate with its private key (--key): {}",
-                    error_chain(&error)
-                ),
-            })?;
-            builder = builder.identity(identity);
-        }
-        (Some(path), None) | (None, Some(path)) => {
-            return Err(ClientError::Tls {
-                flag: if tls.cert.is_some() {
-                    "--cert"
-                } else {
-                    "--key"
-                },
-                path: path.clone(),
-                message: "--cert and --key go together".into(),
-            });
-        }
-        (None, None) => {}
-    }
-    if tls.insecure {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if no_proxy {
-        builder = builder.no_proxy();
-    } else if let Some(url) = &connection.proxy {
-        let proxy = reqwest::Proxy::all(url).map_err(|error| ClientError::Proxy {
-            url: mask_url(url),
-            message: error_chain(&error),
-        })?;
-        builder = builder.proxy(proxy);
-    }
-    Ok(builder)
-}
-
-/// A client with the connection's TLS and proxy settings and no credentials (provider states,
-/// token endpoints, doctor probes).
-pub fn plain_client(
-    connection: &Connection,
-    timeout: Duration,
-    no_proxy: bool,
-) -> Result<reqwest::Client, ClientError> {
-    http_builder(connection, timeout, no_proxy)?
-        .build()
-        .map_err(|error| ClientError::Build(error.to_string()))
-}
-
-fn read_pem(flag: &'static str, path: &Path) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path).map_err(|error| ClientError::Tls {
-        flag,
-        path: path.to_path_buf(),
-        message: format!("cannot read: {error}"),
-    })
-}
-
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub base_url: String,
@@ -303,64 +164,6 @@ pub struct HttpClient {
     ntlm: Option<Arc<NtlmPool>>,
     /// Secrets known when the client was built (headers, passwords), for scrubbing.
     secrets: Arc<Vec<String>>,
-}
-
-/// NTLM authenticates connections: each entry is a client with at most one kept-alive
-/// connection, used by one request at a time, so the handshake and the requests after it share
-/// a connection.
-#[derive(Debug)]
-struct NtlmPool {
-    idle: Mutex<Vec<NtlmConnection>>,
-    config: Arc<ClientConfig>,
-}
-
-#[derive(Debug)]
-struct NtlmConnection {
-    client: reqwest::Client,
-    authenticated: bool,
-}
-
-impl NtlmPool {
-    fn take(&self) -> Result<NtlmConnection, TransportError> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        if let Some(connection) = idle {
-            return Ok(connection);
-        }
-        let config = &self.config;
-        let client = http_builder(&config.connection, config.timeout, config.no_proxy)
-            .and_then(|builder| {
-                builder
-                    .pool_max_idle_per_host(1)
-                    .build()
-                    .map_err(|error| ClientError::Build(error.to_string()))
-            })
-            .map_err(|error| TransportError::Auth(error.to_string()))?;
-        Ok(NtlmConnection {
-            client,
-            authenticated: false,
-        })
-    }
-
-    fn put(&self, connection: NtlmConnection) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(connection);
-    }
-}
-
-/// What the NTLM handshake on a connection came to.
-enum Handshake {
-    /// Send the request with this `Authorization` (type 3) value.
-    Authenticate(String),
-    /// The server did not ask for authentication: send as is.
-    NotNeeded,
-    /// The server offered no NTLM challenge: send as is (it will refuse, and say how).
-    NoChallenge,
 }
 
 impl HttpClient {
@@ -406,12 +209,9 @@ impl HttpClient {
         }
         secrets.retain(|secret| secret.len() >= 4);
         let config = Arc::new(config);
-        let ntlm = auth.is_ntlm().then(|| {
-            Arc::new(NtlmPool {
-                idle: Mutex::new(Vec::new()),
-                config: config.clone(),
-            })
-        });
+        let ntlm = auth
+            .is_ntlm()
+            .then(|| Arc::new(NtlmPool::new(config.clone())));
         Ok(HttpClient {
             inner,
             bare,
@@ -820,137 +620,8 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Headers whose values authenticate the caller.
-pub fn is_credential_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie"
-    )
-}
-
-/// Headers whose values must never be shown: credentials, session cookies, and anything that
-/// names itself a token, key, secret or password.
-pub fn is_secret_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    is_credential_header(&name)
-        || name == "set-cookie"
-        || ["token", "secret", "password", "api-key", "apikey"]
-            .iter()
-            .any(|word| name.contains(word))
-}
-
-pub fn mask_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if is_secret_header(name) {
-                mask_value(value)
-            } else {
-                value.clone()
-            };
-            (name.clone(), value)
-        })
-        .collect()
-}
-
-/// Keeps an auth scheme visible (`Negotiate ********`) because it helps diagnosis and is not secret.
-fn mask_value(value: &str) -> String {
-    match value.split_once(' ') {
-        Some((scheme, _))
-            if ["basic", "bearer", "negotiate", "ntlm"]
-                .contains(&scheme.to_ascii_lowercase().as_str()) =>
-        {
-            format!("{scheme} {MASK}")
-        }
-        _ => MASK.to_string(),
-    }
-}
-
-fn mask_header_arg(text: &str) -> String {
-    match text.split_once(':') {
-        Some((name, _)) => format!("{name}: {MASK}"),
-        None => MASK.to_string(),
-    }
-}
-
-/// Masks user info and secret-looking query parameters in a URL.
-pub fn mask_url(url: &str) -> String {
-    let Ok(mut parsed) = reqwest::Url::parse(url) else {
-        return url.to_string();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some(MASK));
-    }
-    let secret_query = parsed.query_pairs().any(|(key, _)| is_secret_header(&key));
-    if secret_query {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(key, value)| {
-                let value = if is_secret_header(&key) {
-                    MASK.to_string()
-                } else {
-                    value.into_owned()
-                };
-                (key.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    // Url::parse normalizes the path (e.g. resolves `..`); keep the path as the user wrote it.
-    if parsed.password().is_none() && !secret_query {
-        return url.to_string();
-    }
-    parsed.to_string()
-}
-
 fn serialize_body<S: serde::Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&String::from_utf8_lossy(body))
-}
-
-impl SentRequest {
-    /// A shell command that reproduces the request (secrets already masked).
-    pub fn to_curl(&self) -> String {
-        let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
-        for (name, value) in &self.headers {
-            command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
-        }
-        if !self.body.is_empty()
-            || self
-                .headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        {
-            command.push_str(&format!(" --data-binary {}", shell_bytes(&self.body)));
-        }
-        command
-    }
-}
-
-/// Single-quotes for POSIX shells.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// Bytes as a shell word: plain single quotes for printable text, `$'...'` escapes otherwise, so
-/// the exact bytes (invalid UTF-8 and control characters included) reach curl.
-fn shell_bytes(bytes: &[u8]) -> String {
-    let printable = std::str::from_utf8(bytes)
-        .is_ok_and(|text| text.chars().all(|c| !c.is_control() || c == '\n'));
-    if printable {
-        return shell_quote(&String::from_utf8_lossy(bytes));
-    }
-    let mut word = String::from("$'");
-    for &byte in bytes {
-        match byte {
-            b'\'' => word.push_str("\\'"),
-            b'\\' => word.push_str("\\\\"),
-            0x20..=0x7e => word.push(byte as char),
-            _ => word.push_str(&format!("\\x{byte:02x}")),
-        }
-    }
-    word.push('\'');
-    word
 }
 
 #[cfg(test)]
