@@ -18,6 +18,7 @@ pub mod exec;
 pub mod generate;
 pub mod plan;
 pub mod provider;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod selftest;

@@ -86,7 +86,7 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<(String, Duration), AuthError> {
         let failure = |message: String| AuthError::Token {
-            url: crate::client::mask_url(&self.request.url),
+            url: crate::redact::mask_url(&self.request.url),
             message,
         };
         let mut form = vec![
@@ -109,7 +109,7 @@ impl TokenSource {
             .body(body)
             .send()
             .await
-            .map_err(|error| failure(crate::client::error_chain(&error)))?;
+            .map_err(|error| failure(crate::redact::error_chain(&error)))?;
         let status = response.status();
         let text = response
             .text()

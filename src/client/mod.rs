@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 mod connection;
 mod curl;
 mod ntlm_pool;
-mod secrets;
 
+use crate::redact::mask_header_arg;
+pub use crate::redact::{
+    error_chain, is_credential_header, is_secret_header, mask_headers, mask_url,
+};
 pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
 use ntlm_pool::{Handshake, NtlmPool};
-use secrets::mask_header_arg;
-pub use secrets::{is_credential_header, is_secret_header, mask_headers, mask_url};
 
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -606,18 +607,6 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// The error and its causes on one line: reqwest's top-level message alone hides the reason.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn serialize_body<S: serde::Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {

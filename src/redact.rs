@@ -1,5 +1,6 @@
-//! What must never be shown: credential headers, anything named like a token, key, secret or
-//! password, and passwords or secret parameters in URLs.
+//! What people are shown of secrets and errors: credential headers, anything named like a
+//! token, key, secret or password, and passwords or secret parameters in URLs are masked; an
+//! error is shown with its causes on one line.
 
 const MASK: &str = "********";
 
@@ -50,7 +51,7 @@ fn mask_value(value: &str) -> String {
     }
 }
 
-pub(super) fn mask_header_arg(text: &str) -> String {
+pub fn mask_header_arg(text: &str) -> String {
     match text.split_once(':') {
         Some((name, _)) => format!("{name}: {MASK}"),
         None => MASK.to_string(),
@@ -85,4 +86,16 @@ pub fn mask_url(url: &str) -> String {
         return url.to_string();
     }
     parsed.to_string()
+}
+
+/// The error and its causes on one line: reqwest's top-level message alone hides the reason.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
