@@ -15,6 +15,8 @@ pub struct DryRunTarget<'a> {
     pub states: &'a StateSource,
     /// `-H` headers, credentials among them.
     pub headers: &'a [(String, String)],
+    /// `--auth` and the credentials it uses.
+    pub auth: &'a crate::auth::AuthSettings,
 }
 
 /// The whole plan, one block per case.
@@ -24,6 +26,10 @@ pub fn render(cases: &[Case], target: &DryRunTarget) -> String {
         cases.len(),
         mask_url(target.base_url)
     );
+    out.push_str(&format!(
+        "# authentication: {}\n",
+        describe_auth(target.auth)
+    ));
     for case in cases {
         out.push('\n');
         out.push_str(&render_case(case, target));
@@ -65,6 +71,26 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
         }
     }
     out
+}
+
+/// What `--auth` adds to each request, secrets masked.
+fn describe_auth(auth: &crate::auth::AuthSettings) -> String {
+    use crate::auth::AuthMode;
+    let user = auth.user.as_deref().unwrap_or("?");
+    match auth.mode {
+        AuthMode::None => "only the -H headers shown".into(),
+        AuthMode::Basic => format!("Authorization: Basic ******** (user {user}) on every request"),
+        AuthMode::Bearer => "Authorization: Bearer ******** on every request".into(),
+        AuthMode::Cookie => "Cookie: ******** on every request".into(),
+        AuthMode::Adfs => format!(
+            "Authorization: Bearer <token from {}> on every request",
+            auth.token_url
+                .as_deref()
+                .map_or("--token-url".into(), mask_url)
+        ),
+        AuthMode::Ntlm => format!("NTLM handshake on each connection (user {user})"),
+        AuthMode::Negotiate => "negotiate (Kerberos): not available in this build".into(),
+    }
 }
 
 fn staging(states: &StateSource, state: &str) -> String {

@@ -275,3 +275,26 @@ fn quiet_verbose_and_plain_output_when_not_a_terminal() {
         "escape codes in piped output: {plain:?}"
     );
 }
+
+#[test]
+fn dry_run_says_how_requests_are_authenticated_without_the_secret() {
+    let output = cmconform(&[
+        "run",
+        "--dry-run",
+        "--base-url",
+        "https://cm.contoso.com",
+        "--auth",
+        "bearer",
+        "--token",
+        "TOKENSECRET",
+        "--filter",
+        "documented-example",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("# authentication: Authorization: Bearer ******** on every request"),
+        "{text}"
+    );
+    assert!(!text.contains("TOKENSECRET"), "{text}");
+}

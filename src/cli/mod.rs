@@ -341,6 +341,7 @@ fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
         base_url,
         states: &states,
         headers: &options.headers,
+        auth: &options.connection.auth,
     };
     write!(
         std::io::stdout().lock(),
