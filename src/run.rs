@@ -4,7 +4,7 @@
 
 use crate::checks::{self, CheckContext};
 use crate::client::{ClientConfig, ClientError, Connection, HttpClient, TransportError};
-use crate::contract::{Contract, LoadError};
+use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
 use crate::provider::{Provider, ProviderError};
@@ -54,7 +54,8 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub jobs: usize,
     pub selection: Selection,
-    pub contract_dir: PathBuf,
+    /// Where schemas, fixtures and snapshots come from.
+    pub contract: ContractSource,
     pub snapshot_mode: SnapshotMode,
     /// Fault for the embedded server (self-test and demonstrations).
     pub embedded_fault: Option<server::Fault>,
@@ -125,7 +126,7 @@ impl RunOptions {
             timeout: Duration::from_secs(10),
             jobs: std::thread::available_parallelism().map_or(4, |n| n.get()),
             selection: Selection::default(),
-            contract_dir,
+            contract: ContractSource::Dir(contract_dir),
             snapshot_mode: SnapshotMode::Compare,
             embedded_fault: None,
             embedded_slow_delay: Duration::from_secs(3),
@@ -172,11 +173,11 @@ pub async fn run(
 ) -> Result<RunReport, RunError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
-    let contract = Contract::load(&options.contract_dir)?;
+    let contract = Contract::from_source(options.contract.clone())?;
     let cases = planned_cases(&contract, options);
     let target = connect(options).await?;
     preflight(&target.client).await?;
-    let snapshots = SnapshotStore::new(&contract.snapshot_dir(), options.snapshot_mode);
+    let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
     let context = CheckContext {
         schemas: &contract.schemas,
         snapshots: &snapshots,

@@ -129,7 +129,11 @@ fn fault_row(fault: Fault, report: &RunReport) -> Row {
         Some(format!("not caught by {intended}"))
     } else if report.exit_code() != exit::FAILED {
         // A CI gate trusts the exit code, so a caught fault must also end the run with 1.
-        Some(format!("exit code {}, expected {}", report.exit_code(), exit::FAILED))
+        Some(format!(
+            "exit code {}, expected {}",
+            report.exit_code(),
+            exit::FAILED
+        ))
     } else {
         None
     };

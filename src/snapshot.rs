@@ -5,6 +5,7 @@
 //! what legitimately varies per request with placeholders of its type, so a snapshot holds on any
 //! conformant deployment.
 
+use crate::contract::source::{ContractSource, embedded_snapshot};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -29,7 +30,8 @@ pub enum SnapshotOutcome {
 
 #[derive(Debug)]
 pub struct SnapshotStore {
-    dir: PathBuf,
+    /// `None`: the snapshots built into the binary, read-only.
+    dir: Option<PathBuf>,
     mode: SnapshotMode,
     // Serializes writes so concurrent cases sharing a snapshot name cannot interleave a file.
     write_lock: Mutex<()>,
@@ -38,24 +40,47 @@ pub struct SnapshotStore {
 impl SnapshotStore {
     pub fn new(dir: &Path, mode: SnapshotMode) -> SnapshotStore {
         SnapshotStore {
-            dir: dir.to_path_buf(),
+            dir: Some(dir.to_path_buf()),
+            mode,
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// The snapshots of a contract source: its `snapshots/` folder, or the built-in copy.
+    pub fn for_source(source: &ContractSource, mode: SnapshotMode) -> SnapshotStore {
+        SnapshotStore {
+            dir: source.snapshot_dir(),
             mode,
             write_lock: Mutex::new(()),
         }
     }
 
     pub fn path_for(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.snap"))
+        let dir = self
+            .dir
+            .clone()
+            .unwrap_or_else(|| ContractSource::Embedded.display_path("snapshots"));
+        dir.join(format!("{name}.snap"))
+    }
+
+    /// The stored file, if there is one.
+    fn read(&self, name: &str) -> std::io::Result<Option<String>> {
+        let Some(dir) = &self.dir else {
+            return Ok(embedded_snapshot(&format!("{name}.snap")).map(str::to_string));
+        };
+        match std::fs::read_to_string(dir.join(format!("{name}.snap"))) {
+            Ok(text) => Ok(Some(text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Compares (or, in update mode, writes) the snapshot `name`.
     pub fn check(&self, name: &str, contents: &str) -> std::io::Result<SnapshotOutcome> {
         let path = self.path_for(name);
-        let stored = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(snapshot_body(&text).to_string()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-            Err(error) => return Err(error),
-        };
+        let stored = self
+            .read(name)?
+            .map(|text| snapshot_body(&text).to_string());
         if stored.as_deref().map(str::trim_end) == Some(contents.trim_end()) {
             return Ok(SnapshotOutcome::Matched);
         }
@@ -64,7 +89,12 @@ impl SnapshotStore {
                 .write_lock
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            std::fs::create_dir_all(&self.dir)?;
+            let Some(dir) = &self.dir else {
+                return Err(std::io::Error::other(
+                    "the built-in snapshots cannot be updated: pass --contract DIR",
+                ));
+            };
+            std::fs::create_dir_all(dir)?;
             std::fs::write(&path, snap_file(name, contents))?;
             return Ok(SnapshotOutcome::Written(path));
         }

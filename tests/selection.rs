@@ -298,3 +298,23 @@ fn dry_run_says_how_requests_are_authenticated_without_the_secret() {
     );
     assert!(!text.contains("TOKENSECRET"), "{text}");
 }
+
+#[test]
+fn outside_a_checkout_the_built_in_contract_runs() {
+    let dir = temp_dir("elsewhere");
+    let output = cmconform_in(&["run", "--no-lifecycle", "--race-rounds", "0"], &dir, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("41 passed, 0 failed"),
+        "{}",
+        stdout(&output)
+    );
+    let update = cmconform_in(&["run", "--update-snapshots"], &dir, &[]);
+    assert_eq!(update.status.code(), Some(2));
+    assert!(
+        stderr(&update).contains("--update-snapshots"),
+        "{}",
+        stderr(&update)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,7 @@ mod connection;
 mod console;
 mod reports;
 
-use crate::contract::Contract;
+use crate::contract::{Contract, ContractSource};
 use crate::report::{self, RunReport, exit};
 use crate::run::{self, RunOptions, StateSource};
 use crate::snapshot::SnapshotMode;
@@ -81,7 +81,7 @@ pub struct SelftestArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ContractArgs {
     /// Directory holding schemas/, fixtures/ and snapshots/ [default: ./ when it has fixtures/,
-    /// else the directory cmconform was built from]
+    /// else the copy built into cmconform]
     #[arg(long, value_name = "DIR")]
     pub contract: Option<PathBuf>,
     /// Only cases whose id contains PATTERN or matches it as a glob (repeatable).
@@ -236,16 +236,23 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// The contract directory: explicit, or the working directory when it has fixtures, or the
-/// source tree cmconform was built from (so `cargo run` works from anywhere in a checkout).
-pub fn contract_dir(explicit: Option<&PathBuf>) -> PathBuf {
+/// Where the contract comes from: `--contract DIR`, or the working directory when it has
+/// `fixtures/` (a checkout, or a vendor's own copy), or the copy built into the binary (so an
+/// installed cmconform runs from anywhere).
+pub fn contract_source(explicit: Option<&PathBuf>) -> ContractSource {
     if let Some(dir) = explicit {
-        return dir.clone();
+        return ContractSource::Dir(dir.clone());
     }
     if PathBuf::from("fixtures").is_dir() {
-        return PathBuf::from(".");
+        return ContractSource::Dir(PathBuf::from("."));
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    ContractSource::Embedded
+}
+
+fn options_for(explicit: Option<&PathBuf>) -> RunOptions {
+    let mut options = RunOptions::new(PathBuf::from("."));
+    options.contract = contract_source(explicit);
+    options
 }
 
 fn parse_fault(name: Option<&str>) -> anyhow::Result<Option<crate::server::Fault>> {
@@ -265,7 +272,7 @@ fn parse_fault(name: Option<&str>) -> anyhow::Result<Option<crate::server::Fault
 pub struct UsageError(pub String);
 
 fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
-    let mut options = RunOptions::new(contract_dir(args.contract.contract.as_ref()));
+    let mut options = options_for(args.contract.contract.as_ref());
     options.base_url = args.base_url.clone();
     options.states = match (&args.state_url, &args.ids) {
         (Some(url), _) => StateSource::Url(url.clone()),
@@ -293,10 +300,15 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     options.families = args.contract.families();
     options.fail_fast = args.fail_fast;
     options.connection = args.connection.connection()?;
-    options.snapshot_mode = if args.update_snapshots {
-        SnapshotMode::Update
-    } else {
-        SnapshotMode::Compare
+    options.snapshot_mode = match (args.update_snapshots, &options.contract) {
+        (false, _) => SnapshotMode::Compare,
+        (true, ContractSource::Dir(_)) => SnapshotMode::Update,
+        (true, ContractSource::Embedded) => {
+            return Err(UsageError(
+                "--update-snapshots: the built-in contract cannot be updated; run in a checkout or pass --contract DIR".into(),
+            )
+            .into());
+        }
     };
     options.embedded_fault = parse_fault(args.fault.as_deref())?;
     Ok(options)
@@ -327,7 +339,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
 }
 
 fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
-    let contract = Contract::load(&options.contract_dir)?;
+    let contract = Contract::from_source(options.contract.clone())?;
     let cases = run::planned_cases(&contract, options);
     let base_url = options
         .base_url
@@ -437,8 +449,8 @@ fn list_command(args: ListArgs) -> anyhow::Result<i32> {
         }
         return Ok(exit::PASSED);
     }
-    let contract = Contract::load(&contract_dir(args.contract.contract.as_ref()))?;
-    let mut options = RunOptions::new(contract.root.clone());
+    let mut options = options_for(args.contract.contract.as_ref());
+    let contract = Contract::from_source(options.contract.clone())?;
     options.selection = args.contract.selection();
     options.families = args.contract.families();
     if let Some(seed) = options.families.reported_seed() {
@@ -487,7 +499,7 @@ async fn selftest_command(args: SelftestArgs) -> anyhow::Result<i32> {
             .collect::<anyhow::Result<Vec<_>>>()?
             .concat()
     };
-    let options = RunOptions::new(contract_dir(args.contract.as_ref()));
+    let options = options_for(args.contract.as_ref());
     let matrix = crate::selftest::selftest(&options, &faults, usize::from(args.parallel)).await?;
     let mut out = std::io::stdout().lock();
     if args.format == "json" {

@@ -5,12 +5,14 @@
 pub mod fixture;
 pub mod lifecycle;
 pub mod schema;
+pub mod source;
 pub mod timestamp;
 
 use fixture::{Fixture, ID_PLACEHOLDER, Outcome};
 use lifecycle::{RequestState, TargetStatus};
 use schema::SchemaSet;
 use serde_json::Value;
+pub use source::ContractSource;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -57,10 +59,10 @@ impl LoadError {
     }
 }
 
-/// Everything the harness knows about the contract, loaded from one directory.
+/// Everything the harness knows about the contract, loaded from one source.
 #[derive(Debug)]
 pub struct Contract {
-    pub root: PathBuf,
+    pub source: ContractSource,
     pub schemas: SchemaSet,
     pub fixtures: Vec<Fixture>,
 }
@@ -68,11 +70,20 @@ pub struct Contract {
 impl Contract {
     /// Loads `root/schemas` and `root/fixtures` (fixtures in file-name order).
     pub fn load(root: &Path) -> Result<Contract, LoadError> {
-        let schemas = SchemaSet::load(&root.join("schemas"))?;
+        Contract::from_source(ContractSource::Dir(root.to_path_buf()))
+    }
+
+    /// Loads the contract built into the binary.
+    pub fn embedded() -> Result<Contract, LoadError> {
+        Contract::from_source(ContractSource::Embedded)
+    }
+
+    pub fn from_source(source: ContractSource) -> Result<Contract, LoadError> {
+        let schemas = SchemaSet::load(&source.json_files("schemas")?)?;
         for required in [REQUEST_SCHEMA, ERROR_SCHEMA] {
             if !schemas.contains(required) {
                 return Err(LoadError::invalid(
-                    &root.join("schemas").join(required),
+                    &source.display_path("schemas").join(required),
                     "/",
                     "required schema is missing",
                 ));
@@ -80,8 +91,9 @@ impl Contract {
         }
         let mut fixtures = Vec::new();
         let mut seen = BTreeSet::new();
-        for path in json_files(&root.join("fixtures"))? {
-            let fixture = parse_fixture(&path, &read_json(&path)?)?;
+        for file in source.json_files("fixtures")? {
+            let path = file.path;
+            let fixture = parse_fixture(&path, &parse_json(&path, &file.text)?)?;
             validate_fixture(&path, &fixture, &schemas)?;
             if !seen.insert(fixture.id.clone()) {
                 return Err(LoadError::invalid(
@@ -94,20 +106,16 @@ impl Contract {
         }
         if fixtures.is_empty() {
             return Err(LoadError::invalid(
-                &root.join("fixtures"),
+                &source.display_path("fixtures"),
                 "/",
                 "no fixtures found",
             ));
         }
         Ok(Contract {
-            root: root.to_path_buf(),
+            source,
             schemas,
             fixtures,
         })
-    }
-
-    pub fn snapshot_dir(&self) -> PathBuf {
-        self.root.join("snapshots")
     }
 }
 
@@ -291,26 +299,8 @@ impl fixture::FixtureRequest {
     }
 }
 
-pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-pub(crate) fn read_json(path: &Path) -> Result<Value, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|error| LoadError::Json {
+pub(crate) fn parse_json(path: &Path, text: &str) -> Result<Value, LoadError> {
+    serde_json::from_str(text).map_err(|error| LoadError::Json {
         path: path.to_path_buf(),
         line: error.line(),
         column: error.column(),

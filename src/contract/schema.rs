@@ -1,9 +1,9 @@
 //! The JSON Schemas of `schemas/`: loaded once, compiled once, looked up by file name.
 
 use super::LoadError;
+use super::source::SourceFile;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 pub struct SchemaSet {
     validators: BTreeMap<String, jsonschema::Validator>,
@@ -16,25 +16,26 @@ impl std::fmt::Debug for SchemaSet {
 }
 
 impl SchemaSet {
-    pub fn load(dir: &Path) -> Result<SchemaSet, LoadError> {
+    pub fn load(files: &[SourceFile]) -> Result<SchemaSet, LoadError> {
         let mut validators = BTreeMap::new();
-        for path in super::json_files(dir)? {
-            let document = super::read_json(&path)?;
+        for file in files {
+            let path = &file.path;
+            let document = super::parse_json(path, &file.text)?;
             if document.get("$id").and_then(Value::as_str).is_none() {
                 return Err(LoadError::invalid(
-                    &path,
+                    path,
                     "/$id",
                     "every schema needs a string $id",
                 ));
             }
             let validator = jsonschema::draft202012::new(&document).map_err(|error| {
                 LoadError::invalid(
-                    &path,
+                    path,
                     &error.instance_path().to_string(),
                     &format!("not a valid JSON Schema 2020-12: {error}"),
                 )
             })?;
-            validators.insert(super::file_name(&path), validator);
+            validators.insert(super::file_name(path), validator);
         }
         Ok(SchemaSet { validators })
     }
