@@ -2,10 +2,12 @@
 //! `PUT /CertificateManagement/api/v1.0/requests/{id}`.
 //!
 //! Data flows one way through the modules:
-//! `contract` (fixtures, schemas) -> `plan` (planned cases) -> `exec` (executed exchanges, via
-//! `client` and `provider`) -> `checks` (check results, with `snapshot`) -> `report` (writers).
-//! `server` is the embedded reference server; `run` wires one run together; `cli` is the
-//! command line.
+//! `contract` (fixtures, schemas) -> `plan` (planned cases; `generate` and `sequences` add
+//! families) -> `exec` (executed exchanges, via `client`, `auth` and `provider`) -> `checks`
+//! (check results, with `snapshot`) -> `report` (writers).
+//! `server` is the embedded reference server with its fault catalogue; `run` wires one run
+//! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
+//! anything is sent; `redact` decides what people may see; `cli` is the command line.
 
 pub mod auth;
 pub mod checks;
