@@ -573,6 +573,7 @@ fault_tests! {
     fault_garbage_http => GarbageHttp,
     fault_no_lock => NoLock,
     fault_error_as_html => ErrorAsHtml,
+    fault_chunked_body => ChunkedBody,
 }
 
 #[test]
@@ -848,6 +849,20 @@ async fn demonstrate(fault: Fault) {
         Fault::NoLock => {
             let statuses = race(&harness).await;
             assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
+        }
+        Fault::ChunkedBody => {
+            let answer = harness.put(&id, TargetStatus::Completed).await;
+            assert_eq!(answer.status(), StatusCode::OK);
+            assert!(answer.headers().get(CONTENT_LENGTH).is_none());
+            assert_eq!(
+                header(&answer, reqwest::header::TRANSFER_ENCODING),
+                "chunked"
+            );
+            let body: Value = answer
+                .json()
+                .await
+                .expect("the chunked body is the Request");
+            assert_eq!(body["Status"], 8);
         }
         Fault::ErrorAsHtml => {
             let unsupported = harness

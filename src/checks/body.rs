@@ -211,6 +211,27 @@ pub fn no_stack_trace(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
 mod tests {
     use super::*;
 
+    fn answer(submitted: &str, completed: &str) -> ReceivedResponse {
+        let body = serde_json::json!({ "Submitted": submitted, "Completed": completed });
+        ReceivedResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn completion_must_be_real_and_not_before_submission() {
+        let fine = answer("2015-07-07T23:36:21.93Z", "2015-07-07T23:37:37.767Z");
+        assert_eq!(completion_problem(&fine), None);
+        let early = answer("2015-07-07T23:36:21.93Z", "2015-07-07T23:30:00Z");
+        assert!(completion_problem(&early).is_some_and(|p| p.contains("earlier than Submitted")));
+        let unset = answer("2015-07-07T23:36:21.93Z", "0001-01-01T00:00:00");
+        assert!(completion_problem(&unset).is_some_and(|p| p.contains("not completed")));
+        let local = answer("2015-07-07T23:36:21.93Z", "7/7/2015 11:37:37 PM");
+        assert!(completion_problem(&local).is_some_and(|p| p.contains("not ISO 8601")));
+    }
+
     #[test]
     fn stack_frames_are_recognized() {
         let trace = "System.InvalidOperationException: bad\r\n   at Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)";

@@ -160,6 +160,12 @@ pub static REGISTRY: &[Check] = &[
         run: status::content_type_conformance,
     },
     Check {
+        name: "content_length_conformance",
+        section: "2",
+        summary: "Every response with a body carries a Content-Length (not chunked framing).",
+        run: status::content_length_conformance,
+    },
+    Check {
         name: "response_schema_conformance",
         section: "3",
         summary: "Every 2xx body (PUT and GET) is a Request valid against request.schema.json; 500 bodies are valid against error.schema.json.",

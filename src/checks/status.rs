@@ -91,6 +91,34 @@ pub fn content_type_conformance(subject: &Subject, _: &CheckContext) -> Option<V
     ))
 }
 
+/// Every response of the step that has a body says how long it is (section 2).
+pub fn content_length_conformance(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
+    let view = step(subject)?;
+    let bodies: Vec<(&str, &crate::client::ReceivedResponse)> = view
+        .exchanges()
+        .into_iter()
+        .filter_map(|(label, exchange)| exchange.ok().filter(|r| has_body(r)).map(|r| (label, r)))
+        .collect();
+    if bodies.is_empty() {
+        return None;
+    }
+    let missing: Vec<String> = bodies
+        .iter()
+        .filter(|(_, response)| response.header("content-length").is_none())
+        .map(|(label, response)| {
+            let framing = response
+                .header("transfer-encoding")
+                .unwrap_or("no length at all");
+            format!("{label} ({}): {framing}", response.status)
+        })
+        .collect();
+    Some(Verdict::from_problems(
+        missing,
+        "a response body has no Content-Length",
+        "Content-Length on every response with a body",
+    ))
+}
+
 fn is_json_media_type(value: &str) -> bool {
     value
         .split(';')

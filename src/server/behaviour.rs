@@ -181,6 +181,7 @@ impl Behaviour {
                 respond::json_bytes(StatusCode::OK, body[..half].to_vec())
             }
             Some(Fault::ShortBody) => short_body(body),
+            Some(Fault::ChunkedBody) => respond::json_chunked(StatusCode::OK, body),
             Some(Fault::SlowAnswer) => {
                 tokio::time::sleep(self.slow_delay).await;
                 respond::json_bytes(StatusCode::OK, body)

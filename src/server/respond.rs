@@ -28,6 +28,20 @@ pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     bytes(status, JSON, body)
 }
 
+/// A JSON body streamed with chunked transfer encoding: hyper cannot know its length, so no
+/// `Content-Length` goes out (the `chunked_body` fault).
+pub fn json_chunked(status: StatusCode, body: Vec<u8>) -> Response {
+    let chunk = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(body))
+    });
+    let mut response = Response::new(Body::from_stream(chunk));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
 pub fn json_value(status: StatusCode, value: &Value) -> Response {
     json_bytes(status, value.to_string().into_bytes())
 }
