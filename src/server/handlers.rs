@@ -317,14 +317,10 @@ pub async fn stage(
             return respond::error_json(&ApiError::new(StatusCode::BAD_REQUEST, message));
         }
     };
-    let (mut object, submitted_at) = generated_request(state);
-    object.status = conn.app.behaviour.status_code(state);
-    let id = object.uuid;
-    conn.app.store.insert(StoredRequest {
-        state,
-        object,
-        submitted_at,
-    });
+    let mut staged = StoredRequest::generated(state);
+    staged.object.status = conn.app.behaviour.status_code(state);
+    let id = staged.id();
+    conn.app.store.insert(staged);
     respond::json_value(StatusCode::OK, &json!({ "id": id }))
 }
 

@@ -19,6 +19,16 @@ pub struct StoredRequest {
 }
 
 impl StoredRequest {
+    /// A fresh, realistic request in `state` (what a provider-state setup stages).
+    pub fn generated(state: RequestState) -> StoredRequest {
+        let (object, submitted_at) = crate::server::model::generated_request(state);
+        StoredRequest {
+            state,
+            object,
+            submitted_at,
+        }
+    }
+
     pub fn id(&self) -> Uuid {
         self.object.uuid
     }
@@ -59,21 +69,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::model::generated_request;
-
-    fn stored(state: RequestState) -> StoredRequest {
-        let (object, submitted_at) = generated_request(state);
-        StoredRequest {
-            state,
-            object,
-            submitted_at,
-        }
-    }
 
     #[test]
     fn update_changes_only_known_ids() {
         let store = Store::default();
-        let request = stored(RequestState::Approved);
+        let request = StoredRequest::generated(RequestState::Approved);
         let id = request.id();
         store.insert(request);
         assert_eq!(store.update(Uuid::new_v4(), |_| ()), None);

@@ -79,17 +79,8 @@ fn moved(behaviour: Behaviour, current: &StoredRequest, to: RequestState) -> Sto
 mod tests {
     use super::*;
     use crate::server::faults::Fault;
-    use crate::server::model::{NOT_COMPLETED, generated_request};
+    use crate::server::model::NOT_COMPLETED;
     use std::time::Duration;
-
-    fn stored(state: RequestState) -> StoredRequest {
-        let (object, submitted_at) = generated_request(state);
-        StoredRequest {
-            state,
-            object,
-            submitted_at,
-        }
-    }
 
     fn behaviour(fault: Option<Fault>) -> Behaviour {
         Behaviour::new(fault, Duration::ZERO)
@@ -97,7 +88,7 @@ mod tests {
 
     #[test]
     fn completing_sets_status_and_timestamp() {
-        let current = stored(RequestState::Approved);
+        let current = StoredRequest::generated(RequestState::Approved);
         let (outcome, write) = decide(behaviour(None), &current, TargetStatus::Completed);
         let Some(next) = write else {
             panic!("nothing stored")
@@ -110,7 +101,7 @@ mod tests {
 
     #[test]
     fn refusals_store_nothing_unless_faulted() {
-        let current = stored(RequestState::Pending);
+        let current = StoredRequest::generated(RequestState::Pending);
         let (outcome, write) = decide(behaviour(None), &current, TargetStatus::Completed);
         assert_eq!(
             outcome,
@@ -132,7 +123,7 @@ mod tests {
 
     #[test]
     fn not_persisted_answers_without_storing() {
-        let current = stored(RequestState::Executing);
+        let current = StoredRequest::generated(RequestState::Executing);
         let faulty = behaviour(Some(Fault::NotPersisted));
         let (outcome, write) = decide(faulty, &current, TargetStatus::Abandoned);
         assert!(matches!(outcome, PutOutcome::Accepted(object) if object.status == 9));
