@@ -125,18 +125,8 @@ fn write_details(
 /// Warnings are not failures: one line each, so they stay visible without drowning failures.
 fn write_warnings(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
     let warnings: Vec<String> = report
-        .cases
-        .iter()
-        .flat_map(|case| {
-            case.checks
-                .iter()
-                .filter_map(move |result| match &result.verdict {
-                    Verdict::Warn { message } => {
-                        Some(format!("  {}: {}: {message}", case.id, result.check))
-                    }
-                    _ => None,
-                })
-        })
+        .warnings()
+        .map(|w| format!("  {}: {}: {}", w.case.id, w.check, w.message))
         .collect();
     if !warnings.is_empty() {
         writeln!(

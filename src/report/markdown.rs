@@ -122,20 +122,14 @@ fn failures(report: &RunReport, md: &mut String) {
 
 fn warnings(report: &RunReport) -> Vec<String> {
     report
-        .cases
-        .iter()
-        .flat_map(|case| {
-            case.checks
-                .iter()
-                .filter_map(move |result| match &result.verdict {
-                    Verdict::Warn { message } => Some(format!(
-                        "- {} {}: {}",
-                        code(&case.id),
-                        code(result.check),
-                        cell(message)
-                    )),
-                    _ => None,
-                })
+        .warnings()
+        .map(|w| {
+            format!(
+                "- {} {}: {}",
+                code(&w.case.id),
+                code(w.check),
+                cell(w.message)
+            )
         })
         .collect()
 }

@@ -208,7 +208,30 @@ pub mod exit {
     pub const ERROR: i32 = 2;
 }
 
+/// One warning of a run: the case, the check, and its message.
+pub struct Warning<'a> {
+    pub case: &'a CaseReport,
+    pub check: &'static str,
+    pub message: &'a str,
+}
+
 impl RunReport {
+    /// Every warning of the run, in case order.
+    pub fn warnings(&self) -> impl Iterator<Item = Warning<'_>> {
+        self.cases.iter().flat_map(|case| {
+            case.checks
+                .iter()
+                .filter_map(move |result| match &result.verdict {
+                    Verdict::Warn { message } => Some(Warning {
+                        case,
+                        check: result.check,
+                        message,
+                    }),
+                    _ => None,
+                })
+        })
+    }
+
     pub fn exit_code(&self) -> i32 {
         if self.summary.errored > 0 {
             exit::ERROR
