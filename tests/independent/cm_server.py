@@ -380,6 +380,13 @@ IIS_404 = """<!DOCTYPE html>
 </body></html>
 """
 
+IIS_413 = """<!DOCTYPE html>
+<html><head><title>413 - Request Entity Too Large</title></head>
+<body><h2>413 - Request Entity Too Large</h2>
+<h3>The page was not displayed because the request entity is too large.</h3>
+</body></html>
+"""
+
 YELLOW_SCREEN = """<!DOCTYPE html>
 <html>
     <head>
@@ -522,7 +529,7 @@ def make_handler(dialect_name, fault_name):
                 raise Reply(400, b"<h1>Bad Request - Invalid Content Length</h1>", "text/html")
             if n > (1 << 20):
                 self.close_connection = True
-                raise Reply(413, IIS_404.replace("404", "413").encode(), "text/html")
+                raise Reply(413, IIS_413.encode(), "text/html")
             return self.rfile.read(n) if n > 0 else b""
 
         def media_type(self):
