@@ -888,7 +888,7 @@ async fn secrets_never_leave_the_process() {
     let credential = "Negotiate SUPERSECRET123";
     let good = start_server(server_with(None, Credentials::Exact(credential.into()))).await;
     let faulty = start_server(server_with(
-        Some(Fault::WrongStatusCode),
+        Fault::from_name("wrong_status_code"),
         Credentials::Exact(credential.into()),
     ))
     .await;

@@ -1,57 +1,40 @@
-//! Where faults act. [`Behaviour`] is the server's configured fault seen as a set of hooks, one
-//! per kind of decision (routing, authentication, life cycle, serialization, framing of the
-//! answer); each hook is conformant unless its own faults are active, and each fault appears in
-//! exactly one hook. Handlers ask the hooks and never test for a fault themselves.
+//! Where faults act. [`Behaviour`] is the server's configured fault seen as a set of
+//! questions, one per kind of decision (routing, authentication, life cycle, serialization,
+//! framing of the answer). Each answers conformantly unless the fault's [`Hook`] is the one for
+//! that decision. Handlers ask these questions and never test for a fault themselves.
 
 use super::faults::Fault;
-use super::model::{NOT_COMPLETED, RequestObject, dotnet_timestamp};
+use super::hooks::{Exchange, Hook};
+use super::model::{RequestObject, dotnet_timestamp};
 use super::respond::{self, ApiError};
-use super::wire::{Hijack, short_body};
+use super::wire::Hijack;
 use crate::contract::lifecycle::{self, RequestState, TargetStatus};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::time::Duration;
-use uuid::Uuid;
 
-/// Which answer carries a Request object, for faults that only touch one of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exchange {
-    /// A GET of a request.
-    Get,
-    /// A PUT that succeeded (the state moved, or was claimed to).
-    PutSuccess,
-}
-
-/// The configured fault, if any, as hooks.
+/// The configured fault, if any, as the hook it changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Behaviour {
-    fault: Option<Fault>,
+    hook: Option<Hook>,
     slow_delay: Duration,
 }
 
-/// How long the `no_lock` PUT holds its stale read before writing: long enough that concurrent
-/// PUTs reliably overlap, short enough to keep tests quick.
-const RACE_WINDOW: Duration = Duration::from_millis(100);
-
-/// Size of the Comment of the `huge_body` answer: past the harness's 8 MiB cap.
-const HUGE_COMMENT_BYTES: usize = 9 * 1024 * 1024 + 512 * 1024;
-
 impl Behaviour {
     pub fn new(fault: Option<Fault>, slow_delay: Duration) -> Behaviour {
-        Behaviour { fault, slow_delay }
-    }
-
-    fn is(self, fault: Fault) -> bool {
-        self.fault == Some(fault)
+        Behaviour {
+            hook: fault.map(Fault::hook),
+            slow_delay,
+        }
     }
 
     /// Routing: `path` without `prefix`, compared ASCII-case-insensitively as IIS does, or
-    /// exactly under `case_sensitive_path`.
+    /// exactly under [`Hook::ExactRouting`].
     pub fn strip_prefix<'a>(self, path: &'a str, prefix: &str) -> Option<&'a str> {
         let head = path.get(..prefix.len())?;
-        let matches = if self.is(Fault::CaseSensitivePath) {
+        let matches = if matches!(self.hook, Some(Hook::ExactRouting)) {
             head == prefix
         } else {
             head.eq_ignore_ascii_case(prefix)
@@ -59,134 +42,98 @@ impl Behaviour {
         matches.then(|| path.get(prefix.len()..)).flatten()
     }
 
-    /// Authentication: whether every request is admitted whatever its credentials
-    /// (`credentials_ignored`); otherwise `auth::check` decides.
+    /// Authentication: whether every request is admitted whatever its credentials; otherwise
+    /// `auth::check` decides.
     pub fn ignores_credentials(self) -> bool {
-        self.is(Fault::CredentialsIgnored)
+        matches!(self.hook, Some(Hook::AdmitAll))
     }
 
     /// Body validation: whether a `status` string outside the three wire values is answered as
-    /// a no-op success instead of 400 (`invalid_status_accepted`).
+    /// a no-op success instead of 400.
     pub fn accepts_unknown_status(self) -> bool {
-        self.is(Fault::InvalidStatusAccepted)
+        matches!(self.hook, Some(Hook::AcceptUnknownStatus))
     }
 
-    /// Lookup: whether an unknown GUID is answered with a made-up request (`unknown_id_200`).
+    /// Lookup: whether an unknown GUID is answered with a made-up request.
     pub fn fabricates_unknown_ids(self) -> bool {
-        self.is(Fault::UnknownId200)
+        matches!(self.hook, Some(Hook::FabricateUnknownIds))
     }
 
-    /// The life cycle: the one table of section 5, except that `final_state_reopened` lets
-    /// final states move and `abandoned_wrong_code` sends Abandoned to Canceled.
+    /// The life cycle: the one table of section 5, unless a hook replaces it.
     pub fn transition(self, from: RequestState, target: TargetStatus) -> Option<RequestState> {
-        let to = if self.is(Fault::FinalStateReopened) && from.is_final() {
-            destination(target)
-        } else {
-            lifecycle::transition(from, target)
-        }?;
-        if self.is(Fault::AbandonedWrongCode) && target == TargetStatus::Abandoned {
-            return Some(RequestState::Canceled);
+        match self.hook {
+            Some(Hook::Transition(table)) => table(from, target),
+            _ => lifecycle::transition(from, target),
         }
-        Some(to)
     }
 
-    /// The state a refused PUT leaves behind: unchanged, or under `refusal_changes_state` the
-    /// state the target would have led to.
+    /// The state a refused PUT leaves behind: unchanged, unless a hook says otherwise.
     pub fn state_after_refusal(self, from: RequestState, target: TargetStatus) -> RequestState {
-        if self.is(Fault::RefusalChangesState) {
-            destination(target).unwrap_or(from)
-        } else {
-            from
+        match self.hook {
+            Some(Hook::AfterRefusal(after)) => after(from, target),
+            _ => from,
         }
     }
 
-    /// The `Status` code written for `state` (`wrong_status_code`: Completed becomes 7).
+    /// The `Status` code written for `state`.
     pub fn status_code(self, state: RequestState) -> i64 {
-        if self.is(Fault::WrongStatusCode) && state == RequestState::Completed {
-            7
-        } else {
-            state.code()
+        match self.hook {
+            Some(Hook::StatusCode(code)) => code(state),
+            _ => state.code(),
         }
     }
 
     /// The `Completed` value written when a request completes at `at`.
     pub fn completion_stamp(self, at: DateTime<Utc>) -> String {
-        match self.fault {
-            Some(Fault::CompletedNotSet) => NOT_COMPLETED.into(),
-            Some(Fault::CompletedNotIso) => at.format("%-m/%-d/%Y %-I:%M:%S %p").to_string(),
+        match self.hook {
+            Some(Hook::CompletionStamp(stamp)) => stamp(at),
             _ => dotnet_timestamp(at),
         }
     }
 
-    /// Changes a successful PUT makes besides Status and Completed: none, or under
-    /// `immutable_changed` a different RequestType.
+    /// Changes a successful PUT makes besides Status and Completed: none, unless hooked.
     pub fn side_effects(self, object: &mut RequestObject) {
-        if self.is(Fault::ImmutableChanged) {
-            object.request_type = object.request_type % 12 + 1;
+        if let Some(Hook::SideEffect(change)) = self.hook {
+            change(object);
         }
     }
 
-    /// Whether a successful PUT stores its new state (`not_persisted`: it only answers it).
+    /// Whether a successful PUT stores its new state (or only answers it).
     pub fn persists_success(self) -> bool {
-        !self.is(Fault::NotPersisted)
+        !matches!(self.hook, Some(Hook::SkipStore))
     }
 
-    /// `None`: a PUT reads and writes under one lock. `Some(wait)` (`no_lock`): it reads, lets
-    /// go of the lock, waits, then writes what it decided from the stale read.
+    /// `None`: a PUT reads and writes under one lock. `Some(wait)`: it reads, lets go of the
+    /// lock, waits, then writes what it decided from the stale read.
     pub fn race_window(self) -> Option<Duration> {
-        self.is(Fault::NoLock).then_some(RACE_WINDOW)
+        match self.hook {
+            Some(Hook::RaceWindow(wait)) => Some(wait),
+            _ => None,
+        }
     }
 
-    /// Serialization: the faults that change the Request JSON of an answer.
+    /// Serialization: the Request JSON of an answer, as a hook changes it.
     pub fn apply_to_request_json(self, exchange: Exchange, json: &mut Value) {
-        let Some(object) = json.as_object_mut() else {
+        let (Some(Hook::RequestJson { only, change }), Some(object)) =
+            (self.hook, json.as_object_mut())
+        else {
             return;
         };
-        match (self.fault, exchange) {
-            (Some(Fault::MissingField), _) => {
-                object.shift_remove("Flags");
-            }
-            (Some(Fault::CamelCaseKeys), _) => *object = camel_case_keys(std::mem::take(object)),
-            (Some(Fault::StatusAsString), _) => stringify(object, "Status"),
-            (Some(Fault::BooleanAsString), _) => stringify(object, "IsSmartcard"),
-            (Some(Fault::NullArray), _) => {
-                object.insert("DataCollection".into(), Value::Null);
-            }
-            (Some(Fault::ExtraField), _) => {
-                object.insert("RequestData".into(), Value::String(REQUEST_DATA.into()));
-            }
-            (Some(Fault::UuidMismatch), Exchange::PutSuccess) => {
-                object.insert("Uuid".into(), Value::String(Uuid::new_v4().to_string()));
-            }
-            (Some(Fault::HugeBody), Exchange::PutSuccess) => {
-                object.insert(
-                    "Comment".into(),
-                    Value::String("A".repeat(HUGE_COMMENT_BYTES)),
-                );
-            }
-            _ => {}
+        if only.is_none_or(|only| only == exchange) {
+            change(object);
         }
     }
 
     /// Framing: the HTTP answer of a successful PUT carrying `json`.
     pub async fn success_answer(self, json: &Value, hijack: &Hijack) -> Response {
         let body = json.to_string().into_bytes();
-        match self.fault {
-            Some(Fault::Success201) => respond::json_bytes(StatusCode::CREATED, body),
-            Some(Fault::TextContentType) => {
-                respond::bytes(StatusCode::OK, "text/plain; charset=utf-8", body)
-            }
-            Some(Fault::TruncatedJson) => {
-                let half = body.len() / 2;
-                respond::json_bytes(StatusCode::OK, body[..half].to_vec())
-            }
-            Some(Fault::ShortBody) => short_body(body),
-            Some(Fault::ChunkedBody) => respond::json_chunked(StatusCode::OK, body),
-            Some(Fault::SlowAnswer) => {
+        match self.hook {
+            Some(Hook::SuccessAnswer(frame)) => frame(body),
+            Some(Hook::SlowSuccess) => {
                 tokio::time::sleep(self.slow_delay).await;
                 respond::json_bytes(StatusCode::OK, body)
             }
-            Some(Fault::GarbageHttp) => {
+            Some(Hook::GarbageSuccess) => {
                 // The connection layer swaps whatever hyper writes for this answer for garbage.
                 hijack.arm();
                 respond::json_bytes(StatusCode::OK, body)
@@ -195,59 +142,25 @@ impl Behaviour {
         }
     }
 
-    /// The body of an error answer: JSON with a correlation ID, except that `stack_trace_500`
-    /// adds the exception dump to 500s and `error_as_html` turns 4xx into HTML pages.
+    /// The body of an error answer: JSON with a correlation ID, unless a hook renders it.
     pub fn error_answer(self, error: &ApiError) -> Response {
-        match self.fault {
-            Some(Fault::StackTrace500) if error.status == StatusCode::INTERNAL_SERVER_ERROR => {
-                respond::error_json_with_trace(error)
-            }
-            Some(Fault::ErrorAsHtml) if error.status.is_client_error() => {
-                respond::error_html(error)
-            }
-            _ => respond::error_json(error),
+        match self.hook {
+            Some(Hook::ErrorAnswer(render)) => render(error),
+            _ => None,
         }
-    }
-}
-
-/// The state `target` leads to wherever the table allows it (it is the same from every state),
-/// read from the table rather than restated.
-fn destination(target: TargetStatus) -> Option<RequestState> {
-    RequestState::ALL
-        .into_iter()
-        .find_map(|from| lifecycle::transition(from, target))
-}
-
-/// A plausible undocumented payload for `extra_field`: base64 of a PKCS#10 header.
-const REQUEST_DATA: &str = "MIICvDCCAaQCAQAwdzELMAkGA1UEBhMCVVMxDTALBgNVBAgMBFV0YWgx";
-
-fn camel_case_keys(object: Map<String, Value>) -> Map<String, Value> {
-    object
-        .into_iter()
-        .map(|(key, value)| {
-            let mut chars = key.chars();
-            let camel = chars
-                .next()
-                .map(|first| first.to_lowercase().chain(chars).collect())
-                .unwrap_or_default();
-            (camel, value)
-        })
-        .collect()
-}
-
-fn stringify(object: &mut Map<String, Value>, key: &str) {
-    if let Some(value) = object.get_mut(key) {
-        *value = Value::String(value.to_string());
+        .unwrap_or_else(|| respond::error_json(error))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::model::documented_example;
+    use crate::server::faults::named;
+    use crate::server::hooks::destination;
+    use crate::server::model::{NOT_COMPLETED, documented_example};
 
-    fn with(fault: Fault) -> Behaviour {
-        Behaviour::new(Some(fault), Duration::from_secs(1))
+    fn with(fault: &str) -> Behaviour {
+        Behaviour::new(Some(named(fault)), Duration::from_secs(1))
     }
 
     fn conformant() -> Behaviour {
@@ -277,7 +190,7 @@ mod tests {
 
     #[test]
     fn transition_faults_change_only_their_cases() {
-        let reopened = with(Fault::FinalStateReopened);
+        let reopened = with("final_state_reopened");
         assert_eq!(
             reopened.transition(RequestState::Failed, TargetStatus::Completed),
             Some(RequestState::Completed)
@@ -286,7 +199,7 @@ mod tests {
             reopened.transition(RequestState::Pending, TargetStatus::Completed),
             None
         );
-        let abandoned = with(Fault::AbandonedWrongCode);
+        let abandoned = with("abandoned_wrong_code");
         assert_eq!(
             abandoned.transition(RequestState::Approved, TargetStatus::Abandoned),
             Some(RequestState::Canceled)
@@ -300,16 +213,16 @@ mod tests {
     #[test]
     fn json_faults_touch_one_field() {
         let mut json = example_json();
-        with(Fault::CamelCaseKeys).apply_to_request_json(Exchange::Get, &mut json);
+        with("camel_case_keys").apply_to_request_json(Exchange::Get, &mut json);
         assert!(json.get("requestType").is_some() && json.get("RequestType").is_none());
         assert!(json.get("isDataCollectionComplete").is_some());
 
         let mut json = example_json();
-        with(Fault::StatusAsString).apply_to_request_json(Exchange::Get, &mut json);
+        with("status_as_string").apply_to_request_json(Exchange::Get, &mut json);
         assert_eq!(json["Status"], "3");
 
         let mut json = example_json();
-        with(Fault::MissingField).apply_to_request_json(Exchange::Get, &mut json);
+        with("missing_field").apply_to_request_json(Exchange::Get, &mut json);
         let keys: Vec<String> = json
             .as_object()
             .map(|o| o.keys().cloned().collect())
@@ -322,7 +235,7 @@ mod tests {
         );
 
         let mut json = example_json();
-        with(Fault::UuidMismatch).apply_to_request_json(Exchange::Get, &mut json);
+        with("uuid_mismatch").apply_to_request_json(Exchange::Get, &mut json);
         assert_eq!(
             json,
             example_json(),
@@ -356,7 +269,7 @@ mod tests {
             &Credentials::Exact("Negotiate ab".into()),
             &with_header("Negotiate abc")
         ));
-        assert!(with(Fault::CredentialsIgnored).ignores_credentials());
+        assert!(with("credentials_ignored").ignores_credentials());
         assert!(!conformant().ignores_credentials());
     }
 
@@ -370,11 +283,11 @@ mod tests {
             "2026-11-28T03:01:02.123Z"
         );
         assert_eq!(
-            with(Fault::CompletedNotIso).completion_stamp(at),
+            with("completed_not_iso").completion_stamp(at),
             "11/28/2026 3:01:02 AM"
         );
         assert_eq!(
-            with(Fault::CompletedNotSet).completion_stamp(at),
+            with("completed_not_set").completion_stamp(at),
             NOT_COMPLETED
         );
     }

@@ -5,7 +5,8 @@
 
 use super::ConnState;
 use super::auth::Verdict;
-use super::behaviour::{Behaviour, Exchange};
+use super::behaviour::Behaviour;
+use super::hooks::Exchange;
 use super::model::{RequestObject, generated_request};
 use super::respond::{self, ApiError, Exception};
 use super::store::StoredRequest;
@@ -344,7 +345,7 @@ fn staging_request(body: &[u8]) -> Result<RequestState, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::faults::Fault;
+    use crate::server::faults::named;
     use axum::http::HeaderValue;
     use std::time::Duration;
 
@@ -399,7 +400,7 @@ mod tests {
             request_id_segment(conformant, "/CertificateManagement/api/v1.0/requests/a/b"),
             None
         );
-        let strict = Behaviour::new(Some(Fault::CaseSensitivePath), Duration::ZERO);
+        let strict = Behaviour::new(Some(named("case_sensitive_path")), Duration::ZERO);
         assert_eq!(request_id_segment(strict, &lower), None);
         assert_eq!(
             request_id_segment(strict, &format!("{REQUESTS_PATH}/{id}")),

@@ -6,8 +6,9 @@
 //!
 //! This module owns the configuration ([`ServerConfig`]), starting and stopping
 //! ([`spawn`], [`RunningServer`]) and the routing table. The parts:
-//! - `faults`: the fault catalogue (names, sections, intended checks);
-//! - `behaviour`: where each fault acts, as hooks the handlers consult;
+//! - `faults`: the fault catalogue, one row per fault (name, section, intended check, hook);
+//! - `hooks`: the decisions a fault can change, and the changes;
+//! - `behaviour`: the questions the handlers ask, answered through the configured hook;
 //! - `auth`: the accepted credentials and the check (NTLM verified per connection);
 //! - `handlers`: routing, authentication, GET, PUT, the state endpoint, logging;
 //! - `update`: what a PUT does to a stored request, atomically;
@@ -20,6 +21,7 @@ mod auth;
 mod behaviour;
 pub mod faults;
 mod handlers;
+mod hooks;
 mod model;
 mod respond;
 mod store;
@@ -51,7 +53,7 @@ pub struct ServerConfig {
     pub fault: Option<Fault>,
     /// Which `Authorization` values are accepted.
     pub credentials: Credentials,
-    /// How long [`Fault::SlowAnswer`] waits before answering.
+    /// How long the `slow_answer` fault waits before answering.
     pub slow_delay: Duration,
     /// Log each exchange to stderr (`method path -> status`), never header values.
     pub log: bool,

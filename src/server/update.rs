@@ -78,7 +78,7 @@ fn moved(behaviour: Behaviour, current: &StoredRequest, to: RequestState) -> Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::faults::Fault;
+    use crate::server::faults::{Fault, named};
     use crate::server::model::NOT_COMPLETED;
     use std::time::Duration;
 
@@ -110,7 +110,7 @@ mod tests {
             }
         );
         assert_eq!(write, None);
-        let faulty = behaviour(Some(Fault::RefusalChangesState));
+        let faulty = behaviour(Some(named("refusal_changes_state")));
         let (outcome, write) = decide(faulty, &current, TargetStatus::Completed);
         assert_eq!(
             outcome,
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn not_persisted_answers_without_storing() {
         let current = StoredRequest::generated(RequestState::Executing);
-        let faulty = behaviour(Some(Fault::NotPersisted));
+        let faulty = behaviour(Some(named("not_persisted")));
         let (outcome, write) = decide(faulty, &current, TargetStatus::Abandoned);
         assert!(matches!(outcome, PutOutcome::Accepted(object) if object.status == 9));
         assert_eq!(write, None);
