@@ -112,8 +112,13 @@ impl Harness {
     }
 
     async fn get(&self, id: &str) -> Response {
+        self.get_path(&format!("{PATH}/{id}")).await
+    }
+
+    /// An authenticated GET of any path.
+    async fn get_path(&self, path: &str) -> Response {
         self.client
-            .get(self.request_url(id))
+            .get(self.url(path))
             .header(AUTHORIZATION, AUTH)
             .send()
             .await
@@ -362,14 +367,9 @@ async fn guid_forms_and_case_insensitive_paths_are_accepted() {
         let body = harness.get_json(&form).await;
         assert_eq!(body["Uuid"], id.as_str(), "{form}");
     }
-    let url = harness.url(&format!("/CERTIFICATEMANAGEMENT/API/V1.0/REQUESTS/{upper}"));
     let response = harness
-        .client
-        .get(url)
-        .header(AUTHORIZATION, AUTH)
-        .send()
-        .await
-        .expect("answers");
+        .get_path(&format!("/CERTIFICATEMANAGEMENT/API/V1.0/REQUESTS/{upper}"))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let braced = format!("{{{upper}}}");
     let charset = harness.put_typed(
@@ -823,14 +823,9 @@ async fn demo_slow_answer(harness: &Harness, id: String) {
 }
 
 async fn demo_case_sensitive_path(harness: &Harness, id: String) {
-    let url = harness.url(&format!("/certificatemanagement/api/v1.0/requests/{id}"));
     let response = harness
-        .client
-        .get(url)
-        .header(AUTHORIZATION, AUTH)
-        .send()
-        .await
-        .expect("answers");
+        .get_path(&format!("/certificatemanagement/api/v1.0/requests/{id}"))
+        .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         harness.get_json(&id).await["Uuid"],
