@@ -9,7 +9,7 @@ async fn main() {
     let args = match cmconform::cli::config::effective_args(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(error) => {
-            eprintln!("error: {:#}", anyhow::Error::new(error));
+            cmconform::cli::output::say(&format!("error: {:#}", anyhow::Error::new(error)));
             std::process::exit(exit::ERROR);
         }
     };
@@ -17,7 +17,7 @@ async fn main() {
     let code = match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            cmconform::cli::output::say(&format!("error: {error:#}"));
             exit::ERROR
         }
     };

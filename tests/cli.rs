@@ -1510,11 +1510,19 @@ fn selftest_readme_rewrites_the_matrix_block() {
         "# title\n\n<!-- selftest:begin -->\nstale\n<!-- selftest:end -->\n\nafter\n",
     );
     let contract = repo_root().display().to_string();
+    // A fault filter would leave the other rows out of the README: refused.
+    let args = ["selftest", "--fault", "success_201", "--readme"];
+    let mut filtered = command(&args);
+    filtered.current_dir(dir.path());
+    let out = finish(&mut filtered, strings(&args));
+    out.assert_code(2);
+    assert!(out.stderr.contains("--readme"), "{}", out.stderr);
+    assert!(read(&readme).contains("stale"));
     let args = [
         "selftest",
-        "--fault",
-        "success_201",
         "--readme",
+        "--parallel",
+        "8",
         "--contract",
         &contract,
     ];
@@ -1530,6 +1538,9 @@ fn selftest_readme_rewrites_the_matrix_block() {
         text.contains("| success_201 | 1 | status_code_conformance | caught |"),
         "{text}"
     );
+    for fault in Fault::ALL {
+        assert!(text.contains(&format!("| {} |", fault.name())), "{text}");
+    }
     // The human matrix also went to stdout.
     assert!(out.stdout.contains("success_201"), "{}", out.stdout);
 }
@@ -1753,4 +1764,340 @@ fn partitions_split_the_plan_without_overlap() {
     let bad = cli(&["list", "--partition", "3/2"]);
     bad.assert_code(2);
     assert!(bad.stderr.contains("--partition"), "{}", bad.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds, URLs, closed pipes and full disks (issue 12)
+// ---------------------------------------------------------------------------------------------
+
+/// Every timeout source is bounded at parse time: exit 2 naming the flag or the variable, never
+/// a panic (exit 101) converting an enormous float into a `Duration`.
+#[test]
+fn timeouts_beyond_a_day_exit_2_from_every_source() {
+    type Case<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 6] = [
+        (&["run", "--timeout", "1e30"], None, "--timeout"),
+        (&["run", "--timeout", "86401"], None, "--timeout"),
+        (
+            &["run", "--connect-timeout", "1e20"],
+            None,
+            "--connect-timeout",
+        ),
+        (
+            &[
+                "doctor",
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--timeout",
+                "1e30",
+            ],
+            None,
+            "--timeout",
+        ),
+        (
+            &["run"],
+            Some(("CMCONFORM_TIMEOUT", "1e30")),
+            "CMCONFORM_TIMEOUT",
+        ),
+        (
+            &["run"],
+            Some(("CMCONFORM_CONNECT_TIMEOUT", "inf")),
+            "CMCONFORM_CONNECT_TIMEOUT",
+        ),
+    ];
+    for (args, env, named) in cases {
+        let mut command = command(args);
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let out = finish(&mut command, strings(args));
+        out.assert_code(2);
+        assert!(out.stderr.contains(named), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn generate_and_retries_have_upper_bounds() {
+    let out = cli(&["list", "--generate", "1000000000"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--generate"), "{}", out.stderr);
+    let out = cli(&["run", "--retries", "11"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--retries"), "{}", out.stderr);
+    let out = cli(&["run", "--retries", "1000000"]);
+    out.assert_code(2);
+}
+
+#[test]
+fn base_url_with_a_query_or_fragment_exits_2() {
+    for url in ["http://127.0.0.1:9/?a=b", "http://127.0.0.1:9/#x"] {
+        let out = cli(&["run", "--base-url", url]);
+        out.assert_code(2);
+        assert!(out.stderr.contains("--base-url"), "{}", out.stderr);
+    }
+}
+
+/// A virtual directory in front of the API: the documented path goes after the prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn base_url_path_prefix_is_kept() {
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(error) => panic!("cannot listen: {error}"),
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if let Ok((mut stream, _)) = listener.accept().await {
+            let mut head = vec![0u8; 4096];
+            let read = stream.read(&mut head).await.unwrap_or(0);
+            let _ = sender.send(String::from_utf8_lossy(&head[..read]).into_owned());
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}/cm/");
+    let out = cli_async(strings(&[
+        "run",
+        "--base-url",
+        &base,
+        "--filter",
+        "documented-example",
+        "--timeout",
+        "5",
+    ]))
+    .await;
+    let head = receiver.await.unwrap_or_default();
+    assert!(
+        head.starts_with(
+            "GET /cm/CertificateManagement/api/v1.0/requests/00000000-0000-0000-0000-000000000000 "
+        ),
+        "{head}\n{}",
+        out.all()
+    );
+}
+
+#[test]
+fn flags_for_a_target_exit_2_without_base_url() {
+    let cases: [&[&str]; 6] = [
+        &["run", "--ids", "/nonexistent"],
+        &["run", "--state-url", "http://127.0.0.1:9/states"],
+        &["run", "--cacert", "/nonexistent"],
+        &["run", "--proxy", "http://127.0.0.1:9"],
+        &["run", "--insecure"],
+        &["run", "--cert", "/a.pem", "--key", "/a.key"],
+    ];
+    for args in cases {
+        let out = cli(args);
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains(args[1]) && out.stderr.contains("--base-url"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// What each subcommand should exit with when its output is thrown away.
+fn pipe_cases(dir: &TempDir, doctor_url: &str) -> Vec<(Vec<String>, i32)> {
+    let small = [
+        "--filter",
+        "documented-example",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ];
+    let mut run = strings(&["run"]);
+    run.extend(strings(&small));
+    let mut json = strings(&["run", "--format", "json"]);
+    json.extend(strings(&small));
+    let mut dry = strings(&["run", "--dry-run"]);
+    dry.extend(strings(&small));
+    vec![
+        (run, 0),
+        (json, 0),
+        (dry, 0),
+        (strings(&["list"]), 0),
+        (strings(&["list", "--faults"]), 0),
+        (strings(&["checks"]), 0),
+        (
+            strings(&["doctor", "--base-url", doctor_url, "-H", "Authorization: x"]),
+            0,
+        ),
+        (
+            strings(&["selftest", "--fault", "success_201", "--format", "json"]),
+            0,
+        ),
+        (strings(&["init", "--force", "--dir", &dir.arg("")]), 0),
+    ]
+}
+
+/// `cmconform ... 2>&1 | head -0`: both streams closed. Nothing panics; list and checks exit 0,
+/// run keeps its own exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subcommand_ends_quietly_on_a_closed_pipe() {
+    let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
+    let dir = TempDir::new("closed-pipe");
+    let cases = pipe_cases(&dir, &server.base_url());
+    let outcomes = tokio::task::spawn_blocking(move || {
+        cases
+            .into_iter()
+            .map(|(args, expected)| {
+                let (reader, writer) = match std::io::pipe() {
+                    Ok(pipe) => pipe,
+                    Err(error) => panic!("cannot create a pipe: {error}"),
+                };
+                drop(reader);
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let mut command = command(&refs);
+                let stderr = writer.try_clone().ok();
+                command.stdout(writer);
+                if let Some(stderr) = stderr {
+                    command.stderr(stderr);
+                }
+                let status = command.status().ok().and_then(|status| status.code());
+                (args, expected, status)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    assert_eq!(outcomes.len(), 9);
+    for (args, expected, status) in outcomes {
+        assert_eq!(status, Some(expected), "{args:?}");
+    }
+}
+
+/// `cmconform ... > /dev/full`: exit 2 with a message naming standard output, never exit 0 and
+/// never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subcommand_exits_2_on_a_full_disk() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
+    let dir = TempDir::new("full-disk");
+    let cases = pipe_cases(&dir, &server.base_url());
+    let outcomes = tokio::task::spawn_blocking(move || {
+        cases
+            .into_iter()
+            .map(|(args, _)| {
+                let full = match std::fs::OpenOptions::new().write(true).open("/dev/full") {
+                    Ok(file) => file,
+                    Err(error) => panic!("cannot open /dev/full: {error}"),
+                };
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let mut command = command(&refs);
+                command.stdout(full);
+                finish_with(&mut command, args, false, DEADLINE)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    assert_eq!(outcomes.len(), 9);
+    for out in outcomes {
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("cannot write to standard output"),
+            "{:?}: {}",
+            out.args,
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn report_files_on_a_full_disk_exit_2_naming_the_flag() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let small = [
+        "--filter",
+        "documented-example",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ];
+    for flag in [["--output", "/dev/full"], ["--report", "json=/dev/full"]] {
+        let mut args = vec!["run", flag[0], flag[1]];
+        args.extend(small);
+        let out = cli(&args);
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains(flag[0]) && out.stderr.contains("No space left"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn output_dash_is_standard_output() {
+    let dir = TempDir::new("output-dash");
+    let args = [
+        "run",
+        "--format",
+        "json",
+        "--output",
+        "-",
+        "--filter",
+        "documented-example",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ];
+    let mut command = command(&args);
+    command.current_dir(dir.path());
+    let out = finish(&mut command, strings(&args));
+    out.assert_code(0);
+    let report = parse_json(&out.stdout, "standard output");
+    assert_eq!(report["summary"]["passed"], 1, "{report}");
+    assert!(!dir.join("-").exists(), "a file named '-' was written");
+}
+
+/// `serve 2>&1 | head -1`: the log pipe closes, and the server keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_answering_after_its_log_pipe_closes() {
+    let port = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(listener) => listener.local_addr().map(|a| a.port()).unwrap_or_default(),
+        Err(error) => panic!("cannot find a free port: {error}"),
+    };
+    let (reader, writer) = match std::io::pipe() {
+        Ok(pipe) => pipe,
+        Err(error) => panic!("cannot create a pipe: {error}"),
+    };
+    drop(reader);
+    let port_arg = port.to_string();
+    let mut command = command(&["serve", "--port", &port_arg]);
+    command.stdout(Stdio::null()).stderr(writer);
+    let child = match command.spawn() {
+        Ok(child) => ServeChild {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            stderr: mpsc::channel().1,
+        },
+        Err(error) => panic!("cannot start serve: {error}"),
+    };
+    let client = http_client();
+    let url = request_url(&child.base_url, "00000000-0000-0000-0000-000000000000");
+    let mut statuses = Vec::new();
+    for attempt in 0..200 {
+        match client.get(&url).header("Authorization", "x").send().await {
+            Ok(response) => statuses.push(response.status().as_u16()),
+            Err(_) if statuses.is_empty() && attempt < 199 => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(error) => panic!("serve stopped answering: {error}"),
+        }
+        if statuses.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(statuses, [404; 5]);
+    drop(child);
 }

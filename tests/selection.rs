@@ -318,3 +318,148 @@ fn outside_a_checkout_the_built_in_contract_runs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A boolean from the environment or the file counts in every usual spelling; anything else
+/// exits 2 naming the variable or the key (before: only `true` counted, and
+/// `CMCONFORM_DRY_RUN=1` sent real PUTs).
+#[test]
+fn booleans_from_environment_and_file_accept_every_usual_spelling() {
+    let dir = temp_dir("booleans");
+    let args = ["run", "--filter", "documented-example"];
+    for word in ["1", "yes", "TRUE", "On"] {
+        let output = cmconform_in(&args, &dir, &[("CMCONFORM_DRY_RUN", word)]);
+        assert_eq!(output.status.code(), Some(0), "{word}: {}", stderr(&output));
+        assert!(
+            stdout(&output).starts_with("# dry run"),
+            "{word}: {}",
+            stdout(&output)
+        );
+    }
+    let output = cmconform_in(&args, &dir, &[("CMCONFORM_DRY_RUN", "0")]);
+    assert!(stdout(&output).contains("1 passed"), "{}", stdout(&output));
+    let output = cmconform_in(&args, &dir, &[("CMCONFORM_FAIL_FAST", "maybe")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("CMCONFORM_FAIL_FAST"),
+        "{}",
+        stderr(&output)
+    );
+    for (text, code) in [
+        ("dry_run = 1\n", 0),
+        ("dry_run = \"off\"\n", 0),
+        ("dry_run = 2\n", 2),
+    ] {
+        assert!(std::fs::write(dir.join("cmconform.toml"), text).is_ok());
+        let output = cmconform_in(&args, &dir, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{text}: {}",
+            stderr(&output)
+        );
+        if code == 2 {
+            assert!(stderr(&output).contains("'dry_run'"), "{}", stderr(&output));
+        }
+    }
+    assert!(std::fs::write(dir.join("cmconform.toml"), "dry_run = 1\n").is_ok());
+    assert!(stdout(&cmconform_in(&args, &dir, &[])).starts_with("# dry run"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An empty variable is an error, never "unset": an unset CI variable must not turn a run
+/// against the target into a passing run against the embedded server.
+#[test]
+fn empty_values_are_errors() {
+    let dir = temp_dir("empty");
+    let output = cmconform_in(&["run"], &dir, &[("CMCONFORM_BASE_URL", "")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("CMCONFORM_BASE_URL"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(std::fs::write(dir.join("cmconform.toml"), "base_url = \"\"\n").is_ok());
+    let output = cmconform_in(&["run"], &dir, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("'base_url'"),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Values from the file are checked like flags, and the error names the file and the key.
+#[test]
+fn bad_values_in_the_file_name_the_file_and_the_key() {
+    let dir = temp_dir("bad-values");
+    for (text, key) in [
+        ("timeout = -1\n", "'timeout'"),
+        ("base_url = 5\n", "'base_url'"),
+        ("user = 5\n", "'user'"),
+        ("timeout = [1, 2]\n", "'timeout'"),
+        ("[run]\nbogus = 1\n", "'run.bogus'"),
+        ("[run]\ntimeout = 1e30\n", "'run.timeout'"),
+    ] {
+        assert!(std::fs::write(dir.join("cmconform.toml"), text).is_ok());
+        let output = cmconform_in(&["run"], &dir, &[]);
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("cmconform.toml") && message.contains(key),
+            "{text}: {message}"
+        );
+        assert!(!message.contains("unexpected argument"), "{message}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One file serves every command: a shared top level, and `[run]`, `[serve]`, `[doctor]`
+/// sections that win over it. `doctor` and `serve` read the file and the environment too.
+#[test]
+fn every_command_reads_the_same_configuration() {
+    let dir = temp_dir("sections");
+    let text = "base_url = \"http://127.0.0.1:9\"\ntimeout = 2\n\
+                [run]\nfilter = [\"documented-example\"]\ndry_run = true\n\
+                [serve]\nport = 70000\n\
+                [doctor]\ntimeout = 1\n";
+    assert!(std::fs::write(dir.join("cmconform.toml"), text).is_ok());
+    let run = cmconform_in(&["run"], &dir, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("1 cases against http://127.0.0.1:9"),
+        "{}",
+        stdout(&run)
+    );
+    let doctor = cmconform_in(&["doctor"], &dir, &[]);
+    assert_eq!(doctor.status.code(), Some(2));
+    assert!(
+        stdout(&doctor).contains("127.0.0.1:9") && !stderr(&doctor).contains("--base-url"),
+        "{}{}",
+        stdout(&doctor),
+        stderr(&doctor)
+    );
+    // The [serve] port is read (70000 is refused, naming the key, so nothing listens).
+    let serve = cmconform_in(&["serve"], &dir, &[]);
+    assert_eq!(serve.status.code(), Some(2));
+    assert!(stderr(&serve).contains("serve.port"), "{}", stderr(&serve));
+    let serve = cmconform_in(&["serve"], &dir, &[("CMCONFORM_PORT", "x")]);
+    assert!(
+        stderr(&serve).contains("CMCONFORM_PORT"),
+        "{}",
+        stderr(&serve)
+    );
+    let elsewhere = temp_dir("no-config");
+    let doctor = cmconform_in(
+        &["doctor", "--timeout", "1"],
+        &elsewhere,
+        &[("CMCONFORM_BASE_URL", "http://127.0.0.1:9")],
+    );
+    assert!(
+        stdout(&doctor).contains("127.0.0.1:9"),
+        "{}",
+        stdout(&doctor)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}

@@ -5,7 +5,7 @@
 //! It works from clap's own description of the flags, so every flag is settable in both places
 //! by construction, and a key that names no flag is an error that names the key.
 
-use clap::{ArgAction, CommandFactory, parser::ValueSource};
+use clap::{ArgAction, CommandFactory, error::ErrorKind, parser::ValueSource};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE: &str = "cmconform.toml";
 /// Environment variables are this prefix plus the flag name in upper snake case.
 pub const ENV_PREFIX: &str = "CMCONFORM_";
-/// Subcommands the configuration applies to.
-const CONFIGURED: [&str; 3] = ["run", "list", "doctor"];
+/// Subcommands the configuration applies to; each may have its own `[section]` in the file.
+const CONFIGURED: [&str; 5] = ["run", "list", "doctor", "serve", "selftest"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -26,7 +26,9 @@ pub enum ConfigError {
     #[error("{path}: invalid TOML: {message}")]
     Toml { path: PathBuf, message: String },
     #[error(
-        "{path}: unknown key '{key}' (keys are the long flags of `cmconform run`, e.g. base_url)"
+        "{path}: unknown key '{key}' (keys are long flags, e.g. base_url, at the top level for \
+         every command that has the flag, or in a [run], [serve], [doctor], [list] or \
+         [selftest] section)"
     )]
     UnknownKey { path: PathBuf, key: String },
     #[error("{path}: key '{key}': {message}")]
@@ -35,10 +37,35 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error("environment variable {name}: {message}")]
+    BadEnv { name: String, message: String },
+}
+
+/// Where a configured value came from, for error messages.
+enum Origin<'a> {
+    Env(String),
+    File(&'a ConfigFile, String),
+}
+
+impl Origin<'_> {
+    fn error(&self, message: impl Into<String>) -> ConfigError {
+        match self {
+            Origin::Env(name) => ConfigError::BadEnv {
+                name: name.clone(),
+                message: message.into(),
+            },
+            Origin::File(file, key) => ConfigError::BadValue {
+                path: file.path.clone(),
+                key: key.clone(),
+                message: message.into(),
+            },
+        }
+    }
 }
 
 /// The command line with the flags from the environment and the configuration file appended,
-/// for every flag the command line itself does not set.
+/// for every flag the command line itself does not set. Every value is checked here with the
+/// flag's own parser, so a bad one names the variable or the key it came from.
 pub fn effective_args(raw: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> {
     let command = super::Cli::command();
     let Ok(matches) = command.clone().try_get_matches_from(raw.clone()) else {
@@ -58,37 +85,121 @@ pub fn effective_args(raw: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> 
     let mut args = raw;
     for arg in sub.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
+        if long == "config" {
+            continue;
+        }
+        let env = env_values(long)?;
         let given = matches!(
             sub_matches.value_source(arg.get_id().as_str()),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
         );
-        if given || long == "config" {
+        if given {
             continue;
         }
-        let values = match env_values(long) {
-            Some(values) => values,
-            None => match file.as_ref().and_then(|file| file.values(long)) {
-                Some(values) => values?,
+        let (origin, words) = match env {
+            Some(words) => (Origin::Env(env_name(long)), words),
+            None => match file
+                .as_ref()
+                .and_then(|file| file.lookup(name, long).map(|found| (file, found)))
+            {
+                Some((file, (key, value))) => {
+                    let origin = Origin::File(file, key);
+                    let words =
+                        toml_words(value, sub, arg).map_err(|message| origin.error(message))?;
+                    (origin, words)
+                }
                 None => continue,
             },
         };
-        append_flag(&mut args, long, arg.get_action(), values);
+        for word in checked_words(sub, arg, &origin, words)? {
+            args.push(word.into());
+        }
     }
     Ok(args)
 }
 
-fn append_flag(args: &mut Vec<OsString>, long: &str, action: &ArgAction, values: Vec<String>) {
-    let is_switch = matches!(action, ArgAction::SetTrue | ArgAction::SetFalse);
-    for value in values {
-        if is_switch {
-            if value == "true" {
-                args.push(format!("--{long}").into());
+/// Command-line words for the values of `arg`, each checked by the flag's own parser. Values go
+/// as `--flag=value`, so a negative number is not taken for a flag.
+fn checked_words(
+    sub: &clap::Command,
+    arg: &clap::Arg,
+    origin: &Origin,
+    values: Vec<String>,
+) -> Result<Vec<String>, ConfigError> {
+    let long = arg.get_long().unwrap_or_default();
+    if is_switch(arg) {
+        let mut words = Vec::new();
+        for value in values {
+            if parse_bool(&value).map_err(|message| origin.error(message))? {
+                words.push(format!("--{long}"));
             }
-        } else {
-            args.push(format!("--{long}").into());
-            args.push(value.into());
         }
+        return Ok(words);
     }
+    if values.len() > 1 && !matches!(arg.get_action(), ArgAction::Append) {
+        return Err(origin.error(format!("--{long} takes one value, not a list")));
+    }
+    let mut words = Vec::new();
+    for value in values {
+        if value.is_empty() {
+            return Err(origin.error("empty value (remove it to leave the flag unset)"));
+        }
+        check_value(sub, long, &value).map_err(|message| origin.error(message))?;
+        words.push(format!("--{long}={value}"));
+    }
+    Ok(words)
+}
+
+/// Runs the flag's own parser on `value` (the command is parsed with only that flag; errors
+/// that are not about the value, such as a missing companion flag, are left to the real parse).
+fn check_value(sub: &clap::Command, long: &str, value: &str) -> Result<(), String> {
+    let probe = sub
+        .clone()
+        .no_binary_name(true)
+        .try_get_matches_from([format!("--{long}={value}")]);
+    match probe {
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+            ) =>
+        {
+            Err(clap_message(&error))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The first line of a clap error, without its `error: ` prefix.
+fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let line = rendered.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+fn is_switch(arg: &clap::Arg) -> bool {
+    matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse)
+}
+
+/// A boolean as people write it in the environment or a file: true/false, 1/0, yes/no, on/off,
+/// in any case. Anything else is an error, never a silent "false".
+pub fn parse_bool(text: &str) -> Result<bool, String> {
+    const WORDS: [(&str, bool); 8] = [
+        ("true", true),
+        ("1", true),
+        ("yes", true),
+        ("on", true),
+        ("false", false),
+        ("0", false),
+        ("no", false),
+        ("off", false),
+    ];
+    let word = text.trim().to_ascii_lowercase();
+    WORDS
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| format!("'{text}' is not a boolean (true/false, 1/0, yes/no, on/off)"))
 }
 
 /// `CMCONFORM_BASE_URL` for `--base-url`; several values of a repeatable flag go on separate lines.
@@ -99,15 +210,27 @@ pub fn env_name(long: &str) -> String {
     )
 }
 
-fn env_values(long: &str) -> Option<Vec<String>> {
-    let value = std::env::var(env_name(long)).ok()?;
-    Some(
-        value
-            .lines()
-            .map(str::to_string)
-            .filter(|line| !line.is_empty())
-            .collect(),
-    )
+/// The values of the flag's variable; a variable that is set but empty is an error (an unset CI
+/// variable must not silently mean "no target").
+fn env_values(long: &str) -> Result<Option<Vec<String>>, ConfigError> {
+    let name = env_name(long);
+    let Some(value) = std::env::var_os(&name) else {
+        return Ok(None);
+    };
+    let bad = |message: &str| ConfigError::BadEnv {
+        name: name.clone(),
+        message: message.into(),
+    };
+    let value = value.into_string().map_err(|_| bad("not valid UTF-8"))?;
+    let values: Vec<String> = value
+        .lines()
+        .map(str::to_string)
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err(bad("set but empty (unset it to leave the flag unset)"));
+    }
+    Ok(Some(values))
 }
 
 /// `--config FILE` or `--config=FILE` on the raw command line, else `./cmconform.toml` if present.
@@ -142,15 +265,25 @@ fn load_file(path: Option<&Path>) -> Result<Option<ConfigFile>, ConfigError> {
             path: path.into(),
             message: error.to_string().trim().replace('\n', " "),
         })?;
-    let known = known_keys();
-    if let Some(key) = table
-        .keys()
-        .find(|key| !known.contains(&key.replace('_', "-")))
-    {
-        return Err(ConfigError::UnknownKey {
-            path: path.into(),
-            key: key.clone(),
-        });
+    let unknown = |key: String| ConfigError::UnknownKey {
+        path: path.into(),
+        key,
+    };
+    let every_command = known_keys(&CONFIGURED);
+    for (key, value) in &table {
+        match (value, CONFIGURED.contains(&key.as_str())) {
+            (toml::Value::Table(section), true) => {
+                let known = known_keys(&[key.as_str()]);
+                if let Some(inner) = section
+                    .keys()
+                    .find(|k| !known.contains(&k.replace('_', "-")))
+                {
+                    return Err(unknown(format!("{key}.{inner}")));
+                }
+            }
+            _ if every_command.contains(&key.replace('_', "-")) => {}
+            _ => return Err(unknown(key.clone())),
+        }
     }
     Ok(Some(ConfigFile {
         path: path.into(),
@@ -158,56 +291,89 @@ fn load_file(path: Option<&Path>) -> Result<Option<ConfigFile>, ConfigError> {
     }))
 }
 
-/// Every long flag of `run` (the superset of what the configured subcommands take).
-fn known_keys() -> Vec<String> {
-    super::Cli::command()
-        .find_subcommand("run")
-        .map(|run| {
-            run.get_arguments()
+/// Every long flag of the given subcommands.
+fn known_keys(commands: &[&str]) -> Vec<String> {
+    let command = super::Cli::command();
+    commands
+        .iter()
+        .filter_map(|name| command.find_subcommand(name))
+        .flat_map(|sub| {
+            sub.get_arguments()
                 .filter_map(|arg| arg.get_long())
                 .filter(|long| *long != "config")
                 .map(str::to_string)
-                .collect()
+                .collect::<Vec<_>>()
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 impl ConfigFile {
-    /// The values of `long` (written `base_url` or `base-url`), as command-line words.
-    fn values(&self, long: &str) -> Option<Result<Vec<String>, ConfigError>> {
-        let key = [long.replace('-', "_"), long.to_string()]
-            .into_iter()
-            .find(|key| self.table.contains_key(key))?;
-        let value = &self.table[&key];
-        let bad = |message: &str| ConfigError::BadValue {
-            path: self.path.clone(),
-            key: key.clone(),
-            message: message.into(),
-        };
-        let words = match value {
-            toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
-            other => scalar(other).map(|word| vec![word]),
-        };
-        Some(words.ok_or_else(|| bad("expected a string, number, boolean, or a list of them")))
+    /// The value of `long` (written `base_url` or `base-url`) for `command`: its section first,
+    /// then the top level. Returns the key as written (`run.timeout`, `timeout`).
+    fn lookup(&self, command: &str, long: &str) -> Option<(String, &toml::Value)> {
+        let spellings = [long.replace('-', "_"), long.to_string()];
+        let section = self.table.get(command).and_then(toml::Value::as_table);
+        if let Some(section) = section
+            && let Some(key) = spellings.iter().find(|key| section.contains_key(*key))
+        {
+            return Some((format!("{command}.{key}"), &section[key]));
+        }
+        let key = spellings.iter().find(|key| {
+            self.table
+                .get(*key)
+                .is_some_and(|value| !(value.is_table() && CONFIGURED.contains(&key.as_str())))
+        })?;
+        Some((key.clone(), &self.table[key]))
     }
 }
 
-fn scalar(value: &toml::Value) -> Option<String> {
+/// A TOML value as flag values: text for any flag, a number only where the flag takes one, a
+/// boolean (or 0/1) only for a switch, a list only for a repeatable flag.
+fn toml_words(
+    value: &toml::Value,
+    sub: &clap::Command,
+    arg: &clap::Arg,
+) -> Result<Vec<String>, String> {
     match value {
-        toml::Value::String(text) => Some(text.clone()),
-        toml::Value::Integer(number) => Some(number.to_string()),
-        toml::Value::Float(number) => Some(number.to_string()),
-        toml::Value::Boolean(flag) => Some(flag.to_string()),
-        _ => None,
+        toml::Value::Array(items) if matches!(arg.get_action(), ArgAction::Append) => items
+            .iter()
+            .map(|item| toml_word(item, sub, arg))
+            .collect::<Result<Vec<_>, _>>(),
+        toml::Value::Array(_) => Err("takes one value, not a list".into()),
+        other => toml_word(other, sub, arg).map(|word| vec![word]),
+    }
+}
+
+fn toml_word(value: &toml::Value, sub: &clap::Command, arg: &clap::Arg) -> Result<String, String> {
+    // A flag that refuses a word takes a number (or a fixed choice, which then refuses it).
+    let takes_number =
+        !is_switch(arg) && check_value(sub, arg.get_long().unwrap_or_default(), "x").is_err();
+    match value {
+        toml::Value::String(text) => Ok(text.clone()),
+        toml::Value::Boolean(flag) if is_switch(arg) => Ok(flag.to_string()),
+        toml::Value::Integer(number) if takes_number || is_switch(arg) => Ok(number.to_string()),
+        toml::Value::Float(number) if takes_number => Ok(number.to_string()),
+        _ if is_switch(arg) => Err("expected true or false".into()),
+        _ => Err(format!(
+            "expected {}, got {}",
+            if takes_number {
+                "a number or a string"
+            } else {
+                "a string"
+            },
+            value.type_str()
+        )),
     }
 }
 
 /// A commented starter file: every `run` flag with its help text, commented out.
 pub fn starter_file() -> String {
     let mut text = String::from(
-        "# cmconform configuration. Every `cmconform run` flag can be set here (use its long name,\n\
-         # with _ or -), or as an environment variable CMCONFORM_<NAME>. Precedence:\n\
-         # command-line flags > environment > this file > defaults.\n\n",
+        "# cmconform configuration. Every flag can be set here (use its long name, with _ or -),\n\
+         # or as an environment variable CMCONFORM_<NAME>. Precedence: command-line flags >\n\
+         # environment > this file > defaults. Top-level keys apply to every command that has\n\
+         # the flag (run, list, doctor, serve, selftest); a [run], [serve], [doctor], [list] or\n\
+         # [selftest] section wins over them, e.g. [serve] port = 8080. Booleans: true/false.\n\n",
     );
     let Some(run) = super::Cli::command().find_subcommand("run").cloned() else {
         return text;
@@ -296,4 +462,30 @@ pub fn flags_table(subcommand: &str) -> String {
         table.push_str(&format!("| {flag} | {env} | {help}{default} |\n"));
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_take_every_usual_spelling_and_nothing_else() {
+        let table: [(&str, Option<bool>); 12] = [
+            ("true", Some(true)),
+            ("TRUE", Some(true)),
+            ("1", Some(true)),
+            ("Yes", Some(true)),
+            ("on", Some(true)),
+            ("false", Some(false)),
+            ("0", Some(false)),
+            ("no", Some(false)),
+            ("OFF", Some(false)),
+            ("", None),
+            ("2", None),
+            ("maybe", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(parse_bool(text).ok(), expected, "{text}");
+        }
+    }
 }

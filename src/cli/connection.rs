@@ -81,12 +81,12 @@ pub struct ConnectionArgs {
     /// Proxy for every request [default: HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY].
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
-    /// Seconds to establish a connection [default: --timeout].
-    #[arg(long, value_name = "SECS")]
-    pub connect_timeout: Option<f64>,
+    /// Seconds to establish a connection (at most 86400) [default: --timeout].
+    #[arg(long, value_name = "SECS", value_parser = super::bounds::seconds)]
+    pub connect_timeout: Option<Duration>,
     /// Retries of a connection that could not be established (never of a request that may
-    /// have reached the server).
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    /// have reached the server); at most 10, waits of at most 5 s, all within --timeout.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(..=i64::from(super::bounds::MAX_RETRIES)))]
     pub retries: u32,
     /// Largest response body accepted; a larger one fails transport_error.
     #[arg(long, value_name = "BYTES", default_value_t = crate::client::DEFAULT_BODY_LIMIT, value_parser = clap::value_parser!(usize))]
@@ -96,17 +96,7 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// The connection settings; warns on stderr when certificate checks are off.
     pub fn connection(&self) -> Result<Connection, UsageError> {
-        let connect_timeout = match self.connect_timeout {
-            None => None,
-            Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
-                Some(Duration::from_secs_f64(seconds))
-            }
-            Some(seconds) => {
-                return Err(UsageError(format!(
-                    "--connect-timeout {seconds}: must be a positive number of seconds"
-                )));
-            }
-        };
+        let connect_timeout = self.connect_timeout;
         if self.max_body == 0 {
             return Err(UsageError("--max-body 0: must be at least 1 byte".into()));
         }
@@ -141,7 +131,7 @@ impl ConnectionArgs {
             ));
         }
         for notice in connection.notices() {
-            eprintln!("WARNING: {notice}");
+            super::output::say(&format!("WARNING: {notice}"));
         }
         Ok(connection)
     }
@@ -150,15 +140,16 @@ impl ConnectionArgs {
 /// `cmconform doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Host the API is deployed on, e.g. https://cm.contoso.com.
-    #[arg(long, value_name = "URL")]
-    pub base_url: String,
+    /// Host the API is deployed on, e.g. https://cm.contoso.com (with the virtual directory if
+    /// any); required, from the flag, CMCONFORM_BASE_URL or the configuration file.
+    #[arg(long, value_name = "URL", value_parser = super::bounds::base_url)]
+    pub base_url: Option<String>,
     /// Header added to every request, curl-style 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Seconds to wait for each answer (at most 86400).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = super::bounds::seconds)]
+    pub timeout: Duration,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -247,13 +238,12 @@ impl ServeAuthArgs {
 
 /// `cmconform doctor`: prints each step and returns 0 when all are ok, 2 otherwise.
 pub async fn doctor_command(args: DoctorArgs) -> anyhow::Result<i32> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(UsageError(format!(
-            "--timeout {}: must be a positive number of seconds",
-            args.timeout
-        ))
+    let Some(base_url) = args.base_url.clone() else {
+        return Err(UsageError(
+            "doctor needs --base-url (or CMCONFORM_BASE_URL, or base_url in cmconform.toml)".into(),
+        )
         .into());
-    }
+    };
     let headers = args
         .headers
         .iter()
@@ -261,13 +251,13 @@ pub async fn doctor_command(args: DoctorArgs) -> anyhow::Result<i32> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| UsageError(error.to_string()))?;
     let options = crate::doctor::DoctorOptions {
-        base_url: args.base_url.clone(),
+        base_url,
         headers,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout,
         connection: args.connection.connection()?,
     };
     let diagnosis = crate::doctor::diagnose(&options).await;
-    use std::io::Write;
-    let _ = write!(std::io::stdout().lock(), "{}", diagnosis.render());
+    let text = diagnosis.render();
+    super::output::to_stdout(|out| out.write_all(text.as_bytes()))?;
     Ok(diagnosis.exit_code())
 }

@@ -1,9 +1,11 @@
 //! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks` and
 //! `selftest`. Exit codes are decided here and only here.
 
+mod bounds;
 pub mod config;
 mod connection;
 mod console;
+pub mod output;
 mod reports;
 
 use crate::contract::{Contract, ContractSource};
@@ -73,8 +75,9 @@ pub struct SelftestArgs {
     pub parallel: u16,
     #[arg(long, value_name = "DIR")]
     pub contract: Option<PathBuf>,
-    /// Rewrite the matrix between the selftest markers of README.md (in the current directory).
-    #[arg(long)]
+    /// Rewrite the matrix between the selftest markers of README.md (in the current directory);
+    /// the whole catalogue only, so it cannot be combined with --fault.
+    #[arg(long, conflicts_with = "fault")]
     pub readme: bool,
 }
 
@@ -96,9 +99,9 @@ pub struct ContractArgs {
     /// Run one shard: k/n (or hash:k/n) takes the cases whose id hashes to shard k of n.
     #[arg(long, value_name = "K/N", value_parser = crate::plan::Partition::parse)]
     pub partition: Option<crate::plan::Partition>,
-    /// Add N generated negative and edge inputs derived from schemas/.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub generate: usize,
+    /// Add N generated negative and edge inputs derived from schemas/ (at most 1000000).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=i64::from(bounds::MAX_GENERATE)))]
+    pub generate: u32,
     /// Seed of the generated inputs: the same seed gives the same cases in the same order
     /// [default: random, printed in the report].
     #[arg(long, value_name = "S")]
@@ -126,7 +129,7 @@ impl ContractArgs {
 
     fn families(&self) -> run::Families {
         run::Families {
-            generate: self.generate,
+            generate: usize::try_from(self.generate).unwrap_or(usize::MAX),
             seed: self
                 .seed
                 .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0 % 1_000_000),
@@ -139,8 +142,9 @@ impl ContractArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Host the API is deployed on, e.g. https://api.contoso.com (the documented path is appended).
-    #[arg(long, value_name = "URL")]
+    /// Host the API is deployed on, e.g. https://api.contoso.com, with the virtual directory if
+    /// any (https://h/cm); the documented path is appended. No query or fragment.
+    #[arg(long, value_name = "URL", value_parser = bounds::base_url)]
     pub base_url: Option<String>,
     /// Provider-state endpoint: POST {"state": S, "action": "setup"} answers {"id": GUID}.
     #[arg(long, value_name = "URL", conflicts_with = "ids")]
@@ -154,12 +158,12 @@ pub struct RunArgs {
     /// Report format.
     #[arg(long, default_value = "human", value_parser = report::FORMATS)]
     pub format: String,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Seconds to wait for each answer (at most 86400).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = bounds::seconds)]
+    pub timeout: Duration,
     /// Cases run at once [default: number of CPUs].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -229,7 +233,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run_command(*args).await,
         Command::Serve(args) => serve_command(args).await,
         Command::List(args) => list_command(args),
-        Command::Checks => Ok(checks_command()),
+        Command::Checks => checks_command(),
         Command::Doctor(args) => connection::doctor_command(*args).await,
         Command::Init(args) => init_command(args),
         Command::Selftest(args) => selftest_command(args).await,
@@ -271,7 +275,30 @@ fn parse_fault(name: Option<&str>) -> anyhow::Result<Option<crate::server::Fault
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Flags that only mean something for a `--base-url` target: without one they would be
+/// ignored while the run passes against the embedded server.
+fn needs_base_url(args: &RunArgs) -> Result<(), UsageError> {
+    let connection = &args.connection;
+    let given = [
+        ("--ids", args.ids.is_some()),
+        ("--state-url", args.state_url.is_some()),
+        ("--cacert", connection.cacert.is_some()),
+        ("--cert", connection.cert.is_some()),
+        ("--key", connection.key.is_some()),
+        ("--proxy", connection.proxy.is_some()),
+        ("--insecure", connection.insecure),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) if args.base_url.is_none() => Err(UsageError(format!(
+            "{flag} applies to a --base-url target; without --base-url the run uses the \
+             embedded server (set --base-url, CMCONFORM_BASE_URL or base_url in cmconform.toml)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
+    needs_base_url(args)?;
     let mut options = options_for(args.contract.contract.as_ref());
     options.base_url = args.base_url.clone();
     options.states = match (&args.state_url, &args.ids) {
@@ -285,14 +312,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
         .map(|header| crate::client::HttpClient::parse_header(header))
         .collect::<Result<_, _>>()
         .map_err(|error| UsageError(error.to_string()))?;
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(UsageError(format!(
-            "--timeout {}: must be a positive number of seconds",
-            args.timeout
-        ))
-        .into());
-    }
-    options.timeout = Duration::from_secs_f64(args.timeout);
+    options.timeout = args.timeout;
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }
@@ -320,7 +340,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         return dry_run_command(&options);
     }
     let output = open_output(&args)?;
-    let stream_to_console = args.format == "human" || args.output.is_some();
+    let to_file = args.output.as_ref().is_some_and(|path| !is_stdout(path));
+    let stream_to_console = args.format == "human" || to_file;
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => console::Verbosity::Quiet,
         (_, true) => console::Verbosity::Verbose,
@@ -355,17 +376,19 @@ fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
         headers: &options.headers,
         auth: &options.connection.auth,
     };
-    write!(
-        std::io::stdout().lock(),
-        "{}",
-        crate::dry_run::render(&cases, &target)
-    )?;
+    let text = crate::dry_run::render(&cases, &target);
+    output::to_stdout(|out| out.write_all(text.as_bytes()))?;
     Ok(exit::PASSED)
+}
+
+/// `--output -` is standard output, as for most tools.
+fn is_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Opens `--output` before the run, so an unwritable path fails fast instead of after it.
 fn open_output(args: &RunArgs) -> anyhow::Result<Option<std::fs::File>> {
-    let Some(path) = &args.output else {
+    let Some(path) = args.output.as_ref().filter(|path| !is_stdout(path)) else {
         return Ok(None);
     };
     let file = std::fs::File::create(path)
@@ -381,27 +404,36 @@ fn write_report(
 ) -> anyhow::Result<()> {
     let writer = report::writer_for(&args.format)
         .ok_or_else(|| UsageError(format!("--format {}: unknown", args.format)))?;
-    if let Some(mut file) = output {
-        writer.write(report, &mut file)?;
-    }
+    let file_written = match output {
+        Some(file) => {
+            let mut out = std::io::BufWriter::new(file);
+            writer
+                .write(report, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|error| output_flag_error(args, &error))
+        }
+        None => Ok(()),
+    };
     // `--report FORMAT=PATH` files; a failure is reported after the console output.
     let extra_reports = reports::write_all(&args.reports.reports, report);
-    let mut stdout = std::io::stdout().lock();
-    let written = if streamed {
-        report::write_human_tail(report, &mut stdout, !args.quiet)
-    } else {
-        writer.write(report, &mut stdout)
-    };
-    tolerate_closed_stdout(written)?;
+    output::to_stdout(|out| {
+        if streamed {
+            report::write_human_tail(report, out, !args.quiet)
+        } else {
+            writer.write(report, out)
+        }
+    })?;
+    file_written?;
     extra_reports
 }
 
-/// A reader that stopped reading (`| head`) is not a failure of the run.
-fn tolerate_closed_stdout(result: std::io::Result<()>) -> std::io::Result<()> {
-    match result {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+fn output_flag_error(args: &RunArgs, error: &std::io::Error) -> anyhow::Error {
+    let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
+    UsageError(format!(
+        "--output {}: cannot write: {error}",
+        path.display()
+    ))
+    .into()
 }
 
 async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
@@ -415,19 +447,22 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
     let server = crate::server::spawn(config, args.port)
         .await
         .map_err(|error| UsageError(format!("--port {}: cannot listen: {error}", args.port)))?;
-    eprintln!("cmconform reference server on {}", server.base_url());
-    eprintln!(
+    output::say(&format!(
+        "cmconform reference server on {}",
+        server.base_url()
+    ));
+    output::say(&format!(
         "  API:            {}{}/{{id}}",
         server.base_url(),
         crate::contract::REQUESTS_PATH
-    );
-    eprintln!("  provider state: POST {}", server.state_url());
+    ));
+    output::say(&format!("  provider state: POST {}", server.state_url()));
     if let Some(fault) = fault {
-        eprintln!(
+        output::say(&format!(
             "  fault:          {} ({})",
             fault.name(),
             fault.description()
-        );
+        ));
     }
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
@@ -435,46 +470,53 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
 }
 
 fn list_command(args: ListArgs) -> anyhow::Result<i32> {
-    let mut out = std::io::stdout().lock();
     if args.faults {
-        for fault in crate::server::Fault::ALL {
-            writeln!(
-                out,
-                "{:<24} section {:<3} caught by {:<28} {}",
-                fault.name(),
-                fault.section(),
-                fault.intended_check(),
-                fault.description()
-            )?;
-        }
+        output::to_stdout(|out| {
+            for fault in crate::server::Fault::ALL {
+                writeln!(
+                    out,
+                    "{:<24} section {:<3} caught by {:<28} {}",
+                    fault.name(),
+                    fault.section(),
+                    fault.intended_check(),
+                    fault.description()
+                )?;
+            }
+            Ok(())
+        })?;
         return Ok(exit::PASSED);
     }
     let mut options = options_for(args.contract.contract.as_ref());
     let contract = Contract::from_source(options.contract.clone())?;
     options.selection = args.contract.selection();
     options.families = args.contract.families();
-    if let Some(seed) = options.families.reported_seed() {
-        writeln!(out, "# seed {seed}")?;
-    }
-    for case in run::planned_cases(&contract, &options) {
-        let given = case
-            .given
-            .map_or("-".to_string(), |state| state.to_string());
-        writeln!(
-            out,
-            "{:<44} given {:<10} section {:<3} [{}]",
-            case.id,
-            given,
-            case.section,
-            case.tags.join(", ")
-        )?;
-    }
+    let cases = run::planned_cases(&contract, &options);
+    output::to_stdout(|out| {
+        if let Some(seed) = options.families.reported_seed() {
+            writeln!(out, "# seed {seed}")?;
+        }
+        for case in &cases {
+            let given = case
+                .given
+                .map_or("-".to_string(), |state| state.to_string());
+            writeln!(
+                out,
+                "{:<44} given {:<10} section {:<3} [{}]",
+                case.id,
+                given,
+                case.section,
+                case.tags.join(", ")
+            )?;
+        }
+        Ok(())
+    })?;
     Ok(exit::PASSED)
 }
 
-fn checks_command() -> i32 {
-    let _ = write!(std::io::stdout().lock(), "{}", checks_table());
-    exit::PASSED
+fn checks_command() -> anyhow::Result<i32> {
+    let table = checks_table();
+    output::to_stdout(|out| out.write_all(table.as_bytes()))?;
+    Ok(exit::PASSED)
 }
 
 /// The check registry as a Markdown table (`cmconform checks`, and the README's list).
@@ -501,13 +543,12 @@ async fn selftest_command(args: SelftestArgs) -> anyhow::Result<i32> {
     };
     let options = options_for(args.contract.as_ref());
     let matrix = crate::selftest::selftest(&options, &faults, usize::from(args.parallel)).await?;
-    let mut out = std::io::stdout().lock();
-    if args.format == "json" {
-        serde_json::to_writer_pretty(&mut out, &matrix)?;
-        writeln!(out)?;
+    let text = if args.format == "json" {
+        format!("{}\n", serde_json::to_string_pretty(&matrix)?)
     } else {
-        write!(out, "{}", crate::selftest::render_table(&matrix, true))?;
-    }
+        crate::selftest::render_table(&matrix, true)
+    };
+    output::to_stdout(|out| out.write_all(text.as_bytes()))?;
     if args.readme {
         update_readme_block(&crate::selftest::render_table(&matrix, false))?;
     }
@@ -559,7 +600,7 @@ fn init_command(args: InitArgs) -> anyhow::Result<i32> {
     for (path, contents) in &files {
         std::fs::write(path, contents)
             .map_err(|error| UsageError(format!("{}: {error}", path.display())))?;
-        println!("wrote {}", path.display());
+        output::to_stdout(|out| writeln!(out, "wrote {}", path.display()))?;
     }
     Ok(exit::PASSED)
 }

@@ -510,8 +510,10 @@ impl HttpClient {
             header_map.append(name, value);
         }
         // Only a connection that could not be established is retried: nothing was sent on it.
-        // Once a request may have reached the server it is never sent again.
+        // Once a request may have reached the server it is never sent again. Every retry fits
+        // in the request's own timeout, so retries never stretch a run.
         let mut attempt = 0;
+        let deadline = Instant::now() + self.config.timeout;
         let response = loop {
             let mut builder = client
                 .request(method.clone(), url)
@@ -524,9 +526,10 @@ impl HttpClient {
                 Err(error)
                     if error.is_connect()
                         && attempt < self.config.connection.retries
+                        && Instant::now() + retry_wait(attempt) < deadline
                         && !error_chain(&error).contains("certificate") =>
                 {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
+                    tokio::time::sleep(retry_wait(attempt)).await;
                     attempt += 1;
                 }
                 Err(error) => return Err(self.classify(error)),
@@ -575,6 +578,14 @@ impl HttpClient {
     }
 }
 
+/// The longest wait between two connection attempts.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// The wait before retry `attempt` (0-based): 200 ms, doubling, at most [`MAX_RETRY_WAIT`].
+pub fn retry_wait(attempt: u32) -> Duration {
+    Duration::from_millis(200u64 << attempt.min(10)).min(MAX_RETRY_WAIT)
+}
+
 /// The GUID a request path names (`.../requests/{id}`, any casing of the prefix, the id in any
 /// spelling .NET accepts: hyphens or not, braces, percent-encoded).
 fn path_request_id(path: &str) -> Option<uuid::Uuid> {
@@ -616,6 +627,15 @@ fn serialize_body<S: serde::Serializer>(body: &[u8], serializer: S) -> Result<S:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_waits_double_up_to_five_seconds() {
+        let waits: Vec<u64> = (0..8)
+            .map(|attempt| retry_wait(attempt).as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+        assert_eq!(retry_wait(u32::MAX), MAX_RETRY_WAIT);
+    }
 
     #[test]
     fn secrets_are_masked_but_schemes_stay() {

@@ -39,10 +39,10 @@ pub async fn log_exchange(State(log): State<bool>, request: Request, next: Next)
         } else {
             ""
         };
-        eprintln!(
+        super::log::line(format!(
             "cmconform server: {method} {path} -> {}{note}",
             response.status().as_u16()
-        );
+        ));
     }
     response
 }
@@ -100,11 +100,11 @@ pub async fn api(
 /// next to its correlation ID, as IIS does.
 fn fail(conn: &ConnState, error: ApiError) -> Response {
     if let (true, Some(exception)) = (conn.app.config.log, &error.exception) {
-        eprintln!(
+        super::log::line(format!(
             "cmconform server: correlation {}: {}",
             error.correlation,
             exception.dump()
-        );
+        ));
     }
     conn.app.behaviour.error_answer(&error)
 }

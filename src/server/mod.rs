@@ -15,6 +15,7 @@
 //! - `store`: the thread-safe request store;
 //! - `model`: the Request object, timestamps, the documented example, generated requests;
 //! - `respond`: JSON answers and error bodies with correlation IDs;
+//! - `log`: the exchange log, which never blocks or stops serving;
 //! - `wire`: the accept loop, per-connection hyper, and the faults below HTTP.
 
 mod auth;
@@ -22,6 +23,7 @@ mod behaviour;
 pub mod faults;
 mod handlers;
 mod hooks;
+mod log;
 mod model;
 mod respond;
 mod store;

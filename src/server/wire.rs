@@ -52,7 +52,7 @@ pub async fn accept_loop(
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(error) => {
                     if state.app.config.log {
-                        eprintln!("cmconform server: accept failed: {error}");
+                        super::log::line(format!("cmconform server: accept failed: {error}"));
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

@@ -1,0 +1,94 @@
+//! Sane bounds on every number and URL the command line takes, checked while the flags are
+//! parsed (so a value from the environment or the configuration file is checked the same way):
+//! a bad value exits 2 naming the flag, never a panic deep in a run.
+
+use std::time::Duration;
+
+/// The longest timeout accepted: one day. (Beyond it `Duration` arithmetic can overflow, and no
+/// HTTP answer is worth waiting longer for.)
+pub const MAX_SECONDS: f64 = 86_400.0;
+/// The most generated cases one run may plan.
+pub const MAX_GENERATE: u32 = 1_000_000;
+/// The most retries of a connection that could not be established.
+pub const MAX_RETRIES: u32 = 10;
+
+/// A timeout in seconds: a positive number, at most one day.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("{text}: must be a positive number of seconds"));
+    }
+    if value > MAX_SECONDS {
+        return Err(format!(
+            "{text}: at most {MAX_SECONDS} seconds (one day) are allowed"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// `--base-url`: an http(s) URL with a host, no query and no fragment. A path is a prefix (the
+/// virtual directory the API is deployed under): the documented path is appended to it.
+pub fn base_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|error| format!("'{text}': not a URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "'{text}': expected an http:// or https:// URL with a host"
+        ));
+    }
+    if url.query().is_some() || text.contains('?') {
+        return Err(format!(
+            "'{text}': a query cannot come before the API path; pass the host (and any \
+             virtual directory) only"
+        ));
+    }
+    if url.fragment().is_some() || text.contains('#') {
+        return Err(format!(
+            "'{text}': a fragment (#...) is never sent; remove it"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_positive_and_at_most_a_day() {
+        let table: [(&str, Option<Duration>); 9] = [
+            ("10", Some(Duration::from_secs(10))),
+            ("0.5", Some(Duration::from_millis(500))),
+            ("86400", Some(Duration::from_secs(86_400))),
+            ("86400.5", None),
+            ("1e30", None),
+            ("inf", None),
+            ("0", None),
+            ("-1", None),
+            ("x", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(seconds(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn base_urls_take_a_prefix_but_no_query_or_fragment() {
+        let table = [
+            ("https://cm.contoso.com", Some("https://cm.contoso.com")),
+            ("https://cm.contoso.com/", Some("https://cm.contoso.com")),
+            ("http://h:8080/cm/", Some("http://h:8080/cm")),
+            ("http://h/?a=b", None),
+            ("http://h/?", None),
+            ("http://h/#top", None),
+            ("ftp://h", None),
+            ("h", None),
+            ("", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(base_url(text).ok().as_deref(), expected, "{text}");
+        }
+    }
+}
