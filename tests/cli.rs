@@ -1528,7 +1528,8 @@ fn selftest_readme_rewrites_the_matrix_block() {
     ];
     let mut command = command(&args);
     command.current_dir(dir.path());
-    let out = finish(&mut command, strings(&args));
+    // The whole catalogue: slower than one invocation's usual deadline.
+    let out = finish_with(&mut command, strings(&args), true, Duration::from_secs(240));
     out.assert_code(0);
     let text = read(&readme);
     assert!(!text.contains("stale"), "{text}");
