@@ -1937,39 +1937,54 @@ fn pipe_cases(dir: &TempDir, doctor_url: &str) -> Vec<(Vec<String>, i32)> {
     ]
 }
 
-/// `cmconform ... 2>&1 | head -0`: both streams closed. Nothing panics; list and checks exit 0,
-/// run keeps its own exit code.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_subcommand_ends_quietly_on_a_closed_pipe() {
+/// Runs every subcommand of [`pipe_cases`] with its streams set by `redirect`: (arguments,
+/// expected code on a closed pipe, actual code, standard error when it was not redirected).
+async fn each_subcommand_into(
+    label: &str,
+    redirect: fn(&mut Command),
+) -> Vec<(Vec<String>, i32, Option<i32>, String)> {
     let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
-    let dir = TempDir::new("closed-pipe");
+    let dir = TempDir::new(label);
     let cases = pipe_cases(&dir, &server.base_url());
-    let outcomes = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         cases
             .into_iter()
             .map(|(args, expected)| {
-                let (reader, writer) = match std::io::pipe() {
-                    Ok(pipe) => pipe,
-                    Err(error) => panic!("cannot create a pipe: {error}"),
-                };
-                drop(reader);
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
                 let mut command = command(&refs);
-                let stderr = writer.try_clone().ok();
-                command.stdout(writer);
-                if let Some(stderr) = stderr {
-                    command.stderr(stderr);
-                }
-                let status = command.status().ok().and_then(|status| status.code());
-                (args, expected, status)
+                redirect(&mut command);
+                let output = command.output();
+                let code = output.as_ref().ok().and_then(|output| output.status.code());
+                let stderr = output
+                    .map(|output| String::from_utf8_lossy(&output.stderr).into_owned())
+                    .unwrap_or_default();
+                (args, expected, code, stderr)
             })
             .collect::<Vec<_>>()
     })
     .await
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// `cmconform ... 2>&1 | head -0`: both streams closed. Nothing panics; list and checks exit 0,
+/// run keeps its own exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subcommand_ends_quietly_on_a_closed_pipe() {
+    let outcomes = each_subcommand_into("closed-pipe", |command| {
+        let (reader, writer) = match std::io::pipe() {
+            Ok(pipe) => pipe,
+            Err(error) => panic!("cannot create a pipe: {error}"),
+        };
+        drop(reader);
+        if let Ok(stderr) = writer.try_clone() {
+            command.stderr(stderr);
+        }
+        command.stdout(writer);
+    })
+    .await;
     assert_eq!(outcomes.len(), 9);
-    for (args, expected, status) in outcomes {
-        assert_eq!(status, Some(expected), "{args:?}");
+    for (args, expected, code, _) in outcomes {
+        assert_eq!(code, Some(expected), "{args:?}");
     }
 }
 
@@ -1980,34 +1995,19 @@ async fn every_subcommand_exits_2_on_a_full_disk() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
-    let dir = TempDir::new("full-disk");
-    let cases = pipe_cases(&dir, &server.base_url());
-    let outcomes = tokio::task::spawn_blocking(move || {
-        cases
-            .into_iter()
-            .map(|(args, _)| {
-                let full = match std::fs::OpenOptions::new().write(true).open("/dev/full") {
-                    Ok(file) => file,
-                    Err(error) => panic!("cannot open /dev/full: {error}"),
-                };
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let mut command = command(&refs);
-                command.stdout(full);
-                finish_with(&mut command, args, false, DEADLINE)
-            })
-            .collect::<Vec<_>>()
+    let outcomes = each_subcommand_into("full-disk", |command| {
+        match std::fs::OpenOptions::new().write(true).open("/dev/full") {
+            Ok(full) => command.stdout(full),
+            Err(error) => panic!("cannot open /dev/full: {error}"),
+        };
     })
-    .await
-    .unwrap_or_default();
+    .await;
     assert_eq!(outcomes.len(), 9);
-    for out in outcomes {
-        out.assert_code(2);
+    for (args, _, code, stderr) in outcomes {
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(
-            out.stderr.contains("cannot write to standard output"),
-            "{:?}: {}",
-            out.args,
-            out.stderr
+            stderr.contains("cannot write to standard output"),
+            "{args:?}: {stderr}"
         );
     }
 }
