@@ -57,6 +57,8 @@ pub struct RunOptions {
     /// Where schemas, fixtures and snapshots come from.
     pub contract: ContractSource,
     pub snapshot_mode: SnapshotMode,
+    /// Dialect of the embedded server.
+    pub embedded_dialect: &'static server::Dialect,
     /// Fault for the embedded server (self-test and demonstrations).
     pub embedded_fault: Option<server::Fault>,
     pub embedded_slow_delay: Duration,
@@ -128,6 +130,7 @@ impl RunOptions {
             selection: Selection::default(),
             contract: ContractSource::Dir(contract_dir),
             snapshot_mode: SnapshotMode::Compare,
+            embedded_dialect: server::Dialect::strict(),
             embedded_fault: None,
             embedded_slow_delay: Duration::from_secs(3),
             families: Families::default(),
@@ -272,6 +275,7 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
     let credential = format!("Negotiate {}", uuid::Uuid::new_v4().simple());
     let server = server::spawn(
         ServerConfig {
+            dialect: options.embedded_dialect,
             fault: options.embedded_fault,
             credentials: Credentials::Exact(credential.clone()),
             slow_delay: options.embedded_slow_delay,

@@ -610,6 +610,54 @@ fn unknown_fault_exits_2() {
 }
 
 #[test]
+fn unknown_dialect_exits_2_naming_the_dialects() {
+    for command in ["run", "serve"] {
+        let out = cli(&[command, "--dialect", "iis"]);
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("--dialect"),
+            "{command}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("strict, aspnet, nocontent"),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn run_dialect_answers_as_that_dialect() {
+    // A 204 success is faithful: the harness passes it, and the report shows the 204.
+    let out = cli(&[
+        "run",
+        "--dialect",
+        "nocontent",
+        "--filter",
+        "complete-from-approved",
+        "--verbose",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ]);
+    out.assert_code(0);
+    assert!(out.all().contains("204"), "{}", out.all());
+}
+
+#[test]
+fn list_dialects_describes_each_dialect() {
+    let out = cli(&["list", "--dialects"]);
+    out.assert_code(0);
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["strict", "aspnet", "nocontent"]);
+}
+
+#[test]
 fn fault_conflicts_with_base_url() {
     let out = cli(&[
         "run",

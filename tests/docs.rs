@@ -1,4 +1,5 @@
-//! README.md is generated where it lists what the code defines: the check registry.
+//! README.md is generated where it lists what the code defines: the check registry, the run
+//! flags and the reference server's dialects.
 
 mod common;
 
@@ -18,6 +19,15 @@ fn readme_lists_every_check_of_the_registry() {
         readme_block("checks"),
         cmconform::cli::checks_table(),
         "README.md's check list is stale: paste the output of `cargo run -- checks` between the checks markers"
+    );
+}
+
+#[test]
+fn readme_lists_every_dialect_of_the_reference_server() {
+    assert_eq!(
+        readme_block("dialects"),
+        cmconform::cli::dialects_table(),
+        "README.md's dialect list is stale: regenerate it (cargo test --test docs -- --ignored regenerate_readme)"
     );
 }
 
@@ -47,6 +57,7 @@ fn regenerate_readme() {
     for (marker, block) in [
         ("checks", cmconform::cli::checks_table()),
         ("run-flags", cmconform::cli::config::flags_table("run")),
+        ("dialects", cmconform::cli::dialects_table()),
     ] {
         let begin = format!("<!-- {marker}:begin -->\n");
         let end = format!("<!-- {marker}:end -->");

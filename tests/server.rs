@@ -5,7 +5,7 @@
 mod common;
 
 use cmconform::contract::lifecycle::{RequestState, TargetStatus, transition};
-use cmconform::server::{Credentials, Fault, RunningServer, ServerConfig, spawn};
+use cmconform::server::{Credentials, Dialect, Fault, RunningServer, ServerConfig, spawn};
 use common::documented_answer;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Client, Response, StatusCode};
@@ -526,6 +526,278 @@ async fn shutdown_and_drop_stop_the_server() {
             .await
             .is_err()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialects: the faithful ways to answer where the contract leaves a choice.
+
+async fn start_dialect(name: &str) -> Harness {
+    let Some(dialect) = Dialect::from_name(name) else {
+        panic!("no dialect {name}")
+    };
+    Harness::with_config(ServerConfig {
+        dialect,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+/// A PUT with the given Content-Type and body on a fresh Approved request: the answer's status,
+/// and the Status that GET shows afterwards.
+async fn put_on_approved(harness: &Harness, content_type: &str, body: &str) -> (StatusCode, Value) {
+    let id = harness.stage(RequestState::Approved).await;
+    let response = harness
+        .put_typed(&id, body, content_type)
+        .send()
+        .await
+        .expect("PUT answers");
+    (
+        response.status(),
+        harness.get_json(&id).await["Status"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn the_default_dialect_is_strict() {
+    assert_eq!(ServerConfig::default().dialect.name, "strict");
+    assert_eq!(Dialect::ALL.len(), 3);
+}
+
+#[tokio::test]
+async fn aspnet_binds_open_inputs_as_the_canonical_request() {
+    let harness = start_dialect("aspnet").await;
+    let form = "application/x-www-form-urlencoded";
+    for (content_type, body) in [
+        ("application/json", r#"{"status":"Completed"}"#),
+        ("application/json", r#"{"status":"completed"}"#),
+        ("application/json", r#"{"STATUS":"COMPLETED"}"#),
+        (
+            "application/json",
+            r#"{"status":"Completed","comment":"ignored"}"#,
+        ),
+        (
+            "application/json",
+            r#"{"status":"Canceled","status":"Completed"}"#,
+        ),
+        (
+            "application/json",
+            "{status:'Completed' /* Json.NET reads this */}",
+        ),
+        ("application/json", r#"{"status":8}"#),
+        ("text/json", r#"{"status":"Completed"}"#),
+        (
+            "application/json; charset=utf-8",
+            r#"{"status":"Completed"}"#,
+        ),
+        (form, "status=Completed"),
+        (form, "Status=completed"),
+    ] {
+        let (status, after) = put_on_approved(&harness, content_type, body).await;
+        assert_eq!(status, StatusCode::OK, "{content_type} {body}");
+        assert_eq!(after, 8, "{content_type} {body}");
+    }
+    let (status, after) = put_on_approved(&harness, "application/json", r#"{"status":17}"#).await;
+    assert_eq!((status, after), (StatusCode::OK, json!(17)));
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn aspnet_refuses_what_binds_no_documented_status_and_changes_nothing() {
+    let harness = start_dialect("aspnet").await;
+    for (content_type, body, expected) in [
+        ("application/json", "", StatusCode::INTERNAL_SERVER_ERROR),
+        ("application/json", "{}", StatusCode::INTERNAL_SERVER_ERROR),
+        (
+            "application/json",
+            "null",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (
+            "application/json",
+            r#"{"status":null}"#,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (
+            "application/json",
+            r#"{"status":"Approved"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            r#"{"status":3}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            r#"{"status":"8"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            r#"["Completed"]"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            r#"{"status":"Completed""#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "text/plain",
+            r#"{"status":"Completed"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let id = harness.stage(RequestState::Approved).await;
+        let response = harness
+            .put_typed(&id, body, content_type)
+            .send()
+            .await
+            .expect("answers");
+        let (status, answer) = conformant_json(response).await;
+        assert_eq!(status, expected, "{content_type} {body}");
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            assert_internal_error(&answer);
+        }
+        assert_eq!(
+            harness.get_json(&id).await["Status"],
+            3,
+            "{body}: nothing changed"
+        );
+    }
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn aspnet_answers_401_with_the_iis_page_and_every_answer_with_iis_headers() {
+    let harness = start_dialect("aspnet").await;
+    let id = harness.stage(RequestState::Approved).await;
+    let denied = harness
+        .client
+        .put(harness.request_url(&id))
+        .header(CONTENT_TYPE, "application/json")
+        .body(r#"{"status":"Completed"}"#)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&denied, CONTENT_TYPE), "text/html");
+    let challenges: Vec<&str> = denied
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    assert_eq!(challenges, ["Negotiate", "NTLM"]);
+    for (name, value) in [
+        ("cache-control", "no-cache"),
+        ("pragma", "no-cache"),
+        ("expires", "-1"),
+        ("server", "Microsoft-IIS/10.0"),
+        ("x-powered-by", "ASP.NET"),
+    ] {
+        assert_eq!(
+            denied.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value)
+        );
+        let got = harness.get(&id).await;
+        assert_eq!(
+            got.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value)
+        );
+    }
+    let page = denied.text().await.unwrap_or_default();
+    assert!(page.contains("401 - Unauthorized: Access is denied due to invalid credentials."));
+    assert_eq!(harness.get_json(&id).await["Status"], 3);
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn aspnet_routes_every_guid_form_and_percent_encoded_paths() {
+    let harness = start_dialect("aspnet").await;
+    let id = harness.stage(RequestState::Executing).await;
+    for path in [
+        format!("{PATH}/({id})"),
+        format!("{PATH}/%28{}%29", id.to_uppercase()),
+        format!("{PATH}/{{{id}}}"),
+        format!("{PATH}/{}", id.replace('-', "")),
+        format!("/Certificate%4Danagement/api/v1.0/requests/{id}"),
+    ] {
+        let response = harness.get_path(&path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["Uuid"], id.as_str(), "{path}");
+    }
+    let strict = Harness::start(None).await;
+    let other = strict.stage(RequestState::Executing).await;
+    let response = strict.get_path(&format!("{PATH}/({other})")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "the P form is IIS routing only"
+    );
+    strict.shutdown().await;
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn aspnet_writes_seven_digit_timestamps_and_repeats_completion_idempotently() {
+    let harness = start_dialect("aspnet").await;
+    let id = harness.stage(RequestState::Approved).await;
+    let first = put_ok(&harness, &id, TargetStatus::Completed).await;
+    let completed = first["Completed"].as_str().unwrap_or_default().to_string();
+    let fraction = completed
+        .trim_end_matches('Z')
+        .split_once('.')
+        .map_or("", |(_, digits)| digits);
+    assert!(completed.ends_with('Z'), "{completed}");
+    assert!(
+        fraction.len() <= 7 && !fraction.ends_with('0'),
+        "{completed}"
+    );
+    let again = put_ok(&harness, &id, TargetStatus::Completed).await;
+    assert_eq!(again, first, "a repeat answers the unchanged request");
+    assert_eq!(harness.get_json(&id).await, first, "and changes nothing");
+    let canceled = harness.put(&id, TargetStatus::Canceled).await;
+    assert_eq!(canceled.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(harness.get_json(&id).await, first);
+    harness.shutdown().await;
+}
+
+#[tokio::test]
+async fn nocontent_answers_every_success_with_204_and_no_body() {
+    let harness = start_dialect("nocontent").await;
+    for from in RequestState::ALL {
+        for target in TargetStatus::ALL {
+            let id = harness.stage(from).await;
+            let before = harness.get_json(&id).await;
+            let response = harness.put(&id, target).await;
+            let after = harness.get_json(&id).await;
+            match transition(from, target) {
+                Some(to) => {
+                    assert_eq!(
+                        response.status(),
+                        StatusCode::NO_CONTENT,
+                        "{from} + {target:?}"
+                    );
+                    assert!(response.headers().get(CONTENT_TYPE).is_none());
+                    assert!(response.bytes().await.expect("body").is_empty());
+                    assert_eq!(after["Status"], to.code(), "GET shows the new state");
+                }
+                None => {
+                    let (status, body) = conformant_json(response).await;
+                    assert_eq!(
+                        status,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "{from} + {target:?}"
+                    );
+                    assert_internal_error(&body);
+                    assert_eq!(after, before);
+                }
+            }
+        }
+    }
+    harness.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ mod reports;
 use crate::contract::{Contract, ContractSource};
 use crate::report::{self, RunReport, exit};
 use crate::run::{self, RunOptions, StateSource};
+use crate::server::Dialect;
 use crate::snapshot::SnapshotMode;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
@@ -185,6 +186,10 @@ pub struct RunArgs {
     /// Break one rule in the embedded server (see `cmconform list --faults`); embedded only.
     #[arg(long, value_name = "NAME", conflicts_with = "base_url")]
     pub fault: Option<String>,
+    /// How the embedded server answers where the contract leaves a choice (see `cmconform list
+    /// --dialects`); embedded only.
+    #[arg(long, value_name = "NAME", default_value = "strict", value_parser = dialect_arg, conflicts_with = "base_url")]
+    pub dialect: &'static Dialect,
     #[command(flatten)]
     pub contract: ContractArgs,
     #[command(flatten)]
@@ -211,6 +216,9 @@ pub struct ServeArgs {
     /// Break one rule of the contract (see `cmconform list --faults`).
     #[arg(long, value_name = "NAME")]
     pub fault: Option<String>,
+    /// How to answer where the contract leaves a choice (see `cmconform list --dialects`).
+    #[arg(long, value_name = "NAME", default_value = "strict", value_parser = dialect_arg)]
+    pub dialect: &'static Dialect,
     /// Accept only this exact Authorization value [default: any non-empty value].
     #[arg(long, value_name = "VALUE")]
     pub credential: Option<String>,
@@ -221,8 +229,11 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// List the reference server's fault catalogue instead of the cases.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dialects")]
     pub faults: bool,
+    /// List the reference server's dialects instead of the cases.
+    #[arg(long)]
+    pub dialects: bool,
     #[command(flatten)]
     pub contract: ContractArgs,
 }
@@ -268,6 +279,16 @@ fn parse_fault(name: Option<&str>) -> anyhow::Result<Option<crate::server::Fault
                 "--fault '{name}': unknown fault (see `cmconform list --faults`)"
             )))
         })
+}
+
+/// `--dialect NAME`: one of the reference server's dialects.
+fn dialect_arg(name: &str) -> Result<&'static Dialect, String> {
+    Dialect::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown dialect '{name}': expected one of {}",
+            Dialect::names().join(", ")
+        )
+    })
 }
 
 /// A flag the user got wrong: exit 2 with the message.
@@ -331,6 +352,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
         }
     };
     options.embedded_fault = parse_fault(args.fault.as_deref())?;
+    options.embedded_dialect = args.dialect;
     Ok(options)
 }
 
@@ -439,6 +461,7 @@ fn output_flag_error(args: &RunArgs, error: &std::io::Error) -> anyhow::Error {
 async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
     let fault = parse_fault(args.fault.as_deref())?;
     let config = crate::server::ServerConfig {
+        dialect: args.dialect,
         fault,
         credentials: args.auth.credentials(args.credential.clone())?,
         log: true,
@@ -457,6 +480,10 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
         crate::contract::REQUESTS_PATH
     ));
     output::say(&format!("  provider state: POST {}", server.state_url()));
+    output::say(&format!(
+        "  dialect:        {} ({})",
+        args.dialect.name, args.dialect.description
+    ));
     if let Some(fault) = fault {
         output::say(&format!(
             "  fault:          {} ({})",
@@ -481,6 +508,15 @@ fn list_command(args: ListArgs) -> anyhow::Result<i32> {
                     fault.intended_check(),
                     fault.description()
                 )?;
+            }
+            Ok(())
+        })?;
+        return Ok(exit::PASSED);
+    }
+    if args.dialects {
+        output::to_stdout(|out| {
+            for dialect in Dialect::ALL {
+                writeln!(out, "{:<10} {}", dialect.name, dialect.description)?;
             }
             Ok(())
         })?;
@@ -517,6 +553,18 @@ fn checks_command() -> anyhow::Result<i32> {
     let table = checks_table();
     output::to_stdout(|out| out.write_all(table.as_bytes()))?;
     Ok(exit::PASSED)
+}
+
+/// The dialects of the reference server as a Markdown table (the README's list).
+pub fn dialects_table() -> String {
+    let mut table = String::from("| dialect | how it answers |\n|---|---|\n");
+    for dialect in Dialect::ALL {
+        table.push_str(&format!(
+            "| `{}` | {} |\n",
+            dialect.name, dialect.description
+        ));
+    }
+    table
 }
 
 /// The check registry as a Markdown table (`cmconform checks`, and the README's list).

@@ -1,33 +1,43 @@
-//! Where faults act. [`Behaviour`] is the server's configured fault seen as a set of
-//! questions, one per kind of decision (routing, authentication, life cycle, serialization,
-//! framing of the answer). Each answers conformantly unless the fault's [`Hook`] is the one for
-//! that decision. Handlers ask these questions and never test for a fault themselves.
+//! Where dialects and faults act. [`Behaviour`] is the server's configured dialect and fault
+//! seen as a set of questions, one per kind of decision (routing, authentication, life cycle,
+//! serialization, framing of the answer). Each answers as the dialect's row says unless the
+//! fault's [`Hook`] is the one for that decision. Handlers ask these questions and never test
+//! for a dialect or a fault themselves.
 
+use super::dialect::{Challenge, Dialect, Routing, Success};
 use super::faults::Fault;
 use super::hooks::{Exchange, Hook};
-use super::model::{RequestObject, dotnet_timestamp};
+use super::model::{RequestObject, completion_time, dotnet_timestamp};
 use super::respond::{self, ApiError};
 use super::wire::Hijack;
 use crate::contract::lifecycle::{self, RequestState, TargetStatus};
-use axum::http::StatusCode;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::time::Duration;
 
-/// The configured fault, if any, as the hook it changes.
+/// The configured dialect, and the configured fault (if any) as the hook it changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Behaviour {
+    dialect: &'static Dialect,
     hook: Option<Hook>,
     slow_delay: Duration,
 }
 
 impl Behaviour {
-    pub fn new(fault: Option<Fault>, slow_delay: Duration) -> Behaviour {
+    pub fn new(dialect: &'static Dialect, fault: Option<Fault>, slow_delay: Duration) -> Behaviour {
         Behaviour {
+            dialect,
             hook: fault.map(Fault::hook),
             slow_delay,
         }
+    }
+
+    pub fn dialect(self) -> &'static Dialect {
+        self.dialect
     }
 
     /// Routing: `path` without `prefix`, compared ASCII-case-insensitively as IIS does, or
@@ -40,6 +50,17 @@ impl Behaviour {
             head.eq_ignore_ascii_case(prefix)
         };
         matches.then(|| path.get(prefix.len()..)).flatten()
+    }
+
+    /// The path routing sees: as sent, or percent-decoded first as IIS does (an escape that is
+    /// not UTF-8 is left as sent, and then routes nowhere).
+    pub fn routed_path(self, raw: &str) -> Cow<'_, str> {
+        match self.dialect.routing {
+            Routing::Canonical => Cow::Borrowed(raw),
+            Routing::Iis => percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .unwrap_or(Cow::Borrowed(raw)),
+        }
     }
 
     /// Authentication: whether every request is admitted whatever its credentials; otherwise
@@ -67,6 +88,12 @@ impl Behaviour {
         }
     }
 
+    /// Whether a PUT of `target` on a request in `current` is a repeat that the dialect answers
+    /// with success and no change.
+    pub fn repeats_as_noop(self, current: RequestState, target: TargetStatus) -> bool {
+        self.dialect.repeat.is_noop(current, target)
+    }
+
     /// The state a refused PUT leaves behind: unchanged, unless a hook says otherwise.
     pub fn state_after_refusal(self, from: RequestState, target: TargetStatus) -> RequestState {
         match self.hook {
@@ -81,6 +108,12 @@ impl Behaviour {
             Some(Hook::StatusCode(code)) => code(state),
             _ => state.code(),
         }
+    }
+
+    /// The instant a request submitted at `submitted` completes now, with the dialect's
+    /// precision.
+    pub fn completion_instant(self, submitted: DateTime<Utc>) -> DateTime<Utc> {
+        completion_time(submitted, self.dialect.stamp_digits)
     }
 
     /// The `Completed` value written when a request completes at `at`.
@@ -124,21 +157,57 @@ impl Behaviour {
         }
     }
 
-    /// Framing: the HTTP answer of a successful PUT carrying `json`.
+    /// Framing: the HTTP answer of a successful PUT carrying `json` (or, in a dialect that
+    /// answers no body, not carrying it).
     pub async fn success_answer(self, json: &Value, hijack: &Hijack) -> Response {
-        let body = json.to_string().into_bytes();
+        let body = match self.dialect.success {
+            Success::Request => json.to_string().into_bytes(),
+            Success::NoContent => Vec::new(),
+        };
         match self.hook {
             Some(Hook::SuccessAnswer(frame)) => frame(body),
             Some(Hook::SlowSuccess) => {
                 tokio::time::sleep(self.slow_delay).await;
-                respond::json_bytes(StatusCode::OK, body)
+                self.dialect_success(body)
             }
             Some(Hook::GarbageSuccess) => {
                 // The connection layer swaps whatever hyper writes for this answer for garbage.
                 hijack.arm();
-                respond::json_bytes(StatusCode::OK, body)
+                self.dialect_success(body)
             }
-            _ => respond::json_bytes(StatusCode::OK, body),
+            _ => self.dialect_success(body),
+        }
+    }
+
+    fn dialect_success(self, body: Vec<u8>) -> Response {
+        match self.dialect.success {
+            Success::Request => respond::json_bytes(StatusCode::OK, body),
+            Success::NoContent => respond::no_content(),
+        }
+    }
+
+    /// The 401 of a request without valid credentials, offering `challenges`: the API's error
+    /// (as any error), or IIS's page, which comes before the API and so before its faults.
+    pub fn unauthorized(self, error: &ApiError, challenges: &[String]) -> Response {
+        let (mut response, challenges) = match self.dialect.challenge {
+            Challenge::Json => (self.error_answer(error), challenges.to_vec()),
+            Challenge::IisPage => (respond::iis_unauthorized(), iis_challenges(challenges)),
+        };
+        for challenge in challenges {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().append(WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+
+    /// Adds the dialect's headers to an answer of the API.
+    pub fn decorate(self, response: &mut Response) {
+        for &(name, value) in self.dialect.headers {
+            response.headers_mut().insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
         }
     }
 
@@ -152,6 +221,16 @@ impl Behaviour {
     }
 }
 
+/// IIS with Windows Authentication offers both of its providers, Negotiate first, wherever it
+/// offers Negotiate.
+fn iis_challenges(challenges: &[String]) -> Vec<String> {
+    let mut offered = challenges.to_vec();
+    if offered.iter().any(|c| c == "Negotiate") && !offered.iter().any(|c| c == "NTLM") {
+        offered.push("NTLM".into());
+    }
+    offered
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,11 +239,15 @@ mod tests {
     use crate::server::model::{NOT_COMPLETED, documented_example};
 
     fn with(fault: &str) -> Behaviour {
-        Behaviour::new(Some(named(fault)), Duration::from_secs(1))
+        Behaviour::new(
+            Dialect::strict(),
+            Some(named(fault)),
+            Duration::from_secs(1),
+        )
     }
 
     fn conformant() -> Behaviour {
-        Behaviour::new(None, Duration::from_secs(1))
+        Behaviour::new(Dialect::strict(), None, Duration::from_secs(1))
     }
 
     fn example_json() -> Value {
@@ -290,5 +373,23 @@ mod tests {
             with("completed_not_set").completion_stamp(at),
             NOT_COMPLETED
         );
+    }
+
+    #[test]
+    fn completion_instants_keep_the_dialects_precision() {
+        use chrono::Timelike;
+        let submitted = DateTime::UNIX_EPOCH;
+        for (dialect, unit) in [
+            ("strict", 1_000_000),
+            ("aspnet", 100),
+            ("nocontent", 1_000_000),
+        ] {
+            let Some(dialect) = Dialect::from_name(dialect) else {
+                panic!("no dialect {dialect}")
+            };
+            let at = Behaviour::new(dialect, None, Duration::ZERO).completion_instant(submitted);
+            assert_eq!(at.nanosecond() % unit, 0, "{dialect}: {at}");
+            assert!(at > submitted);
+        }
     }
 }

@@ -6,6 +6,8 @@
 use super::ConnState;
 use super::auth::Verdict;
 use super::behaviour::Behaviour;
+use super::binding::{BodyVerdict, read_put_body};
+use super::dialect::Routing;
 use super::hooks::Exchange;
 use super::model::{RequestObject, generated_request};
 use super::respond::{self, ApiError, Exception};
@@ -16,8 +18,8 @@ use crate::contract::lifecycle::{RequestState, TargetStatus};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::header::ALLOW;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -55,45 +57,61 @@ pub async fn api(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let mut response = match unauthorized(&conn, &headers) {
+        Some(denied) => denied,
+        None => exchange(&conn, method, &uri, &headers, body).await,
+    };
+    conn.app.behaviour.decorate(&mut response);
+    response
+}
+
+/// The 401 of a request that is not let in, or `None` to go on.
+fn unauthorized(conn: &ConnState, headers: &HeaderMap) -> Option<Response> {
     let behaviour = conn.app.behaviour;
-    if !behaviour.ignores_credentials()
-        && let Verdict::Deny(challenges) =
-            super::auth::check(&conn.app.config.credentials, &conn.auth, &headers)
-    {
-        let error = ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authorization has been denied for this request.",
-        );
-        let mut response = fail(&conn, error);
-        for challenge in challenges {
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().append(WWW_AUTHENTICATE, value);
-            }
-        }
-        return response;
+    if behaviour.ignores_credentials() {
+        return None;
     }
-    let Some(segment) = request_id_segment(behaviour, uri.path()) else {
-        let message = format!(
-            "No HTTP resource was found that matches the request URI '{}'.",
-            uri.path()
-        );
-        return fail(&conn, ApiError::new(StatusCode::NOT_FOUND, message));
+    let Verdict::Deny(challenges) =
+        super::auth::check(&conn.app.config.credentials, &conn.auth, headers)
+    else {
+        return None;
+    };
+    let error = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Authorization has been denied for this request.",
+    );
+    Some(behaviour.unauthorized(&error, &challenges))
+}
+
+/// Routing, then GET or PUT of one request.
+async fn exchange(
+    conn: &ConnState,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let behaviour = conn.app.behaviour;
+    let path = behaviour.routed_path(uri.path());
+    let Some(segment) = request_id_segment(behaviour, &path) else {
+        let message = format!("No HTTP resource was found that matches the request URI '{path}'.");
+        return fail(conn, ApiError::new(StatusCode::NOT_FOUND, message));
     };
     if method != Method::GET && method != Method::PUT {
         let message = format!("The requested resource does not support http method '{method}'.");
         let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message);
-        return fail(&conn, error.with_header(ALLOW, "GET, PUT"));
+        return fail(conn, error.with_header(ALLOW, "GET, PUT"));
     }
-    let Some(id) = parse_guid(segment) else {
+    let Some(id) = parse_guid(segment, behaviour.dialect().routing) else {
         let message = format!("The value '{segment}' is not a valid request id: expected a GUID.");
-        return fail(&conn, ApiError::new(StatusCode::BAD_REQUEST, message));
+        return fail(conn, ApiError::new(StatusCode::BAD_REQUEST, message));
     };
     let result = if method == Method::GET {
-        get_request(&conn, id)
+        get_request(conn, id)
     } else {
-        put_request(&conn, id, &headers, body).await
+        put_request(conn, id, headers, body).await
     };
-    result.unwrap_or_else(|error| fail(&conn, error))
+    result.unwrap_or_else(|error| fail(conn, error))
 }
 
 /// Renders an error as the behaviour wants it; a 500's exception goes to the server log only,
@@ -118,9 +136,9 @@ fn request_id_segment(behaviour: Behaviour, path: &str) -> Option<&str> {
 }
 
 /// The GUID forms .NET's `Guid.Parse` accepts that matter here: hyphenated, 32 digits, or in
-/// braces, any case, possibly percent-encoded. (The uuid crate's extra `urn:uuid:` form is not
-/// one of them.)
-fn parse_guid(segment: &str) -> Option<Uuid> {
+/// braces, any case, possibly percent-encoded; under IIS routing also in parentheses (the P
+/// form). (The uuid crate's extra `urn:uuid:` form is not one of them.)
+fn parse_guid(segment: &str, routing: Routing) -> Option<Uuid> {
     // A malformed escape stays as it is, and then fails as a GUID.
     let decoded = percent_encoding::percent_decode_str(segment)
         .decode_utf8()
@@ -131,7 +149,11 @@ fn parse_guid(segment: &str) -> Option<Uuid> {
     {
         return None;
     }
-    Uuid::parse_str(&decoded).ok()
+    let parenthesized = decoded
+        .strip_prefix('(')
+        .and_then(|inner| inner.strip_suffix(')'))
+        .filter(|inner| routing == Routing::Iis && inner.len() == 36);
+    Uuid::parse_str(parenthesized.unwrap_or(&decoded)).ok()
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -179,7 +201,8 @@ async fn put_request(
             format!("The request body could not be read: {rejection}"),
         )
     })?;
-    let object = match read_put_body(headers, &body)? {
+    let binding = behaviour.dialect().binding;
+    let object = match read_put_body(binding, headers, &body)? {
         BodyVerdict::Target(target) => match apply_put(&conn.app, id, target).await {
             Some(PutOutcome::Accepted(object)) => *object,
             Some(PutOutcome::Refused { from }) => return Err(refusal(id, from, target)),
@@ -205,63 +228,6 @@ async fn put_request(
         response.extensions_mut().insert(Garbled);
     }
     Ok(response)
-}
-
-/// What a syntactically acceptable PUT body asks for.
-#[derive(Debug, PartialEq)]
-enum BodyVerdict {
-    Target(TargetStatus),
-    /// A `status` string that is not one of the three documented, case-sensitive values.
-    UnknownStatus(String),
-}
-
-/// Section 1 and 2: a non-empty `application/json` body that is exactly `{"status": <string>}`.
-fn read_put_body(headers: &HeaderMap, body: &[u8]) -> Result<BodyVerdict, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
-    if body.is_empty() {
-        return Err(bad("The request body is empty: expected {\"status\": \"Completed\" | \"Canceled\" | \"Abandoned\"}.".into()));
-    }
-    if let Some(refused) = unsupported_media_type(headers) {
-        return Err(refused);
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| bad(format!("The request body is not valid JSON: {error}.")))?;
-    let Some(object) = value.as_object() else {
-        return Err(bad("The request body must be a JSON object.".into()));
-    };
-    if let Some(extra) = object.keys().find(|key| *key != "status") {
-        return Err(bad(format!(
-            "The request body has an unknown property '{extra}'."
-        )));
-    }
-    match object.get("status") {
-        None => Err(bad("The request body has no 'status' property.".into())),
-        Some(Value::String(status)) => Ok(TargetStatus::from_wire(status)
-            .map(BodyVerdict::Target)
-            .unwrap_or_else(|| BodyVerdict::UnknownStatus(status.clone()))),
-        Some(other) => Err(bad(format!("'status' must be a string, not {other}."))),
-    }
-}
-
-/// 415 unless the Content-Type is `application/json`, parameters such as charset allowed.
-fn unsupported_media_type(headers: &HeaderMap) -> Option<ApiError> {
-    let declared = headers
-        .get(CONTENT_TYPE)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let essence = declared
-        .as_deref()
-        .and_then(|text| text.split(';').next())
-        .map(str::trim);
-    if essence.is_some_and(|essence| essence.eq_ignore_ascii_case("application/json")) {
-        return None;
-    }
-    let message = match declared {
-        Some(media) => format!(
-            "The request entity's media type '{media}' is not supported for this resource: use application/json."
-        ),
-        None => "The request has a body but no Content-Type: use application/json.".into(),
-    };
-    Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message))
 }
 
 /// The CM SDK refusing a transition: it throws, and the API answers 500 (section 2).
@@ -345,50 +311,13 @@ fn staging_request(body: &[u8]) -> Result<RequestState, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::dialect::Dialect;
     use crate::server::faults::named;
-    use axum::http::HeaderValue;
     use std::time::Duration;
-
-    fn json_headers() -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        headers
-    }
-
-    fn verdict(body: &str) -> Result<BodyVerdict, StatusCode> {
-        read_put_body(&json_headers(), body.as_bytes()).map_err(|error| error.status)
-    }
-
-    #[test]
-    fn put_bodies() {
-        assert_eq!(
-            verdict("{\n    \"status\":\"Completed\"\n}"),
-            Ok(BodyVerdict::Target(TargetStatus::Completed))
-        );
-        assert_eq!(
-            verdict(r#"{"status":"completed"}"#),
-            Ok(BodyVerdict::UnknownStatus("completed".into()))
-        );
-        assert_eq!(verdict(""), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(verdict("{"), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(verdict("[]"), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(verdict(r#"{"status":8}"#), Err(StatusCode::BAD_REQUEST));
-        assert_eq!(
-            verdict(r#"{"status":"Completed","x":1}"#),
-            Err(StatusCode::BAD_REQUEST)
-        );
-        assert_eq!(verdict("{}"), Err(StatusCode::BAD_REQUEST));
-        let refused =
-            read_put_body(&HeaderMap::new(), b"{\"status\":\"Completed\"}").map_err(|e| e.status);
-        assert_eq!(refused, Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-    }
 
     #[test]
     fn routing_is_case_insensitive_unless_faulted() {
-        let conformant = Behaviour::new(None, Duration::ZERO);
+        let conformant = Behaviour::new(Dialect::strict(), None, Duration::ZERO);
         let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
         let lower = format!("/certificatemanagement/api/v1.0/requests/{id}");
         assert_eq!(request_id_segment(conformant, &lower), Some(id));
@@ -400,7 +329,11 @@ mod tests {
             request_id_segment(conformant, "/CertificateManagement/api/v1.0/requests/a/b"),
             None
         );
-        let strict = Behaviour::new(Some(named("case_sensitive_path")), Duration::ZERO);
+        let strict = Behaviour::new(
+            Dialect::strict(),
+            Some(named("case_sensitive_path")),
+            Duration::ZERO,
+        );
         assert_eq!(request_id_segment(strict, &lower), None);
         assert_eq!(
             request_id_segment(strict, &format!("{REQUESTS_PATH}/{id}")),
@@ -418,8 +351,21 @@ mod tests {
             "{a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099}",
             "%7Ba9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099%7D",
         ] {
-            assert_eq!(parse_guid(form), Some(id), "{form}");
+            for routing in [Routing::Canonical, Routing::Iis] {
+                assert_eq!(parse_guid(form, routing), Some(id), "{form}");
+            }
         }
+        let parenthesized = "(a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099)";
+        assert_eq!(parse_guid(parenthesized, Routing::Iis), Some(id));
+        assert_eq!(
+            parse_guid("%28a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099%29", Routing::Iis),
+            Some(id)
+        );
+        assert_eq!(parse_guid(parenthesized, Routing::Canonical), None);
+        assert_eq!(
+            parse_guid("(a9b4b42ccc504c9b89d1bbc0bcd5a099)", Routing::Iis),
+            None
+        );
         for form in [
             "%+a",
             "not-a-guid",
@@ -428,7 +374,7 @@ mod tests {
             "%",
             "%FF",
         ] {
-            assert_eq!(parse_guid(form), None, "{form}");
+            assert_eq!(parse_guid(form, Routing::Iis), None, "{form}");
         }
     }
 

@@ -1,16 +1,21 @@
 //! The embedded reference server: a faithful implementation of
 //! `PUT /CertificateManagement/api/v1.0/requests/{id}` (and the GET that reads a request) as
 //! CONTRACT.md describes it, plus a provider-state endpoint (`POST /_cmconform/states`) that
-//! stages requests in any life-cycle state, and a catalogue of faults ([`Fault`]) that each break
-//! exactly one rule, so the harness can be shown to catch every one.
+//! stages requests in any life-cycle state, a choice of faithful dialects ([`Dialect`]: how an
+//! ASP.NET deployment or one that answers 204 differs from the canonical reading), and a
+//! catalogue of faults ([`Fault`]) that each break exactly one rule, so the harness can be shown
+//! to catch every one, in every dialect.
 //!
 //! This module owns the configuration ([`ServerConfig`]), starting and stopping
 //! ([`spawn`], [`RunningServer`]) and the routing table. The parts:
+//! - `dialect`: the faithful dialects, one row of data each;
 //! - `faults`: the fault catalogue, one row per fault (name, section, intended check, hook);
 //! - `hooks`: the decisions a fault can change, and the changes;
 //! - `behaviour`: the questions the handlers ask, answered through the configured hook;
 //! - `auth`: the accepted credentials and the check (NTLM verified per connection);
 //! - `handlers`: routing, authentication, GET, PUT, the state endpoint, logging;
+//! - `binding`: how a PUT body becomes a target status, canonically or as Json.NET binds it;
+//! - `lenient_json`: Json.NET's lenient reader (quotes, comments, bare names, duplicates);
 //! - `update`: what a PUT does to a stored request, atomically;
 //! - `store`: the thread-safe request store;
 //! - `model`: the Request object, timestamps, the documented example, generated requests;
@@ -20,9 +25,12 @@
 
 mod auth;
 mod behaviour;
+mod binding;
+pub mod dialect;
 pub mod faults;
 mod handlers;
 mod hooks;
+mod lenient_json;
 mod log;
 mod model;
 mod respond;
@@ -31,6 +39,7 @@ mod update;
 mod wire;
 
 pub use auth::Credentials;
+pub use dialect::Dialect;
 pub use faults::Fault;
 
 use crate::contract::lifecycle::RequestState;
@@ -51,6 +60,8 @@ pub const STATES_PATH: &str = "/_cmconform/states";
 /// How the server behaves.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// How the server answers where the contract leaves a choice.
+    pub dialect: &'static Dialect,
     /// The one rule to break, or `None` for a conformant server.
     pub fault: Option<Fault>,
     /// Which `Authorization` values are accepted.
@@ -64,6 +75,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
+            dialect: Dialect::strict(),
             fault: None,
             credentials: Credentials::AnyNonEmpty,
             slow_delay: Duration::from_secs(3),
@@ -137,7 +149,7 @@ impl Drop for RunningServer {
 pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let addr = listener.local_addr()?;
-    let behaviour = Behaviour::new(config.fault, config.slow_delay);
+    let behaviour = Behaviour::new(config.dialect, config.fault, config.slow_delay);
     let app = Arc::new(App {
         store: seeded_store(),
         behaviour,

@@ -58,10 +58,11 @@ pub fn dotnet_timestamp(at: DateTime<Utc>) -> String {
     format!("{trimmed}Z")
 }
 
-/// The moment a request completed now: millisecond precision (as SQL Server keeps it), and never
-/// earlier than its submission, whatever the clocks say.
-pub fn completion_time(submitted: DateTime<Utc>) -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3).max(submitted)
+/// The moment a request completed now, with `digits` fraction digits (3 where SQL Server keeps
+/// milliseconds, 7 for .NET ticks), and never earlier than its submission, whatever the clocks
+/// say.
+pub fn completion_time(submitted: DateTime<Utc>, digits: u16) -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(digits).max(submitted)
 }
 
 /// The request of the documented example (sections 1 and 4), before completion: Approved,

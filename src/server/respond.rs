@@ -42,6 +42,34 @@ pub fn json_chunked(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
+/// A success without a body: 204, and neither Content-Type nor Content-Length.
+pub fn no_content() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// IIS's own 401 page (401.2), sent before ASP.NET runs, when a request brings no credentials
+/// that Windows Authentication accepts.
+pub fn iis_unauthorized() -> Response {
+    const PAGE: &str = concat!(
+        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n",
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n",
+        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n",
+        "<title>401 - Unauthorized: Access is denied due to invalid credentials.</title>\r\n",
+        "</head>\r\n<body>\r\n<div id=\"header\"><h1>Server Error</h1></div>\r\n",
+        "<div id=\"content\">\r\n <div class=\"content-container\"><fieldset>\r\n",
+        "  <h2>401 - Unauthorized: Access is denied due to invalid credentials.</h2>\r\n",
+        "  <h3>You do not have permission to view this directory or page using the credentials that you supplied.</h3>\r\n",
+        " </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n",
+    );
+    bytes(
+        StatusCode::UNAUTHORIZED,
+        "text/html",
+        PAGE.as_bytes().to_vec(),
+    )
+}
+
 pub fn json_value(status: StatusCode, value: &Value) -> Response {
     json_bytes(status, value.to_string().into_bytes())
 }

@@ -3,7 +3,7 @@
 
 use super::App;
 use super::behaviour::Behaviour;
-use super::model::{RequestObject, completion_time};
+use super::model::RequestObject;
 use super::store::StoredRequest;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
 use uuid::Uuid;
@@ -46,6 +46,9 @@ fn decide(
     current: &StoredRequest,
     target: TargetStatus,
 ) -> (PutOutcome, Option<StoredRequest>) {
+    if behaviour.repeats_as_noop(current.state, target) {
+        return (PutOutcome::Accepted(Box::new(current.object.clone())), None);
+    }
     match behaviour.transition(current.state, target) {
         Some(to) => {
             let mut next = moved(behaviour, current, to);
@@ -70,7 +73,8 @@ fn moved(behaviour: Behaviour, current: &StoredRequest, to: RequestState) -> Sto
     next.state = to;
     next.object.status = behaviour.status_code(to);
     if to == RequestState::Completed {
-        next.object.completed = behaviour.completion_stamp(completion_time(next.submitted_at));
+        next.object.completed =
+            behaviour.completion_stamp(behaviour.completion_instant(next.submitted_at));
     }
     next
 }
@@ -78,12 +82,13 @@ fn moved(behaviour: Behaviour, current: &StoredRequest, to: RequestState) -> Sto
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::dialect::Dialect;
     use crate::server::faults::{Fault, named};
     use crate::server::model::NOT_COMPLETED;
     use std::time::Duration;
 
     fn behaviour(fault: Option<Fault>) -> Behaviour {
-        Behaviour::new(fault, Duration::ZERO)
+        Behaviour::new(Dialect::strict(), fault, Duration::ZERO)
     }
 
     #[test]
@@ -128,5 +133,35 @@ mod tests {
         let (outcome, write) = decide(faulty, &current, TargetStatus::Abandoned);
         assert!(matches!(outcome, PutOutcome::Accepted(object) if object.status == 9));
         assert_eq!(write, None);
+    }
+
+    #[test]
+    fn an_idempotent_dialect_answers_a_repeated_completion_and_stores_nothing() {
+        let current = StoredRequest::generated(RequestState::Completed);
+        let Some(aspnet) = Dialect::from_name("aspnet") else {
+            panic!("no aspnet dialect")
+        };
+        let idempotent = Behaviour::new(aspnet, None, Duration::ZERO);
+        let (outcome, write) = decide(idempotent, &current, TargetStatus::Completed);
+        assert_eq!(
+            outcome,
+            PutOutcome::Accepted(Box::new(current.object.clone()))
+        );
+        assert_eq!(write, None);
+        let (outcome, write) = decide(idempotent, &current, TargetStatus::Canceled);
+        assert_eq!(
+            outcome,
+            PutOutcome::Refused {
+                from: RequestState::Completed
+            }
+        );
+        assert_eq!(write, None);
+        let (outcome, _) = decide(behaviour(None), &current, TargetStatus::Completed);
+        assert_eq!(
+            outcome,
+            PutOutcome::Refused {
+                from: RequestState::Completed
+            }
+        );
     }
 }
