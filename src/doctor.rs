@@ -247,7 +247,12 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
     steps.ok("TCP connect", format!("{address}{via}"));
 
     // 3. TLS: any HTTP answer over https means the handshake went through.
-    let plain = match crate::client::plain_client(&options.connection, options.timeout, false) {
+    let plain = match crate::client::plain_client(
+        &options.connection,
+        options.timeout,
+        false,
+        url.as_str(),
+    ) {
         Ok(client) => client,
         Err(error) => {
             steps.fail(
@@ -446,11 +451,11 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, content_type: &str, body: &str) -> ReceivedResponse {
-        ReceivedResponse {
+        ReceivedResponse::new(
             status,
-            headers: vec![("content-type".into(), content_type.into())],
-            body: body.as_bytes().to_vec(),
-        }
+            vec![("content-type".into(), content_type.into())],
+            body.as_bytes().to_vec(),
+        )
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub enum RunError {
     EmbeddedAuth,
 }
 
+/// Cases in flight by default. A case is a few HTTP round trips and almost no CPU, so the
+/// number of cores says nothing about how many the target can serve at once; 16 keeps a
+/// loopback or LAN target busy without overrunning a small deployment (`--jobs`, `--rate`).
+pub const DEFAULT_JOBS: usize = 16;
+
 /// Where staged requests come from, as the user asked.
 #[derive(Debug, Clone, Default)]
 pub enum StateSource {
@@ -53,6 +58,8 @@ pub struct RunOptions {
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub jobs: usize,
+    /// `--rate`: the most requests per second sent to the target (shared deployments).
+    pub rate: Option<crate::client::Rate>,
     pub selection: Selection,
     /// Where schemas, fixtures and snapshots come from.
     pub contract: ContractSource,
@@ -126,7 +133,8 @@ impl RunOptions {
             states: StateSource::None,
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
-            jobs: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            jobs: DEFAULT_JOBS,
+            rate: None,
             selection: Selection::default(),
             contract: ContractSource::Dir(contract_dir),
             snapshot_mode: SnapshotMode::Compare,
@@ -258,12 +266,12 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
         StateSource::None => Provider::Unavailable,
         StateSource::Url(url) => Provider::state_url(
             url,
-            crate::client::plain_client(&options.connection, options.timeout, false)?,
+            crate::client::plain_client(&options.connection, options.timeout, false, url)?,
         ),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
     Ok(Target {
-        client: Arc::new(client),
+        client: Arc::new(client.with_rate(options.rate)),
         provider: Arc::new(provider),
         embedded: None,
     })
@@ -297,10 +305,15 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
     })?;
     let provider = Provider::state_url(
         &server.state_url(),
-        crate::client::plain_client(&Connection::default(), options.timeout, true)?,
+        crate::client::plain_client(
+            &Connection::default(),
+            options.timeout,
+            true,
+            &server.state_url(),
+        )?,
     );
     Ok(Target {
-        client: Arc::new(client),
+        client: Arc::new(client.with_rate(options.rate)),
         provider: Arc::new(provider),
         embedded: Some(server),
     })

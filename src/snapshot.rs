@@ -7,6 +7,7 @@
 
 use crate::contract::source::{ContractSource, embedded_snapshot};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -33,25 +34,33 @@ pub struct SnapshotStore {
     /// `None`: the snapshots built into the binary, read-only.
     dir: Option<PathBuf>,
     mode: SnapshotMode,
-    // Serializes writes so concurrent cases sharing a snapshot name cannot interleave a file.
-    write_lock: Mutex<()>,
+    /// The stored files by name, read once when the store is made: judging runs on the async
+    /// runtime, which must not block on file reads. Updated when a file is written, and locked
+    /// while it is, so concurrent cases sharing a snapshot name cannot interleave a file.
+    files: Mutex<HashMap<String, Stored>>,
 }
+
+/// One stored snapshot file, or why it could not be read.
+type Stored = Result<String, (std::io::ErrorKind, String)>;
 
 impl SnapshotStore {
     pub fn new(dir: &Path, mode: SnapshotMode) -> SnapshotStore {
         SnapshotStore {
             dir: Some(dir.to_path_buf()),
             mode,
-            write_lock: Mutex::new(()),
+            files: Mutex::new(read_snap_files(dir)),
         }
     }
 
     /// The snapshots of a contract source: its `snapshots/` folder, or the built-in copy.
     pub fn for_source(source: &ContractSource, mode: SnapshotMode) -> SnapshotStore {
-        SnapshotStore {
-            dir: source.snapshot_dir(),
-            mode,
-            write_lock: Mutex::new(()),
+        match source.snapshot_dir() {
+            Some(dir) => SnapshotStore::new(&dir, mode),
+            None => SnapshotStore {
+                dir: None,
+                mode,
+                files: Mutex::new(HashMap::new()),
+            },
         }
     }
 
@@ -63,15 +72,22 @@ impl SnapshotStore {
         dir.join(format!("{name}.snap"))
     }
 
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<String, Stored>> {
+        self.files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The stored file, if there is one.
     fn read(&self, name: &str) -> std::io::Result<Option<String>> {
-        let Some(dir) = &self.dir else {
-            return Ok(embedded_snapshot(&format!("{name}.snap")).map(str::to_string));
-        };
-        match std::fs::read_to_string(dir.join(format!("{name}.snap"))) {
-            Ok(text) => Ok(Some(text)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error),
+        let file = format!("{name}.snap");
+        if self.dir.is_none() {
+            return Ok(embedded_snapshot(&file).map(str::to_string));
+        }
+        match self.files().get(&file) {
+            None => Ok(None),
+            Some(Ok(text)) => Ok(Some(text.clone())),
+            Some(Err((kind, message))) => Err(std::io::Error::new(*kind, message.clone())),
         }
     }
 
@@ -85,17 +101,16 @@ impl SnapshotStore {
             return Ok(SnapshotOutcome::Matched);
         }
         if self.mode == SnapshotMode::Update {
-            let _guard = self
-                .write_lock
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut files = self.files();
             let Some(dir) = &self.dir else {
                 return Err(std::io::Error::other(
                     "the built-in snapshots cannot be updated: pass --contract DIR",
                 ));
             };
             std::fs::create_dir_all(dir)?;
-            std::fs::write(&path, snap_file(name, contents))?;
+            let text = snap_file(name, contents);
+            std::fs::write(&path, &text)?;
+            files.insert(format!("{name}.snap"), Ok(text));
             return Ok(SnapshotOutcome::Written(path));
         }
         Ok(match stored {
@@ -106,6 +121,24 @@ impl SnapshotStore {
             },
         })
     }
+}
+
+/// Every `*.snap` file of `dir` by file name; a missing folder holds none.
+fn read_snap_files(dir: &Path) -> HashMap<String, Stored> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return HashMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "snap"))
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_string();
+            let text =
+                std::fs::read_to_string(&path).map_err(|error| (error.kind(), error.to_string()));
+            Some((name, text))
+        })
+        .collect()
 }
 
 /// An insta `.snap` file: a small YAML header, then the contents.

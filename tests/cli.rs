@@ -2138,3 +2138,45 @@ async fn serve_keeps_answering_after_its_log_pipe_closes() {
     assert_eq!(statuses, [404; 5]);
     drop(child);
 }
+
+// ---------------------------------------------------------------------------------------------
+// speed: trust roots only for https, --rate
+
+/// An http target never reads the system's trust roots: with a certificate store that cannot
+/// be parsed (which fails any client that loads it), a plain-http run still passes.
+#[test]
+fn http_runs_never_read_the_certificate_store() {
+    let dir = TempDir::new("bogus-roots");
+    let bundle = dir.join("bogus.pem");
+    if let Err(error) = std::fs::write(
+        &bundle,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ) {
+        panic!("cannot write {}: {error}", bundle.display());
+    }
+    let args = [
+        "run",
+        "--filter",
+        "documented-example",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ];
+    let mut command = command(&args);
+    command
+        .env("SSL_CERT_FILE", &bundle)
+        .env("SSL_CERT_DIR", dir.path());
+    let out = finish(&mut command, strings(&args));
+    out.assert_code(0);
+}
+
+#[test]
+fn rate_limits_parse_with_units_and_name_the_flag() {
+    let out = cli(&["run", "--rate", "120/min", "--filter", "documented-example"]);
+    out.assert_code(0);
+    for bad in ["0/s", "fast", "10/h"] {
+        let out = cli(&["run", "--rate", bad]);
+        out.assert_code(2);
+        assert!(out.stderr.contains("--rate"), "{}", out.stderr);
+    }
+}

@@ -213,11 +213,7 @@ mod tests {
 
     fn answer(submitted: &str, completed: &str) -> ReceivedResponse {
         let body = serde_json::json!({ "Submitted": submitted, "Completed": completed });
-        ReceivedResponse {
-            status: 200,
-            headers: Vec::new(),
-            body: body.to_string().into_bytes(),
-        }
+        ReceivedResponse::new(200, Vec::new(), body.to_string().into_bytes())
     }
 
     #[test]

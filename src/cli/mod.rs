@@ -165,9 +165,13 @@ pub struct RunArgs {
     /// Seconds to wait for each answer (at most 86400).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = bounds::seconds)]
     pub timeout: Duration,
-    /// Cases run at once [default: number of CPUs].
+    /// Cases run at once [default: 16].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Most requests per second sent to the target, e.g. 50/s or 600/min (a shared deployment)
+    /// [default: no limit].
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    pub rate: Option<crate::client::Rate>,
     /// Rewrite snapshots/ from this run's answers (review the diff before committing).
     #[arg(long)]
     pub update_snapshots: bool,
@@ -291,6 +295,11 @@ fn dialect_arg(name: &str) -> Result<&'static Dialect, String> {
     })
 }
 
+/// `--rate` (clap adds the flag's name to the message).
+fn parse_rate(text: &str) -> Result<crate::client::Rate, String> {
+    crate::client::Rate::parse(text)
+}
+
 /// A flag the user got wrong: exit 2 with the message.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -337,6 +346,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }
+    options.rate = args.rate;
     options.selection = args.contract.selection();
     options.families = args.contract.families();
     options.fail_fast = args.fail_fast;

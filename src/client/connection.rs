@@ -62,18 +62,20 @@ pub const INSECURE_NOTICE: &str = "TLS certificate verification is DISABLED (--i
      target's identity was not checked, and credentials may have been sent to an impostor";
 
 /// A reqwest client builder with the connection's TLS, proxy and timeouts, never following
-/// redirects (so credentials never go to another origin). `no_proxy` ignores the proxy settings
-/// (the embedded loopback server).
+/// redirects (so credentials never go to another origin). `target` is the URL the client talks
+/// to; `no_proxy` ignores the proxy settings (the embedded loopback server).
 pub fn http_builder(
     connection: &Connection,
     timeout: Duration,
     no_proxy: bool,
+    target: &str,
 ) -> Result<reqwest::ClientBuilder, ClientError> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
-        .connect_timeout(connection.connect_timeout.unwrap_or(timeout));
+        .connect_timeout(connection.connect_timeout.unwrap_or(timeout))
+        .tls_built_in_root_certs(speaks_tls(connection, no_proxy, target));
     let tls = &connection.tls;
     if let Some(path) = &tls.cacert {
         let pem = read_pem("--cacert", path)?;
@@ -137,14 +139,45 @@ pub fn http_builder(
     Ok(builder)
 }
 
-/// A client with the connection's TLS and proxy settings and no credentials (provider states,
-/// token endpoints, doctor probes).
+/// Whether a client may ever need the built-in trust roots. Loading them reads the whole
+/// system certificate store (hundreds of files), most of a one-case run's start-up, so a client
+/// that only speaks plain HTTP skips it. Redirects are never followed, so only the target, a
+/// TLS proxy (flag or environment) and the ADFS token endpoint (which shares the target's
+/// client) can bring TLS in.
+fn speaks_tls(connection: &Connection, no_proxy: bool, target: &str) -> bool {
+    let is_https = |url: &str| {
+        url.trim_start()
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    };
+    let proxy_tls = !no_proxy
+        && (connection.proxy.as_deref().is_some_and(is_https)
+            || PROXY_VARIABLES
+                .iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .any(|value| is_https(&value)));
+    is_https(target) || proxy_tls || connection.auth.token_url.as_deref().is_some_and(is_https)
+}
+
+/// The proxy variables reqwest reads from the environment.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// A client with the connection's TLS and proxy settings and no credentials for `target`
+/// (provider states, token endpoints, doctor probes).
 pub fn plain_client(
     connection: &Connection,
     timeout: Duration,
     no_proxy: bool,
+    target: &str,
 ) -> Result<reqwest::Client, ClientError> {
-    http_builder(connection, timeout, no_proxy)?
+    http_builder(connection, timeout, no_proxy, target)?
         .build()
         .map_err(|error| ClientError::Build(error.to_string()))
 }

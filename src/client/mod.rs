@@ -9,12 +9,13 @@ use crate::auth::{self, AuthError, Authenticator, ntlm};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 mod connection;
 mod curl;
 mod ntlm_pool;
+mod pace;
 
 use crate::redact::mask_header_arg;
 pub use crate::redact::{
@@ -22,6 +23,7 @@ pub use crate::redact::{
 };
 pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
 use ntlm_pool::{Handshake, NtlmPool};
+pub use pace::{Pacer, Rate};
 
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -54,6 +56,9 @@ pub struct ReceivedResponse {
     pub headers: Vec<(String, String)>,
     #[serde(serialize_with = "serialize_body")]
     pub body: Vec<u8>,
+    /// The body parsed as JSON, once: many checks read the same answer.
+    #[serde(skip)]
+    parsed: OnceLock<Option<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -104,6 +109,15 @@ impl Exchange {
 }
 
 impl ReceivedResponse {
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> ReceivedResponse {
+        ReceivedResponse {
+            status,
+            headers,
+            body,
+            parsed: OnceLock::new(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -111,8 +125,12 @@ impl ReceivedResponse {
             .map(|(_, value)| value.as_str())
     }
 
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+    /// The body as JSON, parsed on first use (the body is not changed after an answer is
+    /// recorded, so the parse stays valid).
+    pub fn json(&self) -> Option<&serde_json::Value> {
+        self.parsed
+            .get_or_init(|| serde_json::from_slice(&self.body).ok())
+            .as_ref()
     }
 
     pub fn body_text(&self) -> String {
@@ -165,6 +183,8 @@ pub struct HttpClient {
     ntlm: Option<Arc<NtlmPool>>,
     /// Secrets known when the client was built (headers, passwords), for scrubbing.
     secrets: Arc<Vec<String>>,
+    /// `--rate`: every request waits for its slot.
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl HttpClient {
@@ -188,16 +208,16 @@ impl HttpClient {
                 .build()
                 .map_err(|error| ClientError::Build(error.to_string()))
         };
-        let inner = build(http_builder(
-            &config.connection,
-            config.timeout,
-            config.no_proxy,
-        )?)?;
-        let bare = build(http_builder(
-            &config.connection,
-            config.timeout,
-            config.no_proxy,
-        )?)?;
+        let builder = || {
+            http_builder(
+                &config.connection,
+                config.timeout,
+                config.no_proxy,
+                &config.base_url,
+            )
+        };
+        let inner = build(builder()?)?;
+        let bare = build(builder()?)?;
         let auth = Authenticator::from_settings(&config.connection.auth, inner.clone())?;
         let mut secrets = auth.secrets();
         for (name, value) in &config.extra_headers {
@@ -220,7 +240,14 @@ impl HttpClient {
             auth: Arc::new(auth),
             ntlm,
             secrets: Arc::new(secrets),
+            pacer: None,
         })
+    }
+
+    /// Keeps every request this client (and its clones) sends under `rate`.
+    pub fn with_rate(mut self, rate: Option<Rate>) -> HttpClient {
+        self.pacer = rate.map(|rate| Arc::new(Pacer::new(rate)));
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -261,6 +288,9 @@ impl HttpClient {
 
     /// Sends `request` and records the exchange; never fails: transport problems are recorded.
     pub async fn send(&self, request: &OutgoingRequest) -> Exchange {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait().await;
+        }
         let url = format!("{}{}", self.config.base_url, request.path);
         let started = Instant::now();
         let (headers, response) = if request.credentials && self.ntlm.is_some() {
@@ -282,14 +312,17 @@ impl HttpClient {
             (headers, response)
         };
         let secrets = self.secrets();
-        let response = response.map(|mut received| {
-            received.headers = received
+        let response = response.map(|received| {
+            let headers = received
                 .headers
                 .into_iter()
                 .map(|(name, value)| (name, auth::scrub(&value, &secrets)))
                 .collect();
-            received.body = auth::scrub_bytes(received.body, &secrets);
-            received
+            ReceivedResponse::new(
+                received.status,
+                headers,
+                auth::scrub_bytes(received.body, &secrets),
+            )
         });
         Exchange {
             request: SentRequest {
@@ -538,11 +571,7 @@ impl HttpClient {
         let status = response.status().as_u16();
         let headers = mask_headers(&header_pairs(response.headers()));
         let body = self.read_body(response).await?;
-        Ok(ReceivedResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(ReceivedResponse::new(status, headers, body))
     }
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, TransportError> {

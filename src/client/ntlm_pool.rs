@@ -36,14 +36,19 @@ impl NtlmPool {
             return Ok(connection);
         }
         let config = &self.config;
-        let client = http_builder(&config.connection, config.timeout, config.no_proxy)
-            .and_then(|builder| {
-                builder
-                    .pool_max_idle_per_host(1)
-                    .build()
-                    .map_err(|error| ClientError::Build(error.to_string()))
-            })
-            .map_err(|error| TransportError::Auth(error.to_string()))?;
+        let client = http_builder(
+            &config.connection,
+            config.timeout,
+            config.no_proxy,
+            &config.base_url,
+        )
+        .and_then(|builder| {
+            builder
+                .pool_max_idle_per_host(1)
+                .build()
+                .map_err(|error| ClientError::Build(error.to_string()))
+        })
+        .map_err(|error| TransportError::Auth(error.to_string()))?;
         Ok(NtlmConnection {
             client,
             authenticated: false,
