@@ -24,7 +24,7 @@ pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
             "a body that is not JSON",
         ));
     };
-    Some(match context.snapshots.check(name, &render(&body)) {
+    Some(match context.snapshots.check(name, &render(body)) {
         Ok(SnapshotOutcome::Matched) => Verdict::Pass,
         Ok(SnapshotOutcome::Written(path)) => Verdict::warn(format!(
             "snapshot written to {}: review it",

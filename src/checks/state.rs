@@ -103,7 +103,7 @@ pub fn refusal_keeps_state(subject: &Subject, _: &CheckContext) -> Option<Verdic
         Verdict::fail(
             "a refused request changed the state",
             "GET after equals GET before",
-            describe_change(&before, &after),
+            describe_change(before, after),
         )
     })
 }

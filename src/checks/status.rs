@@ -190,7 +190,7 @@ pub fn auth_required(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         (Some(before), Some(after)) if before != after => Some(Verdict::fail(
             "a refused unauthenticated PUT changed the request",
             "GET after equals GET before",
-            super::state::describe_change(&before, &after),
+            super::state::describe_change(before, after),
         )),
         _ => Some(Verdict::Pass),
     }
