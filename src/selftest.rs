@@ -14,6 +14,9 @@ use std::time::Duration;
 const SELFTEST_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long `slow_answer` stalls: comfortably past the timeout.
 const SELFTEST_SLOW_DELAY: Duration = Duration::from_millis(3000);
+/// Cases in flight per suite. Several suites run at once on a machine that may be small, and
+/// the faults with 9 MiB answers must not push staging past the short timeout.
+const SELFTEST_JOBS: usize = 4;
 
 /// One row of the matrix.
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,7 @@ async fn suite(base: &RunOptions, fault: Option<Fault>) -> Result<RunReport, Run
     options.base_url = None;
     options.embedded_fault = fault;
     options.timeout = SELFTEST_TIMEOUT;
+    options.jobs = options.jobs.min(SELFTEST_JOBS);
     options.embedded_slow_delay = SELFTEST_SLOW_DELAY;
     options.snapshot_mode = crate::snapshot::SnapshotMode::Compare;
     run::run(&options, |_| {}).await
