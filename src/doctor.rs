@@ -9,7 +9,9 @@
 //! JSON "not found" for the id), a disabled one (or a wrong base URL) answers both alike.
 
 use crate::auth::scrub;
-use crate::client::{ClientConfig, Connection, HttpClient, ReceivedResponse, TransportError};
+use crate::client::{
+    ClientConfig, Connection, HandshakeStep, HttpClient, ReceivedResponse, TransportError,
+};
 use crate::contract::REQUESTS_PATH;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -319,11 +321,12 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
     let nil = match nil.response {
         Ok(received) => received,
         Err(TransportError::Auth(detail)) => {
-            steps.fail(
-                "authentication",
-                scrub(&detail, &secrets),
-                "check the --auth mode and its settings",
-            );
+            let fix = client
+                .handshake_failure()
+                .map_or("check the --auth mode and its settings", |step| {
+                    step_fix(&step)
+                });
+            steps.fail("authentication", scrub(&detail, &secrets), fix);
             return;
         }
         Err(error) => {
@@ -336,10 +339,14 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         }
     };
     if matches!(nil.status, 401 | 403) {
-        let offered = nil
-            .header("www-authenticate")
-            .map(|value| format!(", WWW-Authenticate: {value}"))
-            .unwrap_or_default();
+        if let Some(step) = client.handshake_failure() {
+            steps.fail(
+                "authentication",
+                format!("GET of the nil request answered {}: {step}", nil.status),
+                step_fix(&step),
+            );
+            return;
+        }
         let fix = if client.has_credentials() {
             "the credentials were refused: check --auth and the user, domain, password or \
              token (401), or that the account may use the CM API (403)"
@@ -349,15 +356,23 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         };
         steps.fail(
             "authentication",
-            format!("GET of the nil request answered {}{offered}", nil.status),
+            format!(
+                "GET of the nil request answered {}{}",
+                nil.status,
+                crate::client::offered_schemes(&nil)
+            ),
             fix,
         );
         return;
     }
-    let how = if client.has_credentials() {
-        "credentials accepted"
-    } else {
-        "no credentials needed"
+    let how = match client.wire_form() {
+        Some(form) => format!(
+            "credentials accepted: {} handshake, negotiate -> challenge -> authenticate on one \
+             connection",
+            form.describe()
+        ),
+        None if client.has_credentials() => "credentials accepted".into(),
+        None => "no credentials needed".into(),
     };
     steps.ok(
         "authentication",
@@ -379,6 +394,28 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
              everywhere) or --base-url points to another site: enable the REST API in the CM \
              configuration and check the URL (the documented path is appended to it)",
         ),
+    }
+}
+
+/// What to do about a handshake that stopped at `step`.
+fn step_fix(step: &HandshakeStep) -> &'static str {
+    match step {
+        HandshakeStep::NoSchemeOffered { .. } => {
+            "the site does not offer Windows Integrated Authentication: enable the Windows \
+             Authentication provider (Negotiate, NTLM) in IIS, or pick the --auth mode it offers"
+        }
+        HandshakeStep::NoChallenge { .. } => {
+            "the server answered the NEGOTIATE message without a challenge: check that the NTLM \
+             provider is enabled in IIS (under Negotiate, Kerberos-only sites refuse NTLM)"
+        }
+        HandshakeStep::ChallengeOnOtherConnection => {
+            "keep connections alive between here and IIS: a proxy or load balancer that closes \
+             or shares connections breaks NTLM (or use Kerberos, which is not tied to one)"
+        }
+        HandshakeStep::Refused { .. } => {
+            "the AUTHENTICATE message was refused: check --user, --domain (or DOMAIN\\user) and \
+             --password"
+        }
     }
 }
 

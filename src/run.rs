@@ -355,17 +355,22 @@ async fn preflight(client: &HttpClient) -> Result<(), RunError> {
             detail,
         }),
         Ok(received) if matches!(received.status, 401 | 403) && client.has_credentials() => {
-            let challenge = received
-                .header("www-authenticate")
-                .map(|value| format!(", WWW-Authenticate: {value}"))
-                .unwrap_or_default();
-            Err(RunError::AuthFailed {
-                url: client.base_url().to_string(),
-                detail: format!(
-                    "GET of the nil request answered {}{challenge}; check the --auth mode and \
-                     credentials (`cmconform doctor` checks each step)",
+            let detail = match client.handshake_failure() {
+                Some(step) => format!(
+                    "GET of the nil request answered {}: {step} (`cmconform doctor` checks each \
+                     step)",
                     received.status
                 ),
+                None => format!(
+                    "GET of the nil request answered {}{}; check the --auth mode and credentials \
+                     (`cmconform doctor` checks each step)",
+                    received.status,
+                    crate::client::offered_schemes(&received)
+                ),
+            };
+            Err(RunError::AuthFailed {
+                url: client.base_url().to_string(),
+                detail,
             })
         }
         _ => Ok(()),

@@ -14,6 +14,7 @@
 
 pub mod adfs;
 pub mod ntlm;
+pub mod spnego;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;

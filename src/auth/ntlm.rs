@@ -27,18 +27,22 @@ fn client_flags() -> Flags {
         | Flags::NEGOTIATE_56BIT
 }
 
-/// The base64 NEGOTIATE (type 1) message.
-pub fn negotiate_token() -> Result<String, AuthError> {
+/// The NEGOTIATE (type 1) message.
+pub fn negotiate_message() -> Result<Vec<u8>, AuthError> {
     let message = Message::Negotiate(NegotiateMessage {
         flags: client_flags(),
         supplied_domain: String::new(),
         supplied_workstation: String::new(),
         os_version: Default::default(),
     });
-    let bytes = message.to_bytes().map_err(|error| {
-        AuthError::Ntlm(format!("cannot encode the negotiate message: {error}"))
-    })?;
-    Ok(BASE64.encode(bytes))
+    message
+        .to_bytes()
+        .map_err(|error| AuthError::Ntlm(format!("cannot encode the negotiate message: {error}")))
+}
+
+/// The base64 NEGOTIATE (type 1) message.
+pub fn negotiate_token() -> Result<String, AuthError> {
+    negotiate_message().map(|bytes| BASE64.encode(bytes))
 }
 
 /// The server's challenge from `WWW-Authenticate` values: `(scheme, base64 token)` of the first
@@ -67,7 +71,19 @@ pub fn authenticate_token(
     let bytes = BASE64
         .decode(challenge)
         .map_err(|error| AuthError::Ntlm(format!("the challenge is not base64: {error}")))?;
-    let challenge = match Message::try_from(bytes.as_slice()) {
+    authenticate_message(credentials, &bytes).map(|bytes| BASE64.encode(bytes))
+}
+
+/// The AUTHENTICATE (type 3) message answering the CHALLENGE (type 2) message `bytes`.
+pub fn authenticate_message(
+    credentials: &NtlmCredentials,
+    bytes: &[u8],
+) -> Result<Vec<u8>, AuthError> {
+    // The parser indexes fixed-size fields only after checking lengths; guard anyway, since the
+    // challenge comes from the server.
+    let parsed = std::panic::catch_unwind(|| Message::try_from(bytes))
+        .map_err(|_| AuthError::Ntlm("malformed challenge message".into()))?;
+    let challenge = match parsed {
         Ok(Message::Challenge(challenge)) => challenge,
         Ok(other) => {
             return Err(AuthError::Ntlm(format!(
@@ -105,13 +121,17 @@ pub fn authenticate_token(
         user_name: credentials.user.clone(),
         workstation_name: WORKSTATION.to_string(),
         session_key: Vec::new(),
-        flags: Flags::NEGOTIATE_UNICODE | Flags::NEGOTIATE_NTLM | Flags::NEGOTIATE_NTLM2_KEY,
+        // ALWAYS_SIGN without SIGN: no message signing, and the mechListMIC that SPNEGO wants
+        // is then the fixed one SSPI sends ([`spnego::ALWAYS_SIGN_MIC`](super::spnego)).
+        flags: Flags::NEGOTIATE_UNICODE
+            | Flags::NEGOTIATE_NTLM
+            | Flags::NEGOTIATE_ALWAYS_SIGN
+            | Flags::NEGOTIATE_NTLM2_KEY,
         os_version: Default::default(),
     });
-    let bytes = message.to_bytes().map_err(|error| {
+    message.to_bytes().map_err(|error| {
         AuthError::Ntlm(format!("cannot encode the authenticate message: {error}"))
-    })?;
-    Ok(BASE64.encode(bytes))
+    })
 }
 
 // ---- server side (the embedded reference server) ----

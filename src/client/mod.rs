@@ -5,7 +5,7 @@
 //! `connection` builds the TLS/proxy/timeout side, `ntlm_pool` keeps NTLM-authenticated
 //! connections, `secrets` masks what must never be shown, `curl` renders a request for replay.
 
-use crate::auth::{self, AuthError, Authenticator, ntlm};
+use crate::auth::{self, AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -15,15 +15,28 @@ use std::time::{Duration, Instant};
 mod connection;
 mod curl;
 mod ntlm_pool;
+mod owned;
 mod pace;
+mod tls;
 
 use crate::redact::mask_header_arg;
 pub use crate::redact::{
     error_chain, is_credential_header, is_secret_header, mask_headers, mask_url,
 };
 pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
-use ntlm_pool::{Handshake, NtlmPool};
+use ntlm_pool::NtlmPool;
+pub use ntlm_pool::{HandshakeStep, WireForm, offers};
 pub use pace::{Pacer, Rate};
+
+/// `, WWW-Authenticate offered: A | B` listing every offer of a 401, or nothing without one.
+pub fn offered_schemes(received: &ReceivedResponse) -> String {
+    let offered = offers(received);
+    if offered.is_empty() {
+        String::new()
+    } else {
+        format!(", WWW-Authenticate offered: {}", offered.join(" | "))
+    }
+}
 
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -230,9 +243,22 @@ impl HttpClient {
         }
         secrets.retain(|secret| secret.len() >= 4);
         let config = Arc::new(config);
-        let ntlm = auth
-            .is_ntlm()
-            .then(|| Arc::new(NtlmPool::new(config.clone())));
+        let ntlm = match &auth {
+            Authenticator::Ntlm(credentials) => {
+                if let Some(proxy) = &config.connection.proxy {
+                    return Err(ClientError::Proxy {
+                        url: mask_url(proxy),
+                        message: "--auth ntlm pins each handshake to one direct connection; \
+                                  going through a proxy (CONNECT) is not supported"
+                            .into(),
+                    });
+                }
+                let endpoint =
+                    owned::Endpoint::new(&config.base_url, &config.connection, config.timeout)?;
+                Some(Arc::new(NtlmPool::new(endpoint, credentials.clone())))
+            }
+            _ => None,
+        };
         Ok(HttpClient {
             inner,
             bare,
@@ -293,8 +319,8 @@ impl HttpClient {
         }
         let url = format!("{}{}", self.config.base_url, request.path);
         let started = Instant::now();
-        let (headers, response) = if request.credentials && self.ntlm.is_some() {
-            self.send_ntlm(request, &url).await
+        let (headers, response) = if let (true, Some(pool)) = (request.credentials, &self.ntlm) {
+            self.send_ntlm(pool, request, &url).await
         } else {
             let mut headers = self.headers_for(request);
             let response = match self.auth_header(request).await {
@@ -416,108 +442,48 @@ impl HttpClient {
             .map_err(|error| TransportError::Auth(error.to_string()))
     }
 
-    /// A credentialed request under NTLM: on a pooled connection, handshaking first when the
-    /// connection is not (or no longer) authenticated. A 401 on an authenticated connection
-    /// means the server forgot it (or it is a new connection): the handshake runs again once,
-    /// and the request is resent (a 401 means it was not carried out).
+    /// A credentialed request under NTLM, on a pinned connection (see `ntlm_pool`). The
+    /// headers recorded carry no `Authorization`: a one-use NTLM message is no use to a reader,
+    /// the reproduction says `curl --ntlm` instead.
     async fn send_ntlm(
         &self,
+        pool: &NtlmPool,
         request: &OutgoingRequest,
         url: &str,
     ) -> (
         Vec<(String, String)>,
         Result<ReceivedResponse, TransportError>,
     ) {
-        let base = self.headers_for(request);
-        let (Some(pool), Authenticator::Ntlm(credentials)) = (&self.ntlm, self.auth.as_ref())
-        else {
-            let response = self.transmit(&self.inner, request, url, &base).await;
-            return (base, response);
-        };
-        let mut connection = match pool.take() {
-            Ok(connection) => connection,
-            Err(error) => return (base, Err(error)),
-        };
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            let mut headers = base.clone();
-            if !connection.authenticated {
-                match self
-                    .ntlm_handshake(&connection.client, credentials, url)
-                    .await
-                {
-                    Ok(Handshake::Authenticate(value)) => {
-                        headers.push(("Authorization".into(), value))
-                    }
-                    Ok(Handshake::NotNeeded) => connection.authenticated = true,
-                    Ok(Handshake::NoChallenge) => {}
-                    Err(error) => break (headers, Err(error)),
-                }
+        let headers = self.headers_for(request);
+        let target = match reqwest::Url::parse(url) {
+            Ok(parsed) => match parsed.query() {
+                Some(query) => format!("{}?{query}", parsed.path()),
+                None => parsed.path().to_string(),
+            },
+            Err(error) => {
+                let error = TransportError::Protocol(format!("URL '{}': {error}", mask_url(url)));
+                return (headers, Err(error));
             }
-            let was_authenticated = connection.authenticated;
-            let response = self
-                .transmit(&connection.client, request, url, &headers)
-                .await;
-            let refused = response
-                .as_ref()
-                .is_ok_and(|received| received.status == 401);
-            connection.authenticated = response.is_ok() && !refused;
-            if refused && was_authenticated && attempt < 2 {
-                continue;
-            }
-            break (headers, response);
         };
-        pool.put(connection);
-        outcome
+        let outgoing = owned::Outgoing {
+            method: &request.method,
+            target: &target,
+            headers: &headers,
+            body: request.body.as_deref().unwrap_or_default(),
+        };
+        let response = pool.send(&outgoing).await.map(|answer| answer.response);
+        (headers, response)
     }
 
-    /// Type 1 on a GET of `url`, the 401's type 2 challenge, and the type 3 answer to send with
-    /// the real request on the same connection. Offers `NTLM`, then `Negotiate` (raw NTLMSSP
-    /// inside Negotiate, which Windows accepts) when the server only offers that.
-    async fn ntlm_handshake(
-        &self,
-        client: &reqwest::Client,
-        credentials: &crate::auth::NtlmCredentials,
-        url: &str,
-    ) -> Result<Handshake, TransportError> {
-        let negotiate =
-            ntlm::negotiate_token().map_err(|error| TransportError::Auth(error.to_string()))?;
-        let mut schemes = vec!["NTLM".to_string()];
-        while let Some(scheme) = schemes.pop() {
-            let headers = vec![("Authorization".to_string(), format!("{scheme} {negotiate}"))];
-            let probe = OutgoingRequest {
-                method: "GET".into(),
-                path: String::new(),
-                headers: Vec::new(),
-                body: None,
-                credentials: true,
-            };
-            let answer = self.transmit(client, &probe, url, &headers).await?;
-            if answer.status != 401 {
-                return Ok(Handshake::NotNeeded);
-            }
-            let offered: Vec<&str> = answer
-                .headers
-                .iter()
-                .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
-                .map(|(_, value)| value.as_str())
-                .collect();
-            if let Some((scheme, token)) = ntlm::challenge_from(offered.iter().copied()) {
-                let answer = ntlm::authenticate_token(credentials, &token)
-                    .map_err(|error| TransportError::Auth(error.to_string()))?;
-                return Ok(Handshake::Authenticate(format!("{scheme} {answer}")));
-            }
-            let offers_negotiate = offered.iter().any(|value| {
-                value
-                    .split(',')
-                    .any(|offer| offer.trim().eq_ignore_ascii_case("negotiate"))
-            });
-            if scheme == "NTLM" && offers_negotiate {
-                schemes.push("Negotiate".into());
-            }
-        }
-        Ok(Handshake::NoChallenge)
+    /// Why the NTLM handshake failed last, naming the step (`None` when it did not, or the run
+    /// does not use NTLM).
+    pub fn handshake_failure(&self) -> Option<HandshakeStep> {
+        self.ntlm.as_ref().and_then(|pool| pool.failure())
+    }
+
+    /// The NTLM wire form learned from the server's offer, once a handshake ran.
+    pub fn wire_form(&self) -> Option<WireForm> {
+        self.ntlm.as_ref().and_then(|pool| pool.form())
     }
 
     async fn transmit(
@@ -637,7 +603,7 @@ fn path_request_id(path: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::parse_str(&decoded).ok()
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(super) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
