@@ -2,7 +2,7 @@
 //! case prints how its state would be staged and each request as a curl command (secrets
 //! masked); nothing is sent.
 
-use crate::client::{OutgoingRequest, SentRequest, mask_headers, mask_url};
+use crate::client::{OutgoingRequest, ReplayAuth, SentRequest, mask_headers, mask_url};
 use crate::contract::lifecycle::TargetStatus;
 use crate::exec::{put_status, request_path};
 use crate::plan::Case;
@@ -17,6 +17,9 @@ pub struct DryRunTarget<'a> {
     pub headers: &'a [(String, String)],
     /// `--auth` and the credentials it uses.
     pub auth: &'a crate::auth::AuthSettings,
+    /// `--state-auth` and `--state-header` for the state endpoint.
+    pub state_auth: crate::provider::StateAuth,
+    pub state_headers: &'a [(String, String)],
 }
 
 /// The whole plan, one block per case.
@@ -43,7 +46,7 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
         let _ = writeln!(
             out,
             "# stage a request in state '{state}': {}",
-            staging(target.states, state.name())
+            staging(target, state.name())
         );
     }
     let id = case.given.map(|_| "{id}");
@@ -88,17 +91,28 @@ fn describe_auth(auth: &crate::auth::AuthSettings) -> String {
                 .as_deref()
                 .map_or("--token-url".into(), mask_url)
         ),
-        AuthMode::Ntlm => format!("NTLM handshake on each connection (user {user})"),
+        AuthMode::Ntlm => {
+            format!("NTLM handshake on each connection (user {user}); replays use curl --ntlm")
+        }
         AuthMode::Negotiate => "negotiate (Kerberos): not available in this build".into(),
     }
 }
 
-fn staging(states: &StateSource, state: &str) -> String {
-    match states {
-        StateSource::Url(url) => format!(
-            "POST {} {{\"state\": \"{state}\", \"action\": \"setup\"}}",
-            mask_url(url)
-        ),
+fn staging(target: &DryRunTarget, state: &str) -> String {
+    match target.states {
+        StateSource::Url(url) => {
+            let mut line = format!(
+                "POST {} {{\"state\": \"{state}\", \"action\": \"setup\"}}",
+                mask_url(url)
+            );
+            for (name, value) in mask_headers(target.state_headers) {
+                line.push_str(&format!(" [{name}: {value}]"));
+            }
+            if target.state_auth == crate::provider::StateAuth::Same {
+                line.push_str(" with the run's authentication");
+            }
+            line
+        }
         StateSource::IdsFile(path) => {
             format!("the next unused id of '{state}' in {}", path.display())
         }
@@ -122,6 +136,10 @@ fn curl(request: &OutgoingRequest, target: &DryRunTarget) -> String {
         )),
         headers: mask_headers(&headers),
         body: request.body.clone().unwrap_or_default(),
+        auth: request
+            .credentials
+            .then(|| ReplayAuth::for_settings(target.auth))
+            .flatten(),
     }
     .to_curl()
 }

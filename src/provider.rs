@@ -25,13 +25,34 @@ pub enum ProviderError {
     StateUrl { url: String, message: String },
 }
 
+/// `--state-auth`: whether the state endpoint gets the run's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StateAuth {
+    /// Only the --state-header headers.
+    #[default]
+    None,
+    /// The run's --auth mode (NTLM and Kerberos included) and -H headers, as for the API.
+    Same,
+}
+
+/// How requests reach the state endpoint.
+#[derive(Debug)]
+pub enum StateClient {
+    /// TLS and proxy settings only.
+    Plain(reqwest::Client),
+    /// The run's authentication, on a client whose base URL is the endpoint's origin.
+    Authenticated(crate::client::HttpClient),
+}
+
 /// Where staged requests come from.
 #[derive(Debug)]
 pub enum Provider {
     /// `POST url` with `{"state": s, "action": "setup"}` answers `{"id": guid}`.
     StateUrl {
-        client: reqwest::Client,
+        client: StateClient,
         url: String,
+        /// `--state-header` headers on every state request.
+        headers: Vec<(String, String)>,
     },
     /// Pre-staged ids, consumed in file order.
     Ids(Mutex<BTreeMap<RequestState, VecDeque<String>>>),
@@ -51,8 +72,22 @@ impl Provider {
     /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`).
     pub fn state_url(url: &str, client: reqwest::Client) -> Provider {
         Provider::StateUrl {
+            client: StateClient::Plain(client),
+            url: url.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A state endpoint with `--state-auth` and `--state-header`.
+    pub fn state_url_with(
+        url: &str,
+        client: StateClient,
+        headers: Vec<(String, String)>,
+    ) -> Provider {
+        Provider::StateUrl {
             client,
             url: url.into(),
+            headers,
         }
     }
 
@@ -110,9 +145,13 @@ impl Provider {
     /// Obtains a request in `state`.
     pub async fn stage(&self, state: RequestState) -> Result<Staged, ProviderError> {
         match self {
-            Provider::StateUrl { client, url } => {
-                stage_via_url(client, url, state).await.map(Staged::Id)
-            }
+            Provider::StateUrl {
+                client,
+                url,
+                headers,
+            } => stage_via_url(client, url, headers, state)
+                .await
+                .map(Staged::Id),
             Provider::Ids(ids) => Ok(take_id(ids, state)),
             Provider::Unavailable => Ok(Staged::Skip(format!(
                 "needs a request in state '{state}': pass --state-url or --ids"
@@ -131,29 +170,67 @@ fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: Request
 }
 
 async fn stage_via_url(
-    client: &reqwest::Client,
+    client: &StateClient,
     url: &str,
+    headers: &[(String, String)],
     state: RequestState,
 ) -> Result<String, ProviderError> {
     let failure = |message: String| ProviderError::StateUrl {
-        url: url.into(),
+        url: crate::client::mask_url(url),
         message,
     };
     let body = serde_json::json!({ "state": state.name(), "action": "setup" });
-    let response = client.post(url).json(&body).send().await.map_err(|error| {
-        failure(format!(
-            "setup of '{state}' failed: {}",
-            crate::client::error_chain(&error)
-        ))
-    })?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|error| failure(format!("setup of '{state}': unreadable answer: {error}")))?;
-    if status != reqwest::StatusCode::OK {
+    let (status, text) = match client {
+        StateClient::Plain(client) => {
+            let mut request = client.post(url).json(&body);
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let response = request.send().await.map_err(|error| {
+                failure(format!(
+                    "setup of '{state}' failed: {}",
+                    crate::client::error_chain(&error)
+                ))
+            })?;
+            let status = response.status().as_u16();
+            let text = response.text().await.map_err(|error| {
+                failure(format!("setup of '{state}': unreadable answer: {error}"))
+            })?;
+            (status, text)
+        }
+        StateClient::Authenticated(client) => {
+            let path = reqwest::Url::parse(url)
+                .map(|parsed| match parsed.query() {
+                    Some(query) => format!("{}?{query}", parsed.path()),
+                    None => parsed.path().to_string(),
+                })
+                .map_err(|error| failure(format!("not a URL: {error}")))?;
+            let mut request_headers =
+                vec![("Content-Type".to_string(), "application/json".to_string())];
+            request_headers.extend(headers.iter().cloned());
+            let exchange = client
+                .send(&crate::client::OutgoingRequest {
+                    method: "POST".into(),
+                    path,
+                    headers: request_headers,
+                    body: Some(body.to_string().into_bytes()),
+                    credentials: true,
+                })
+                .await;
+            let received = exchange
+                .response
+                .map_err(|error| failure(format!("setup of '{state}' failed: {error}")))?;
+            (received.status, received.body_text())
+        }
+    };
+    if status != 200 {
+        let why = if status == 401 {
+            " (the endpoint wants credentials: --state-auth same, or --state-header)"
+        } else {
+            ""
+        };
         return Err(failure(format!(
-            "setup of '{state}' answered {status}, expected 200"
+            "setup of '{state}' answered {status}, expected 200{why}"
         )));
     }
     let answer: serde_json::Value = serde_json::from_str(&text)
@@ -164,6 +241,16 @@ async fn stage_via_url(
         .filter(|id| uuid::Uuid::parse_str(id).is_ok())
         .map(str::to_string)
         .ok_or_else(|| failure(format!("setup of '{state}': answer has no GUID 'id'")))
+}
+
+/// The origin of `url` (`scheme://host[:port]`), the base of an authenticated state client.
+pub fn origin(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::client::{ClientConfig, ClientError, Connection, HttpClient, Transport
 use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
-use crate::provider::{Provider, ProviderError};
+use crate::provider::{Provider, ProviderError, StateAuth, StateClient};
 use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
@@ -55,6 +55,10 @@ pub struct RunOptions {
     /// `None` runs against the embedded reference server.
     pub base_url: Option<String>,
     pub states: StateSource,
+    /// Whether the state endpoint gets the run's credentials (`--state-auth`).
+    pub state_auth: StateAuth,
+    /// `--state-header` headers on every state request.
+    pub state_headers: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub jobs: usize,
@@ -131,6 +135,8 @@ impl RunOptions {
         RunOptions {
             base_url: None,
             states: StateSource::None,
+            state_auth: StateAuth::None,
+            state_headers: Vec::new(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
             jobs: DEFAULT_JOBS,
@@ -264,9 +270,10 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
     })?;
     let provider = match &options.states {
         StateSource::None => Provider::Unavailable,
-        StateSource::Url(url) => Provider::state_url(
+        StateSource::Url(url) => Provider::state_url_with(
             url,
-            crate::client::plain_client(&options.connection, options.timeout, false, url)?,
+            state_client(options, url)?,
+            options.state_headers.clone(),
         ),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
@@ -274,6 +281,28 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
         client: Arc::new(client.with_rate(options.rate)),
         provider: Arc::new(provider),
         embedded: None,
+    })
+}
+
+/// The client of the state endpoint: with `--state-auth same`, the run's authentication on a
+/// client of its own (the endpoint may be another origin, and NTLM pins connections per origin).
+fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError> {
+    Ok(match options.state_auth {
+        StateAuth::None => StateClient::Plain(crate::client::plain_client(
+            &options.connection,
+            options.timeout,
+            false,
+            url,
+        )?),
+        StateAuth::Same => StateClient::Authenticated(HttpClient::new(ClientConfig {
+            base_url: crate::provider::origin(url)
+                .ok_or_else(|| ClientError::BaseUrl(crate::client::mask_url(url)))?,
+            extra_headers: options.headers.clone(),
+            timeout: options.timeout,
+            connection: options.connection.clone(),
+            no_proxy: false,
+            guard_unstaged: false,
+        })?),
     })
 }
 

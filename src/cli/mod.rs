@@ -150,6 +150,13 @@ pub struct RunArgs {
     /// Provider-state endpoint: POST {"state": S, "action": "setup"} answers {"id": GUID}.
     #[arg(long, value_name = "URL", conflicts_with = "ids")]
     pub state_url: Option<String>,
+    /// Credentials for --state-url: none (only --state-header), or same (the run's --auth
+    /// mode and -H headers, NTLM and Kerberos included).
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = crate::provider::StateAuth::None, requires = "state_url")]
+    pub state_auth: crate::provider::StateAuth,
+    /// Header added to every --state-url request, curl-style 'Name: value' (repeatable).
+    #[arg(long = "state-header", value_name = "HEADER", requires = "state_url")]
+    pub state_headers: Vec<String>,
     /// JSON map from state name to GUIDs staged on the target; each id is used once.
     #[arg(long, value_name = "FILE")]
     pub ids: Option<PathBuf>,
@@ -343,6 +350,13 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
         .collect::<Result<_, _>>()
         .map_err(|error| UsageError(error.to_string()))?;
     options.timeout = args.timeout;
+    options.state_auth = args.state_auth;
+    options.state_headers = args
+        .state_headers
+        .iter()
+        .map(|header| crate::client::HttpClient::parse_header(header))
+        .collect::<Result<_, _>>()
+        .map_err(|error| UsageError(format!("--state-header: {error}")))?;
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }
@@ -407,6 +421,8 @@ fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
         states: &states,
         headers: &options.headers,
         auth: &options.connection.auth,
+        state_auth: options.state_auth,
+        state_headers: &options.state_headers,
     };
     let text = crate::dry_run::render(&cases, &target);
     output::to_stdout(|out| out.write_all(text.as_bytes()))?;

@@ -1,11 +1,58 @@
 //! A request as a shell command that replays it, byte for byte (secrets already masked).
 
 use super::SentRequest;
+use crate::auth::{AuthMode, AuthSettings};
+use serde::Serialize;
+
+/// How curl authenticates a replay when the run's authentication is a handshake: the one-use
+/// tokens a run sent would be refused, so the reproduction asks curl to handshake itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
+pub enum ReplayAuth {
+    /// `curl --ntlm -u 'DOMAIN\user:********'` (the password is for the reader to fill in).
+    Ntlm { user: String },
+    /// `curl --negotiate -u :` (the Kerberos ticket comes from the environment).
+    Negotiate,
+}
+
+impl ReplayAuth {
+    /// The replay flags for a credentialed request under `settings`, if it handshakes.
+    pub fn for_settings(settings: &AuthSettings) -> Option<ReplayAuth> {
+        match settings.mode {
+            AuthMode::Ntlm => {
+                let user = settings.user.clone().unwrap_or_default();
+                let user = match &settings.domain {
+                    Some(domain) if !domain.is_empty() && !user.contains('\\') => {
+                        format!("{domain}\\{user}")
+                    }
+                    _ => user,
+                };
+                Some(ReplayAuth::Ntlm { user })
+            }
+            AuthMode::Negotiate => Some(ReplayAuth::Negotiate),
+            _ => None,
+        }
+    }
+
+    fn flags(&self) -> String {
+        match self {
+            ReplayAuth::Ntlm { user } => {
+                format!("--ntlm -u {}", shell_quote(&format!("{user}:********")))
+            }
+            ReplayAuth::Negotiate => "--negotiate -u :".into(),
+        }
+    }
+}
 
 impl SentRequest {
     /// A shell command that reproduces the request (secrets already masked).
     pub fn to_curl(&self) -> String {
-        let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
+        let mut command = String::from("curl -sS -i");
+        if let Some(auth) = &self.auth {
+            command.push(' ');
+            command.push_str(&auth.flags());
+        }
+        command.push_str(&format!(" -X {} {}", self.method, shell_quote(&self.url)));
         for (name, value) in &self.headers {
             command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
         }

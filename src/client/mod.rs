@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 mod connection;
 mod curl;
+pub use curl::ReplayAuth;
 mod ntlm_pool;
 mod owned;
 mod pace;
@@ -60,6 +61,10 @@ pub struct SentRequest {
     pub headers: Vec<(String, String)>,
     #[serde(serialize_with = "serialize_body")]
     pub body: Vec<u8>,
+    /// How a replay authenticates when the run handshakes (NTLM, Kerberos): the tokens it sent
+    /// were good once only, so they are not among the headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<ReplayAuth>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -356,6 +361,10 @@ impl HttpClient {
                 url: mask_url(&url),
                 headers: mask_headers(&headers),
                 body: request.body.clone().unwrap_or_default(),
+                auth: request
+                    .credentials
+                    .then(|| ReplayAuth::for_settings(&self.config.connection.auth))
+                    .flatten(),
             },
             response,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -662,6 +671,7 @@ mod tests {
             url: "http://h/x".into(),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: vec![b'{', 0xff, b'\''],
+            auth: None,
         };
         assert_eq!(
             sent.to_curl(),

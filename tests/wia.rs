@@ -1,0 +1,491 @@
+//! Windows Integrated Authentication against an acceptor this project did not write: pyspnego
+//! behind tests/wia/acceptor.py, a keep-alive HTTP/1.1 server with one security context per
+//! connection (as IIS keeps them), in front of the reference server. Each offer IIS can make
+//! (`Negotiate, NTLM`, `Negotiate`, `NTLM`), IIS's HTML 401 pages, an acceptor that refuses raw
+//! NTLMSSP inside Negotiate, and one that closes connections every few requests; wrong
+//! credentials named by step; the state endpoint behind the same authentication; a reproduction
+//! replayed with curl.
+//!
+//! The acceptor needs python3 with pyspnego (`.ci/run` installs a pinned version). Like the
+//! other external consumers (tests/reports.rs) these tests run when
+//! `CMCONFORM_EXTERNAL_CONSUMERS=1`, and then a missing acceptor fails them; otherwise they say
+//! they skipped. The tests that need no acceptor always run.
+
+use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const USER: &str = "CONTOSO\\svc-cm";
+const PASSWORD: &str = "Wia-pw-1!";
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("cmconform-wia-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether the acceptor tests run; when they do not, says why.
+fn acceptor_available() -> bool {
+    let required = std::env::var("CMCONFORM_EXTERNAL_CONSUMERS").as_deref() == Ok("1");
+    if !required {
+        println!("skipped: set CMCONFORM_EXTERNAL_CONSUMERS=1 (needs python3 with pyspnego)");
+        return false;
+    }
+    let probe = Command::new("python3")
+        .args(["-c", "import spnego"])
+        .output();
+    match probe {
+        Ok(output) if output.status.success() => true,
+        Ok(output) => panic!(
+            "pyspnego is required with CMCONFORM_EXTERNAL_CONSUMERS=1: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(error) => panic!("python3 is required with CMCONFORM_EXTERNAL_CONSUMERS=1: {error}"),
+    }
+}
+
+/// The acceptor process, stopped (by its pid) on drop.
+struct Acceptor {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Acceptor {
+    fn start(scratch: &Scratch, upstream: &RunningServer, flags: &[&str]) -> Acceptor {
+        let users = scratch.0.join("users");
+        std::fs::write(&users, format!("CONTOSO:svc-cm:{PASSWORD}\n")).expect("user file");
+        let log = scratch
+            .0
+            .join(format!("acceptor-{}.log", uuid::Uuid::new_v4()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wia/acceptor.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--upstream", &upstream.base_url()])
+            .args(["--upstream-auth", UPSTREAM_CREDENTIAL])
+            .arg("--log")
+            .arg(&log)
+            .args(flags)
+            .env("NTLM_USER_FILE", &users)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the acceptor");
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|port| port.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the acceptor did not start: {line:?}");
+        };
+        Acceptor { child, port, log }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The acceptor's log lines that contain `word`.
+    fn count(&self, word: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(word))
+            .count()
+    }
+
+    fn lines(&self, word: &str) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(word))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const UPSTREAM_CREDENTIAL: &str = "Negotiate upstream-credential-of-the-acceptor";
+
+async fn upstream() -> RunningServer {
+    server::spawn(
+        ServerConfig {
+            credentials: Credentials::Exact(UPSTREAM_CREDENTIAL.into()),
+            ..ServerConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("reference server")
+}
+
+/// Runs the binary to completion with a clean environment (no proxies, no CMCONFORM_*).
+async fn cmconform(args: Vec<String>, cwd: &Path) -> Output {
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
+        command.args(&args).current_dir(&cwd);
+        for (name, _) in std::env::vars() {
+            let upper = name.to_ascii_uppercase();
+            if upper.starts_with("CMCONFORM_") || upper.ends_with("_PROXY") {
+                command.env_remove(&name);
+            }
+        }
+        command.output().expect("the cmconform binary runs")
+    })
+    .await
+    .expect("the child process finished")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn args(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
+/// A full `run` through the acceptor with NTLM credentials.
+fn full_run(
+    acceptor: &Acceptor,
+    upstream: &RunningServer,
+    user: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut list = args(&["run", "--base-url", &acceptor.url()]);
+    list.extend(args(&["--state-url", &upstream.state_url()]));
+    list.extend(args(&[
+        "--auth",
+        "ntlm",
+        "--user",
+        user,
+        "--password",
+        PASSWORD,
+    ]));
+    list.extend(args(extra));
+    list
+}
+
+/// Every offer variant passes a full run, handshakes never split across connections (the
+/// acceptor refused no AUTHENTICATE message), and a refused raw NTLMSSP probe happens once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_runs_pass_against_every_offer() {
+    if !acceptor_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let backend = upstream().await;
+    let variants: [(&[&str], &[&str]); 8] = [
+        (&["--offer", "Negotiate,NTLM"], &[]),
+        (&["--offer", "Negotiate,NTLM"], &["--jobs", "1"]),
+        (&["--offer", "Negotiate"], &[]),
+        (&["--offer", "NTLM"], &[]),
+        (&["--offer", "Negotiate,NTLM", "--html"], &[]),
+        (&["--offer", "Negotiate", "--strict-spnego"], &[]),
+        (
+            &["--offer", "Negotiate", "--strict-spnego"],
+            &["--jobs", "1"],
+        ),
+        (
+            &["--offer", "Negotiate,NTLM", "--html", "--close-after", "5"],
+            &[],
+        ),
+    ];
+    for (flags, jobs) in variants {
+        let acceptor = Acceptor::start(&scratch, &backend, flags);
+        let output = cmconform(full_run(&acceptor, &backend, USER, jobs), &scratch.0).await;
+        let variant = format!("{flags:?} {jobs:?}");
+        let passed = output.status.code() == Some(0)
+            || (flags.contains(&"--html") && only_html_401_findings(&output));
+        assert!(passed, "{variant}: {}", text(&output));
+        let handshakes = acceptor.count(" negotiate ");
+        assert!(
+            handshakes > 0,
+            "{variant}: no handshake reached the acceptor"
+        );
+        assert_eq!(
+            acceptor.count(" authenticated "),
+            handshakes,
+            "{variant}: every handshake completes on its connection"
+        );
+        let refused = acceptor.lines(" refused ");
+        let expected: &[&str] = if flags.contains(&"--strict-spnego") {
+            &["refused raw NTLMSSP inside Negotiate"]
+        } else {
+            &[]
+        };
+        assert_eq!(refused.len(), expected.len(), "{variant}: {refused:?}");
+        for (line, want) in refused.iter().zip(expected) {
+            assert!(line.ends_with(want), "{variant}: {line}");
+        }
+    }
+    backend.shutdown().await;
+}
+
+/// Whether a run that exited 1 failed only `content_type_conformance` on IIS's HTML 401 page.
+/// CONTRACT.md section 2 makes that page a warning at most; the check learns it in issue #9,
+/// which is not about authentication. Any other finding still fails the test.
+fn only_html_401_findings(output: &Output) -> bool {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let failed: Vec<usize> = (0..lines.len())
+        .filter(|&at| lines[at].trim_start().starts_with("FAILED "))
+        .collect();
+    output.status.code() == Some(1)
+        && !failed.is_empty()
+        && failed.iter().all(|&at| {
+            lines[at].contains("content_type_conformance")
+                && lines
+                    .get(at + 2)
+                    .is_some_and(|actual| actual.contains("(401): text/html"))
+        })
+}
+
+/// A wrong password or a wrong domain ends the run before any case with exit 2, naming the
+/// step that failed; `doctor` names it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_name_the_failed_step() {
+    if !acceptor_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let backend = upstream().await;
+    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    let wrong_password = {
+        let mut list = full_run(&acceptor, &backend, USER, &[]);
+        let at = list.iter().position(|a| a == PASSWORD).unwrap_or_default();
+        list[at] = "not-the-password".into();
+        list
+    };
+    let wrong_domain = full_run(&acceptor, &backend, "FABRIKAM\\svc-cm", &[]);
+    for list in [wrong_password, wrong_domain] {
+        let output = cmconform(list.clone(), &scratch.0).await;
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{list:?}: {all}");
+        assert!(all.contains("step 'authenticate' failed"), "{all}");
+        assert!(
+            all.contains("WWW-Authenticate offered: Negotiate | NTLM"),
+            "{all}"
+        );
+        assert!(!all.contains("not-the-password"), "{all}");
+    }
+    let doctor = args(&[
+        "doctor",
+        "--base-url",
+        &acceptor.url(),
+        "--auth",
+        "ntlm",
+        "--user",
+        USER,
+        "--password",
+        "not-the-password",
+    ]);
+    let output = cmconform(doctor, &scratch.0).await;
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("FAIL  authentication") && all.contains("step 'authenticate'"),
+        "{all}"
+    );
+    let offers_basic = Acceptor::start(&scratch, &backend, &["--offer", "Basic realm=\"cm\""]);
+    let output = cmconform(full_run(&offers_basic, &backend, USER, &[]), &scratch.0).await;
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("step 'scheme offered' failed") && all.contains("Basic realm"),
+        "{all}"
+    );
+    backend.shutdown().await;
+}
+
+/// A state endpoint behind the same authentication: refused without credentials (the run
+/// says so), served with `--state-auth same`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_endpoint_behind_the_same_authentication() {
+    if !acceptor_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let backend = upstream().await;
+    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    let state_url = format!("{}/_cmconform/states", acceptor.url());
+    let run = |extra: &[&str]| {
+        let mut list = args(&[
+            "run",
+            "--base-url",
+            &acceptor.url(),
+            "--state-url",
+            &state_url,
+        ]);
+        list.extend(args(&[
+            "--auth",
+            "ntlm",
+            "--user",
+            USER,
+            "--password",
+            PASSWORD,
+        ]));
+        list.extend(args(&[
+            "--filter",
+            "complete-from-approved",
+            "--no-lifecycle",
+        ]));
+        list.extend(args(&["--race-rounds", "0"]));
+        list.extend(args(extra));
+        list
+    };
+    let output = cmconform(run(&[]), &scratch.0).await;
+    assert!(text(&output).contains("answered 401"), "{}", text(&output));
+    assert_ne!(output.status.code(), Some(0));
+    let output = cmconform(run(&["--state-auth", "same"]), &scratch.0).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("1 passed"), "{}", text(&output));
+    backend.shutdown().await;
+}
+
+/// The dry run's reproduction of a credentialed PUT, with the password filled in, replays with
+/// curl's own NTLM against the acceptor and reaches the API (its 404 for an unknown id).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reproduction_replays_with_curl() {
+    if !acceptor_available() {
+        return;
+    }
+    let features = Command::new("curl").arg("-V").output();
+    let Ok(features) = features else {
+        println!("skipped: curl is not installed");
+        return;
+    };
+    if !String::from_utf8_lossy(&features.stdout).contains("NTLM") {
+        println!("skipped: this curl has no NTLM support");
+        return;
+    }
+    let scratch = Scratch::new();
+    let backend = upstream().await;
+    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM", "--html"]);
+    let mut list = full_run(&acceptor, &backend, USER, &["--dry-run"]);
+    list.extend(args(&["--filter", "id-unknown-guid"]));
+    let output = cmconform(list, &scratch.0).await;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("-X PUT"))
+        .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"));
+    assert!(
+        line.contains("--ntlm -u 'CONTOSO\\svc-cm:********'"),
+        "{line}"
+    );
+    assert!(!line.contains("Authorization"), "no dead token: {line}");
+    let replay = line.replace("********", PASSWORD);
+    let curl = Command::new("sh")
+        .args(["-c", &replay])
+        .output()
+        .expect("sh runs curl");
+    let answer = String::from_utf8_lossy(&curl.stdout).into_owned();
+    let last_status = answer
+        .lines()
+        .filter(|line| line.starts_with("HTTP/"))
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(last_status.contains(" 404"), "{last_status}: {answer}");
+    assert_eq!(
+        acceptor.count(" authenticated "),
+        1,
+        "curl's handshake was accepted"
+    );
+    backend.shutdown().await;
+}
+
+/// NTLM pins each handshake to one direct connection: a proxy is refused up front (exit 2),
+/// before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntlm_through_a_proxy_is_refused() {
+    let scratch = Scratch::new();
+    let list = args(&[
+        "run",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--auth",
+        "ntlm",
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--proxy",
+        "http://127.0.0.1:9",
+    ]);
+    let output = cmconform(list, &scratch.0).await;
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("--proxy") && all.contains("not supported"),
+        "{all}"
+    );
+}
+
+/// The dry run names NTLM replays with curl's own flags and masks the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_curl_ntlm_not_tokens() {
+    let scratch = Scratch::new();
+    let list = args(&[
+        "run",
+        "--base-url",
+        "https://cm.contoso.com",
+        "--auth",
+        "ntlm",
+        "--user",
+        "svc-cm",
+        "--domain",
+        "CONTOSO",
+        "--password",
+        PASSWORD,
+        "--dry-run",
+        "--filter",
+        "complete-from-approved",
+        "--state-url",
+        "https://cm.contoso.com/states",
+        "--state-auth",
+        "same",
+        "--state-header",
+        "X-Api-Key: state-secret-1",
+    ]);
+    let output = cmconform(list, &scratch.0).await;
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("curl -sS -i --ntlm -u 'CONTOSO\\svc-cm:********' -X PUT"),
+        "{all}"
+    );
+    assert!(all.contains("with the run's authentication"), "{all}");
+    assert!(
+        !all.contains(PASSWORD) && !all.contains("state-secret-1"),
+        "{all}"
+    );
+}
