@@ -151,7 +151,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", conflicts_with = "ids")]
     pub state_url: Option<String>,
     /// Credentials for --state-url: none (only --state-header), or same (the run's --auth
-    /// mode and -H headers, NTLM and Kerberos included).
+    /// mode and -H headers, NTLM included).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = crate::provider::StateAuth::None, requires = "state_url")]
     pub state_auth: crate::provider::StateAuth,
     /// Header added to every --state-url request, curl-style 'Name: value' (repeatable).
