@@ -410,8 +410,7 @@ async fn a_reproduction_replays_with_curl() {
     let answer = String::from_utf8_lossy(&curl.stdout).into_owned();
     let last_status = answer
         .lines()
-        .filter(|line| line.starts_with("HTTP/"))
-        .last()
+        .rfind(|line| line.starts_with("HTTP/"))
         .unwrap_or_default()
         .to_string();
     assert!(last_status.contains(" 404"), "{last_status}: {answer}");
