@@ -5,7 +5,7 @@
 use crate::client::{Exchange, HttpClient, OutgoingRequest};
 use crate::contract::REQUESTS_PATH;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
-use crate::plan::{Case, RacePlan};
+use crate::plan::{Case, OpenRule, PlannedRequest, RacePlan};
 use crate::provider::{Provider, Staged};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -22,6 +22,22 @@ pub struct StepEvidence {
     pub exchange: Exchange,
     /// GET of the staged request just after the step.
     pub after: Option<Exchange>,
+    /// For an open input: the canonical request sent from the same state (CONTRACT.md 7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<CanonicalRun>,
+}
+
+/// What the canonical request of an open input did on a second request staged in the same
+/// state, so the checks can compare the two.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CanonicalRun {
+    Ran {
+        staged_id: String,
+        evidence: Box<StepEvidence>,
+    },
+    /// The second request could not be staged or sent; the reason says why.
+    NotRun { reason: String },
 }
 
 /// One round of a race: K conflicting PUTs released together on one fresh request.
@@ -254,7 +270,7 @@ async fn run_steps(
         Some(path) => Some(client.get(path).await),
         None => None,
     };
-    for step in &case.steps {
+    for (index, step) in case.steps.iter().enumerate() {
         let request = step.request.resolve(staged_id.as_deref());
         // Shared deployments: a PUT goes only to the staged id or to one that names no request.
         if let Err(reason) = client.guard(&request, staged_id.as_deref()).await {
@@ -265,10 +281,17 @@ async fn run_steps(
             Some(path) => Some(client.get(path).await),
             None => None,
         };
+        let canonical = match step.kind.open_rule() {
+            Some(OpenRule::Spelling(canonical)) => {
+                Some(run_canonical(case, index, canonical, client, provider).await)
+            }
+            _ => None,
+        };
         steps.push(StepEvidence {
             before: before.take(),
             exchange,
             after: after.clone(),
+            canonical,
         });
         before = after;
     }
@@ -276,6 +299,45 @@ async fn run_steps(
         staged_id,
         steps,
         rounds: Vec::new(),
+    }
+}
+
+/// Sends the canonical request of an open input to a second request staged in the state the
+/// open input met: the case's `given` state, which only the first step is known to meet.
+async fn run_canonical(
+    case: &Case,
+    index: usize,
+    canonical: &PlannedRequest,
+    client: &HttpClient,
+    provider: &Provider,
+) -> CanonicalRun {
+    let not_run = |reason: String| CanonicalRun::NotRun { reason };
+    let Some(state) = case.given.filter(|_| index == 0) else {
+        return not_run("the open input is not the first step of a staged case".into());
+    };
+    let id = match stage_one(provider, state).await {
+        Ok(id) => id,
+        Err(Execution::Skipped { reason } | Execution::Errored { reason }) => {
+            return not_run(format!("no second request in state '{state}': {reason}"));
+        }
+        Err(Execution::Ran { .. }) => return not_run("staging answered nothing".into()),
+    };
+    let path = request_path(&id);
+    let request = canonical.resolve(Some(&id));
+    if let Err(reason) = client.guard(&request, Some(&id)).await {
+        return not_run(reason);
+    }
+    let before = client.get(&path).await;
+    let exchange = client.send(&request).await;
+    let after = client.get(&path).await;
+    CanonicalRun::Ran {
+        staged_id: id,
+        evidence: Box::new(StepEvidence {
+            before: Some(before),
+            exchange,
+            after: Some(after),
+            canonical: None,
+        }),
     }
 }
 

@@ -3,7 +3,8 @@
 
 use crate::client::OutgoingRequest;
 use crate::contract::Contract;
-use crate::contract::fixture::{Expectation, Fixture, ID_PLACEHOLDER};
+use crate::contract::fixture::{Canonical, Expectation, Fixture, FixtureRequest, ID_PLACEHOLDER};
+use crate::contract::kind::ExpectationKind;
 use crate::contract::lifecycle::RequestState;
 use serde::Serialize;
 
@@ -34,7 +35,67 @@ pub struct Case {
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     pub request: PlannedRequest,
+    /// What the answer must be; for an open step, what an accepting server must do.
     pub expect: Expectation,
+    pub kind: StepKind,
+}
+
+/// How a step is judged: a documented rule, our reading of a silence, or an open input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StepKind {
+    Documented,
+    Reading,
+    Open { rule: OpenRule },
+}
+
+/// What an open input (CONTRACT.md section 7) is judged against.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenRule {
+    /// Refused, or treated exactly as this canonical request from the same state; exec sends it
+    /// to a second request staged in the case's `given` state.
+    Spelling(PlannedRequest),
+    /// An integer status: refused, or acting as one of the three documented values.
+    AnyStatus,
+    /// A repeat of the PUT that already took effect: refused, or success changing nothing.
+    Repeat,
+}
+
+impl StepKind {
+    pub fn expectation_kind(&self) -> ExpectationKind {
+        match self {
+            StepKind::Documented => ExpectationKind::Documented,
+            StepKind::Reading => ExpectationKind::Reading,
+            StepKind::Open { .. } => ExpectationKind::Open,
+        }
+    }
+
+    pub fn open_rule(&self) -> Option<&OpenRule> {
+        match self {
+            StepKind::Open { rule } => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// The kind of a fixture, with its canonical request planned.
+    fn of_fixture(fixture: &Fixture) -> StepKind {
+        match (fixture.kind, &fixture.canonical) {
+            (ExpectationKind::Documented, _) => StepKind::Documented,
+            (ExpectationKind::Reading, _) => StepKind::Reading,
+            (ExpectationKind::Open, canonical) => StepKind::Open {
+                rule: match canonical {
+                    Some(Canonical::Request(request)) => {
+                        OpenRule::Spelling(PlannedRequest::of_fixture(&request.to_request()))
+                    }
+                    Some(Canonical::Repeat) => OpenRule::Repeat,
+                    // The loader requires a canonical for open fixtures; an integer status is
+                    // the weakest reading if one ever slipped through.
+                    Some(Canonical::AnyStatus) | None => OpenRule::AnyStatus,
+                },
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -54,6 +115,21 @@ pub struct PlannedRequest {
 }
 
 impl PlannedRequest {
+    /// A fixture's request as planned: headers in file order, body as bytes.
+    pub fn of_fixture(request: &FixtureRequest) -> PlannedRequest {
+        PlannedRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: request.body.as_ref().map(|body| body.to_bytes()),
+            credentials: request.credentials,
+        }
+    }
+
     /// `{ID}`: the staged id upper-cased (.NET parses GUIDs case-insensitively).
     pub const ID_UPPER: &str = "{ID}";
     /// `{id_n}`: the 32 hex digits without dashes (.NET's `Guid.ToString("N")` form).
@@ -101,7 +177,6 @@ impl PlannedRequest {
 
 impl Case {
     pub fn from_fixture(fixture: &Fixture) -> Case {
-        let request = &fixture.request;
         Case {
             id: fixture.id.clone(),
             title: fixture.title.clone(),
@@ -110,18 +185,9 @@ impl Case {
             family: Family::Fixture,
             given: fixture.given,
             steps: vec![Step {
-                request: PlannedRequest {
-                    method: request.method.clone(),
-                    path: request.path.clone(),
-                    headers: request
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    body: request.body.as_ref().map(|body| body.to_bytes()),
-                    credentials: request.credentials,
-                },
+                request: PlannedRequest::of_fixture(&fixture.request),
                 expect: fixture.expect.clone(),
+                kind: StepKind::of_fixture(fixture),
             }],
             race: None,
         }

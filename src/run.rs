@@ -4,6 +4,7 @@
 
 use crate::checks::{self, CheckContext};
 use crate::client::{ClientConfig, ClientError, Connection, HttpClient, TransportError};
+use crate::contract::profile::Profile;
 use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
@@ -79,6 +80,8 @@ pub struct RunOptions {
     pub connection: Connection,
     /// Stop starting cases after the first failure.
     pub fail_fast: bool,
+    /// How strictly open inputs and web-server answers are judged (CONTRACT.md 6 and 7).
+    pub profile: Profile,
 }
 
 /// Which case families run besides the fixtures (issue: generated, life cycle, concurrency).
@@ -150,6 +153,7 @@ impl RunOptions {
             families: Families::default(),
             connection: Connection::default(),
             fail_fast: false,
+            profile: Profile::default(),
         }
     }
 }
@@ -198,6 +202,7 @@ pub async fn run(
     let context = CheckContext {
         schemas: &contract.schemas,
         snapshots: &snapshots,
+        profile: options.profile,
     };
     let mut reports = Vec::with_capacity(cases.len());
     let masked_target = crate::client::mask_url(target.client.base_url());
@@ -206,6 +211,7 @@ pub async fn run(
         target: &masked_target,
         embedded: target.embedded.is_some(),
         seed: options.families.reported_seed(),
+        profile: options.profile,
     }));
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
@@ -238,6 +244,7 @@ pub async fn run(
         started_at,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         seed: options.families.reported_seed(),
+        profile: options.profile,
         notices: match options.base_url {
             Some(_) => options.connection.notices(),
             None => Vec::new(),
@@ -248,8 +255,8 @@ pub async fn run(
 }
 
 fn judge(executed: ExecutedCase, context: &CheckContext) -> CaseReport {
-    let results = checks::evaluate(&executed, context);
-    CaseReport::from_executed(executed, results)
+    let evaluation = checks::evaluate(&executed, context);
+    CaseReport::from_executed(executed, evaluation)
 }
 
 async fn connect(options: &RunOptions) -> Result<Target, RunError> {

@@ -84,6 +84,9 @@ async fn suite(base: &RunOptions, fault: Option<Fault>) -> Result<RunReport, Run
     options.jobs = options.jobs.min(SELFTEST_JOBS);
     options.embedded_slow_delay = SELFTEST_SLOW_DELAY;
     options.snapshot_mode = crate::snapshot::SnapshotMode::Compare;
+    if let Some(fault) = fault {
+        options.profile = fault.profile();
+    }
     run::run(&options, |_| {}).await
 }
 

@@ -6,9 +6,9 @@
 //! so the table cannot drift from the cases that test it.
 
 use crate::contract::fixture::{Expectation, Outcome};
-use crate::contract::lifecycle::{RequestState, TargetStatus, transition};
+use crate::contract::lifecycle::{RequestState, TargetStatus, is_repeat, transition};
 use crate::contract::{REQUEST_SCHEMA, REQUESTS_PATH};
-use crate::plan::{Case, Family, PlannedRequest, RacePlan, Step};
+use crate::plan::{Case, Family, OpenRule, PlannedRequest, RacePlan, Step, StepKind};
 
 /// The CONTRACT.md section every case of this module comes from.
 const SECTION: &str = "5";
@@ -38,6 +38,23 @@ pub fn expectation_for(from: RequestState, target: TargetStatus) -> Expectation 
     }
 }
 
+/// The step of a well-formed PUT of `target` on a request in `from`. A repeat of the PUT that
+/// already took effect is open (section 7): refused, or an idempotent success that leaves the
+/// request as it is; everything else is the section 5 table.
+pub fn step_for(from: RequestState, target: TargetStatus) -> Step {
+    let (expect, kind) = if is_repeat(from, target) {
+        let rule = OpenRule::Repeat;
+        (success(from), StepKind::Open { rule })
+    } else {
+        (expectation_for(from, target), StepKind::Documented)
+    };
+    Step {
+        request: put_request(target),
+        expect,
+        kind,
+    }
+}
+
 /// A success ending in `to`: 200 with a Request (or 204), GET then shows `to.code()`.
 pub fn success(to: RequestState) -> Expectation {
     Expectation {
@@ -46,6 +63,15 @@ pub fn success(to: RequestState) -> Expectation {
         schema: Some(REQUEST_SCHEMA.into()),
         status_value: Some(to.code()),
         snapshot: None,
+    }
+}
+
+/// An integer status accepted (section 7, weaker sense): a success whose Status is whatever
+/// documented value the server took it for; the checks find which from the answer.
+pub fn any_status() -> Expectation {
+    Expectation {
+        status_value: None,
+        ..success(RequestState::Completed)
     }
 }
 
@@ -105,6 +131,10 @@ fn describe_put(from: RequestState, target: TargetStatus) -> String {
             "PUT {body} succeeds (200 with a Request or 204) and GET shows Status {}",
             to.code()
         ),
+        None if is_repeat(from, target) => format!(
+            "PUT {body} repeats the PUT that already took effect: refused (never 2xx, GET \
+             unchanged) or an idempotent success that changes nothing (section 7)"
+        ),
         None => format!(
             "PUT {body} is refused (never 2xx, GET unchanged): {}",
             refusal_reason(from, target)
@@ -123,6 +153,8 @@ pub fn lifecycle_table_cases() -> Vec<Case> {
 fn table_case(from: RequestState, target: TargetStatus) -> Case {
     let verdict = if transition(from, target).is_some() {
         "allowed"
+    } else if is_repeat(from, target) {
+        "repeat"
     } else {
         "forbidden"
     };
@@ -158,12 +190,9 @@ fn walk(start: RequestState, targets: &[TargetStatus]) -> Vec<Step> {
     targets
         .iter()
         .map(|&target| {
-            let expect = expectation_for(state, target);
+            let step = step_for(state, target);
             state = transition(state, target).unwrap_or(state);
-            Step {
-                request: put_request(target),
-                expect,
-            }
+            step
         })
         .collect()
 }
@@ -211,7 +240,8 @@ const SEQUENCES: &[(RequestState, &[TargetStatus])] = {
 };
 
 /// Multi-step sequences on one staged request, e.g. complete-then-cancel: the second PUT must
-/// be refused because Completed is final. Repeating a PUT is refused the same way.
+/// be refused because Completed is final. Repeating a PUT is open (section 7): refused, or an
+/// idempotent success.
 pub fn sequence_cases() -> Vec<Case> {
     SEQUENCES
         .iter()
@@ -300,6 +330,10 @@ mod tests {
                         assert_eq!(step.expect.status_value, Some(to.code()), "{id}");
                         assert_eq!(step.expect.schema.as_deref(), Some(REQUEST_SCHEMA));
                     }
+                    None if is_repeat(from, target) => {
+                        assert!(matches!(step.kind.open_rule(), Some(OpenRule::Repeat)));
+                        assert_eq!(step.expect.status_value, Some(from.code()), "{id}");
+                    }
                     None => {
                         assert_eq!(step.expect.outcome, Outcome::Refusal, "{id}");
                         assert_eq!(step.expect.status_value, None, "{id}");
@@ -336,7 +370,7 @@ mod tests {
     }
 
     #[test]
-    fn repeating_a_completion_is_refused_and_says_why() {
+    fn repeating_a_completion_may_be_refused_or_idempotent() {
         let cases = sequence_cases();
         let case = cases
             .iter()
@@ -346,13 +380,15 @@ mod tests {
         };
         assert_eq!(case.steps.len(), 2);
         assert_eq!(case.steps[0].expect.outcome, Outcome::Success);
-        assert_eq!(case.steps[1].expect.outcome, Outcome::Refusal);
+        assert!(matches!(case.steps[0].kind, StepKind::Documented));
+        // Accepted, the repeat must leave the request Completed (8): nothing may change.
+        assert!(matches!(
+            case.steps[1].kind.open_rule(),
+            Some(OpenRule::Repeat)
+        ));
+        assert_eq!(case.steps[1].expect.status_value, Some(8));
         assert!(case.title.contains("the same PUT again"), "{}", case.title);
-        assert!(
-            case.title.contains("Completed (8) is final"),
-            "{}",
-            case.title
-        );
+        assert!(case.title.contains("idempotent success"), "{}", case.title);
         assert!(case.tags.iter().any(|tag| tag == "repeat"));
     }
 
@@ -381,7 +417,11 @@ mod tests {
                 let Some(target) = target else {
                     panic!("{}: body is not a documented PUT", case.id)
                 };
-                let expected = expectation_for(state, target);
+                let expected = if is_repeat(state, target) {
+                    success(state)
+                } else {
+                    expectation_for(state, target)
+                };
                 assert_eq!(step.expect.outcome, expected.outcome, "{}", case.id);
                 assert_eq!(
                     step.expect.status_value, expected.status_value,

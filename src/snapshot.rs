@@ -225,7 +225,7 @@ fn normalize_array(key: &str, items: &[Value]) -> Value {
 fn string_placeholder(key: &str, text: &str) -> &'static str {
     if uuid::Uuid::parse_str(text).is_ok() {
         "[guid]"
-    } else if crate::contract::timestamp::parse_timestamp(text).is_some() {
+    } else if crate::contract::timestamp::Timestamp::parse(text).is_some() {
         "[timestamp]"
     } else if key == "SecurityDescriptor" && text.starts_with("O:") {
         "[sddl]"

@@ -18,29 +18,8 @@ const PATH: &str = "/CertificateManagement/api/v1.0/requests";
 const JSON_TYPE: &str = "application/json; charset=utf-8";
 const NOT_COMPLETED: &str = "0001-01-01T00:00:00";
 
-const FIELD_ORDER: [&str; 21] = [
-    "Uuid",
-    "RequestType",
-    "Status",
-    "Flags",
-    "DataCollection",
-    "DataCollectionFlags",
-    "OriginatorUserUuid",
-    "TargetUserUuid",
-    "Submitted",
-    "Completed",
-    "NewProfileUuid",
-    "OldProfileUuid",
-    "NewSmartcardUuid",
-    "OldSmartcardUuid",
-    "Priority",
-    "Comment",
-    "ProfileTemplateUuid",
-    "SecurityDescriptor",
-    "IsSmartcard",
-    "IsEnrollmentAgent",
-    "IsDataCollectionComplete",
-];
+/// The documented field order is the harness's own list (section 3, in the order of section 4).
+use cmconform::contract::request_fields::DOCUMENTED_FIELDS as FIELD_ORDER;
 
 /// A test server and a client for it.
 struct Harness {
@@ -845,6 +824,7 @@ async fn demonstrate(fault: Fault) {
         "invalid_status_accepted" => demo_invalid_status_accepted(&harness, id).await,
         "refusal_changes_state" => demo_refusal_changes_state(&harness, id).await,
         "final_state_reopened" => demo_final_state_reopened(&harness, id).await,
+        "repeat_restamps" => demo_repeat_restamps(&harness, id).await,
         "abandoned_wrong_code" => demo_abandoned_wrong_code(&harness, id).await,
         "unknown_id_200" => demo_unknown_id_200(&harness, id).await,
         "credentials_ignored" => demo_credentials_ignored(&harness, id).await,
@@ -991,6 +971,20 @@ async fn demo_refusal_changes_state(harness: &Harness, _id: String) {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_internal_error(&body);
     assert_eq!(harness.get_json(&pending).await["Status"], 8);
+}
+
+async fn demo_repeat_restamps(harness: &Harness, _id: String) {
+    let completed = harness.stage(RequestState::Completed).await;
+    let before = harness.get_json(&completed).await;
+    let body = put_ok(harness, &completed, TargetStatus::Completed).await;
+    assert_eq!(body["Status"], 8);
+    assert_ne!(
+        body["Completed"], before["Completed"],
+        "a repeat that changes Completed"
+    );
+    let canceled = harness.stage(RequestState::Canceled).await;
+    let response = harness.put(&canceled, TargetStatus::Completed).await;
+    assert!(!response.status().is_success(), "{}", response.status());
 }
 
 async fn demo_final_state_reopened(harness: &Harness, _id: String) {

@@ -1,12 +1,13 @@
 //! Checks on response bodies: the Request schema of section 3, the Uuid of the URL, the Completed
 //! timestamp of section 5, and the no-stack-trace rule of section 2.
 
+use super::extra_fields::extra_fields_verdict;
 use super::{CheckContext, Subject, Verdict, has_body, is_success, step};
 use crate::client::{Exchange, ReceivedResponse};
 use crate::contract::fixture::Outcome;
-use crate::contract::timestamp::parse_timestamp;
+use crate::contract::request_fields::extra_fields;
+use crate::contract::timestamp::Timestamp;
 use crate::contract::{ERROR_SCHEMA, REQUEST_SCHEMA};
-use chrono::Datelike;
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -15,11 +16,21 @@ use std::sync::LazyLock;
 pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
     let view = step(subject)?;
     let mut problems = Vec::new();
+    let mut extras = Vec::new();
     let mut judged = false;
     for (label, exchange) in view.exchanges() {
         let Some(response) = exchange.ok().filter(|r| has_body(r)) else {
             continue;
         };
+        if is_success(response.status)
+            && let Some(body) = response.json()
+        {
+            extras.extend(
+                extra_fields(&body)
+                    .into_iter()
+                    .map(|field| format!("{label}: {field}")),
+            );
+        }
         let schema = match response.status {
             status if is_success(status) && label == "request" => {
                 view.expect.schema.as_deref().unwrap_or(REQUEST_SCHEMA)
@@ -47,11 +58,16 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
     if !judged {
         return None;
     }
-    Some(Verdict::from_problems(
+    let verdict = Verdict::from_problems(
         problems,
         "a response body does not match its schema",
         "valid against schemas/",
-    ))
+    );
+    if verdict.is_fail() {
+        return Some(verdict);
+    }
+    extras.dedup();
+    Some(extra_fields_verdict(&extras, context.profile).unwrap_or(verdict))
 }
 
 /// Every returned Request names the request of the URL.
@@ -95,10 +111,7 @@ fn path_id(url: &str) -> String {
 
 /// GUIDs compare by value: .NET accepts and may echo either case, braces, or no dashes.
 fn same_guid(a: &str, b: &str) -> bool {
-    match (uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a.eq_ignore_ascii_case(b),
-    }
+    super::by_value::guid_eq(a, b).unwrap_or_else(|| a.eq_ignore_ascii_case(b))
 }
 
 /// After completion: Completed is a real ISO 8601 timestamp, not year 1, not before Submitted.
@@ -142,7 +155,7 @@ fn completion_problem(response: &ReceivedResponse) -> Option<String> {
                 .map_or("missing".into(), Value::to_string)
         ));
     };
-    let Some(completed) = parse_timestamp(text) else {
+    let Some(completed) = Timestamp::parse(text) else {
         return Some(format!("Completed {text:?} is not ISO 8601"));
     };
     if completed.year() <= 1 {
@@ -151,13 +164,11 @@ fn completion_problem(response: &ReceivedResponse) -> Option<String> {
     let submitted = body
         .get("Submitted")
         .and_then(Value::as_str)
-        .and_then(parse_timestamp);
-    match submitted {
-        Some(submitted) if completed < submitted => {
-            Some(format!("Completed {text} is earlier than Submitted"))
-        }
-        _ => None,
-    }
+        .and_then(Timestamp::parse);
+    // A zoned and a zoneless value cannot be ordered without assuming a zone: no verdict then.
+    let order = submitted.and_then(|submitted| completed.compare(&submitted));
+    (order == Some(std::cmp::Ordering::Less))
+        .then(|| format!("Completed {text} is earlier than Submitted"))
 }
 
 static STACK_FRAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -226,6 +237,13 @@ mod tests {
         assert!(completion_problem(&unset).is_some_and(|p| p.contains("not completed")));
         let local = answer("2015-07-07T23:36:21.93Z", "7/7/2015 11:37:37 PM");
         assert!(completion_problem(&local).is_some_and(|p| p.contains("not ISO 8601")));
+        // Issue 9, false failure 6: a zoneless (local) Completed is not read as UTC.
+        let zoneless = answer("2015-07-07T23:36:21.93Z", "2015-07-07T20:37:37.767");
+        assert_eq!(completion_problem(&zoneless), None);
+        let both_local = answer("2015-07-07T23:36:21.93", "2015-07-07T20:37:37.767");
+        assert!(completion_problem(&both_local).is_some_and(|p| p.contains("earlier")));
+        let offsets = answer("2015-07-08T01:36:21.93+02:00", "2015-07-07T23:37:00Z");
+        assert_eq!(completion_problem(&offsets), None);
     }
 
     #[test]

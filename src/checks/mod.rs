@@ -3,18 +3,25 @@
 //! and returns nothing when it does not apply, or a pass, a warning, or a failure.
 
 mod body;
+pub mod by_value;
+mod extra_fields;
+pub mod open_input_equivalence;
 mod race;
 mod snapshot;
 mod state;
 mod status;
+#[cfg(test)]
+mod testing;
 mod transport;
 
 use crate::client::{Exchange, ReceivedResponse};
 use crate::contract::fixture::Expectation;
+use crate::contract::profile::Profile;
 use crate::contract::schema::SchemaSet;
 use crate::exec::{ExecutedCase, Execution, RaceRound, StepEvidence};
-use crate::plan::{Case, PlannedRequest};
+use crate::plan::{Case, PlannedRequest, Step};
 use crate::snapshot::SnapshotStore;
+pub use open_input_equivalence::{OpenOutcome, OpenPath};
 use serde::Serialize;
 
 /// What a check concluded.
@@ -83,14 +90,20 @@ pub struct CheckResult {
 pub struct CheckContext<'a> {
     pub schemas: &'a SchemaSet,
     pub snapshots: &'a SnapshotStore,
+    /// How strictly the open questions of CONTRACT.md sections 6 and 7 are read.
+    pub profile: Profile,
 }
 
 /// The evidence of one step, with the plan it was executed from.
 pub struct StepView<'a> {
     pub case: &'a Case,
     pub index: usize,
+    /// The step as planned (its kind, and for an open input what an accepting server must do).
+    pub step: &'a Step,
     pub request: &'a PlannedRequest,
-    pub expect: &'a Expectation,
+    /// What the checks expect: the plan's expectation, or for an open input the one of the
+    /// path the server took (see [`open_input_equivalence::effective_expectation`]).
+    pub expect: Expectation,
     pub staged_id: Option<&'a str>,
     pub evidence: &'a StepEvidence,
 }
@@ -208,6 +221,12 @@ pub static REGISTRY: &[Check] = &[
         run: state::refusal_keeps_state,
     },
     Check {
+        name: "open_input_equivalence",
+        section: "7",
+        summary: "An open input (another spelling of a canonical request) is refused with the state unchanged, or treated exactly as the canonical request sent from the same state: same code, same body apart from per-request values, same resulting Status and Completed. Strict profile: must be refused.",
+        run: open_input_equivalence::open_input_equivalence,
+    },
+    Check {
         name: "auth_required",
         section: "6",
         summary: "Without credentials a PUT is refused with 401 and a WWW-Authenticate challenge, or 403, and changes nothing.",
@@ -237,32 +256,56 @@ pub fn find(name: &str) -> Option<&'static Check> {
     REGISTRY.iter().find(|check| check.name == name)
 }
 
+/// What the checks concluded about one executed case.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub results: Vec<CheckResult>,
+    /// The path the server took on each open step (CONTRACT.md section 7).
+    pub open: Vec<OpenOutcome>,
+}
+
 /// Runs every check on an executed case.
-pub fn evaluate(executed: &ExecutedCase, context: &CheckContext) -> Vec<CheckResult> {
+pub fn evaluate(executed: &ExecutedCase, context: &CheckContext) -> Evaluation {
     let Execution::Ran {
         staged_id,
         steps,
         rounds,
     } = &executed.execution
     else {
-        return Vec::new();
+        return Evaluation::default();
     };
-    let mut results = Vec::new();
+    let mut evaluation = Evaluation::default();
     if !rounds.is_empty() {
-        run_all(&Subject::Race(rounds), 0, context, &mut results);
+        run_all(&Subject::Race(rounds), 0, context, &mut evaluation.results);
     }
-    for (index, (evidence, step)) in steps.iter().zip(&executed.case.steps).enumerate() {
+    let case = &executed.case;
+    for (index, (evidence, step)) in steps.iter().zip(&case.steps).enumerate() {
+        let expect = open_input_equivalence::effective_expectation(
+            step,
+            evidence,
+            case.given,
+            context.profile,
+        );
         let view = StepView {
-            case: &executed.case,
+            case,
             index,
+            step,
             request: &step.request,
-            expect: &step.expect,
+            expect,
             staged_id: staged_id.as_deref(),
             evidence,
         };
-        run_all(&Subject::Step(view), index, context, &mut results);
+        evaluation
+            .open
+            .extend(open_input_equivalence::open_outcome(&view, context.profile));
+        run_all(
+            &Subject::Step(view),
+            index,
+            context,
+            &mut evaluation.results,
+        );
     }
-    results
+    evaluation
 }
 
 fn run_all(subject: &Subject, step: usize, context: &CheckContext, results: &mut Vec<CheckResult>) {

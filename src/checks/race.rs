@@ -1,7 +1,12 @@
 //! `concurrent_single_winner`: conflicting PUTs on one request must serialize (section 5: a
-//! request leaves Approved once, for one final state).
+//! request leaves Approved once, for one final state). Several successes are fine only when they
+//! all asked for the winner's status and show one and the same result: the later ones are then
+//! idempotent repeats of a PUT that already took effect (section 7).
 
+use super::by_value::same_value;
 use super::{CheckContext, Subject, Verdict, is_success};
+use crate::client::Exchange;
+use crate::contract::lifecycle::TargetStatus;
 use crate::exec::RaceRound;
 
 pub fn concurrent_single_winner(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
@@ -18,24 +23,30 @@ pub fn concurrent_single_winner(subject: &Subject, _: &CheckContext) -> Option<V
     Some(Verdict::from_problems(
         problems,
         "conflicting concurrent PUTs were not serialized",
-        "exactly one success; the others refused; GET shows the winner's Status",
+        "one winner; the others refused or idempotent repeats of the winner's PUT; GET shows the winner's Status",
     ))
 }
 
 fn round_problem(round: &RaceRound) -> Option<String> {
-    let winners: Vec<_> = round
+    let successes: Vec<&(TargetStatus, Exchange)> = round
         .attempts
         .iter()
         .filter(|(_, exchange)| exchange.ok().is_some_and(|r| is_success(r.status)))
-        .map(|(target, _)| *target)
         .collect();
-    let [winner] = winners.as_slice() else {
-        let names: Vec<&str> = winners.iter().map(|t| t.wire()).collect();
+    let winner = successes.first().map(|(target, _)| target);
+    let one_target = successes.iter().all(|(target, _)| Some(target) == winner);
+    let Some(winner) = winner.filter(|_| one_target && same_results(&successes)) else {
+        let names: Vec<&str> = successes.iter().map(|(t, _)| t.wire()).collect();
         return Some(format!(
-            "{} of {} PUTs succeeded ({})",
-            winners.len(),
+            "{} of {} PUTs succeeded ({}){}",
+            successes.len(),
             round.attempts.len(),
-            names.join(", ")
+            names.join(", "),
+            if one_target {
+                " with different results"
+            } else {
+                ""
+            }
         ));
     };
     let expected = crate::contract::lifecycle::transition(
@@ -54,4 +65,98 @@ fn round_problem(round: &RaceRound) -> Option<String> {
             winner.wire()
         )
     })
+}
+
+/// Whether every success that answered with a Request shows the same Status and Completed: a
+/// repeat that re-stamps Completed is a second effect, not an idempotent answer.
+fn same_results(successes: &[&(TargetStatus, Exchange)]) -> bool {
+    let results: Vec<serde_json::Value> = successes
+        .iter()
+        .filter_map(|(_, exchange)| exchange.ok()?.json().cloned())
+        .collect();
+    results.windows(2).all(|pair| {
+        ["Status", "Completed"].iter().all(|field| {
+            match (pair[0].get(*field), pair[1].get(*field)) {
+                (Some(a), Some(b)) => same_value(a, b),
+                (a, b) => a == b,
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{class, json_answer, run_on};
+    use serde_json::json;
+
+    fn put(target: TargetStatus, status: u16, completed: &str) -> (TargetStatus, Exchange) {
+        let code = match target {
+            TargetStatus::Completed => 8,
+            TargetStatus::Canceled => 17,
+            TargetStatus::Abandoned => 9,
+        };
+        let body = if status == 200 {
+            json!({"Status": code, "Completed": completed})
+        } else {
+            json!({"Message": "refused"})
+        };
+        (target, json_answer(status, &body))
+    }
+
+    fn round(attempts: Vec<(TargetStatus, Exchange)>, after_status: i64) -> RaceRound {
+        RaceRound {
+            id: "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099".into(),
+            before: json_answer(200, &json!({"Status": 3})),
+            attempts,
+            after: json_answer(200, &json!({"Status": after_status})),
+        }
+    }
+
+    #[test]
+    fn one_winner_and_idempotent_repeats_of_it_pass() {
+        use TargetStatus::{Canceled, Completed};
+        let at = "2026-11-29T10:00:00.1Z";
+        let table = [
+            (
+                vec![put(Completed, 200, at), put(Canceled, 403, "")],
+                8,
+                "pass",
+            ),
+            // Section 7: a repeat of the winner's PUT may succeed if it changes nothing.
+            (
+                vec![
+                    put(Completed, 200, at),
+                    put(Completed, 200, "2026-11-29T10:00:00.1000000Z"),
+                    put(Canceled, 500, ""),
+                ],
+                8,
+                "pass",
+            ),
+            (
+                vec![
+                    put(Completed, 200, at),
+                    put(Completed, 200, "2026-11-29T10:00:01Z"),
+                ],
+                8,
+                "fail",
+            ),
+            (
+                vec![put(Completed, 200, at), put(Canceled, 200, "")],
+                17,
+                "fail",
+            ),
+            (
+                vec![put(Completed, 403, ""), put(Canceled, 403, "")],
+                3,
+                "fail",
+            ),
+            (vec![put(Canceled, 200, "")], 8, "fail"),
+        ];
+        for (attempts, after, expected) in table {
+            let rounds = [round(attempts, after)];
+            let verdict = run_on(concurrent_single_winner, &Subject::Race(&rounds));
+            assert_eq!(class(&verdict), expected, "{verdict:?}");
+        }
+    }
 }

@@ -2,6 +2,8 @@
 
 use super::{CheckContext, Subject, Verdict, step};
 use crate::contract::fixture::Outcome;
+use crate::contract::profile::Profile;
+use crate::contract::request_fields::documented_only;
 use crate::snapshot::{SnapshotOutcome, render};
 
 /// Judges the PUT's 200 body, or for a 204 the GET after it (the same Request either way).
@@ -24,7 +26,13 @@ pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
             "a body that is not JSON",
         ));
     };
-    Some(match context.snapshots.check(name, &render(body)) {
+    // The documented profile compares the 21 documented fields: extra members are allowed and
+    // judged by the shared policy (response_schema_conformance). The strict one compares all.
+    let compared = match context.profile {
+        Profile::Documented => documented_only(body),
+        Profile::Strict => body.clone(),
+    };
+    Some(match context.snapshots.check(name, &render(&compared)) {
         Ok(SnapshotOutcome::Matched) => Verdict::Pass,
         Ok(SnapshotOutcome::Written(path)) => Verdict::warn(format!(
             "snapshot written to {}: review it",
@@ -55,4 +63,70 @@ fn relative(path: &std::path::Path) -> String {
         .map(|name| name.to_string_lossy())
         .unwrap_or_default();
     format!("snapshots/{file}")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::testing::{case, class, evidence, json_answer, verdict_of};
+    use crate::contract::fixture::Expectation;
+    use crate::contract::lifecycle::RequestState;
+    use crate::contract::profile::Profile;
+    use crate::plan::StepKind;
+    use crate::sequences::success;
+    use serde_json::{Value, json};
+
+    /// A hand-written completed Request with the 21 documented fields.
+    fn completed() -> Value {
+        let guid = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+        json!({"Uuid": guid, "RequestType": 1, "Status": 8, "Flags": 2, "DataCollection": [],
+            "DataCollectionFlags": 32, "OriginatorUserUuid": guid, "TargetUserUuid": guid,
+            "Submitted": "2015-07-07T23:36:21.93Z", "Completed": "2015-07-07T23:37:37.767Z",
+            "NewProfileUuid": guid, "OldProfileUuid": guid, "NewSmartcardUuid": guid,
+            "OldSmartcardUuid": guid, "Priority": 0, "Comment": "", "ProfileTemplateUuid": guid,
+            "SecurityDescriptor": "O:S-1-5-21D:(A;;;)", "IsSmartcard": true,
+            "IsEnrollmentAgent": false, "IsDataCollectionComplete": false})
+    }
+
+    /// Issue 9, false failure 8: one policy for extra Request members. The schema allows them
+    /// and the snapshot compares the documented 21; the strict profile fails them once.
+    #[test]
+    fn extra_members_follow_one_policy() {
+        let mut extra = completed();
+        extra["ETag"] = json!("W/\"1\"");
+        let mut before = completed();
+        before["Status"] = json!(3);
+        let expect = Expectation {
+            snapshot: Some("complete-from-approved".into()),
+            ..success(RequestState::Completed)
+        };
+        let table = [
+            (completed(), Profile::Documented, "snapshot", "pass"),
+            (
+                completed(),
+                Profile::Strict,
+                "response_schema_conformance",
+                "pass",
+            ),
+            (extra.clone(), Profile::Documented, "snapshot", "pass"),
+            (extra.clone(), Profile::Strict, "snapshot", "fail"),
+            (
+                extra.clone(),
+                Profile::Documented,
+                "response_schema_conformance",
+                "warn",
+            ),
+            (
+                extra,
+                Profile::Strict,
+                "response_schema_conformance",
+                "fail",
+            ),
+        ];
+        for (body, profile, check, expected) in table {
+            let case = case(RequestState::Approved, expect.clone(), StepKind::Documented);
+            let step = evidence(Some(&before), json_answer(200, &body), Some(&body));
+            let verdict = verdict_of(check, case, step, profile);
+            assert_eq!(class(&verdict), expected, "{check} {profile}: {verdict:?}");
+        }
+    }
 }

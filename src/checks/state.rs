@@ -1,6 +1,7 @@
 //! Checks on the request's state as GET shows it: immutable fields and the new Status after a
 //! success (sections 5 and 6), and nothing changed after a refusal (section 6).
 
+use super::by_value::{changed_fields, same_value};
 use super::{CheckContext, Subject, Verdict, step};
 use crate::contract::fixture::Outcome;
 use serde_json::Value;
@@ -43,19 +44,28 @@ pub fn immutable_fields(subject: &Subject, _: &CheckContext) -> Option<Verdict> 
     }
     let changes: Vec<String> = observed
         .iter()
-        .flat_map(|(label, value)| {
-            let before = &before;
-            IMMUTABLE_FIELDS.iter().filter_map(move |field| {
-                let (old, new) = (before.get(*field), value.get(*field));
-                (old != new).then(|| format!("{label}: {field} {} -> {}", show(old), show(new)))
-            })
-        })
+        .flat_map(|(label, value)| immutable_changes(&before, value, label))
         .collect();
     Some(Verdict::from_problems(
         changes,
         "a PUT changed a field that section 5 makes immutable",
         "immutable fields as GET showed them before",
     ))
+}
+
+/// The immutable fields that differ by value (GUIDs as UUIDs, timestamps as instants).
+fn immutable_changes(before: &Value, after: &Value, label: &str) -> Vec<String> {
+    IMMUTABLE_FIELDS
+        .iter()
+        .filter_map(|field| {
+            let (old, new) = (before.get(*field), after.get(*field));
+            let same = match (old, new) {
+                (Some(old), Some(new)) => same_value(old, new),
+                (old, new) => old == new,
+            };
+            (!same).then(|| format!("{label}: {field} {} -> {}", show(old), show(new)))
+        })
+        .collect()
 }
 
 fn show(value: Option<&Value>) -> String {
@@ -97,7 +107,7 @@ pub fn refusal_keeps_state(subject: &Subject, _: &CheckContext) -> Option<Verdic
     }
     let before = view.before()?.json()?;
     let after = view.after()?.json()?;
-    Some(if before == after {
+    Some(if changed_fields(&before, &after).is_empty() {
         Verdict::Pass
     } else {
         Verdict::fail(
@@ -127,4 +137,68 @@ pub fn describe_change(before: &Value, after: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::testing::{case, class, evidence, json_answer, verdict_of};
+    use crate::contract::lifecycle::RequestState;
+    use crate::contract::profile::Profile;
+    use crate::plan::StepKind;
+    use crate::sequences::{refusal, success};
+    use serde_json::{Value, json};
+
+    fn request(uuid: &str, submitted: &str, status: i64) -> Value {
+        json!({"Uuid": uuid, "Submitted": submitted, "Status": status, "RequestType": 1})
+    }
+
+    const ID: &str = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+
+    #[test]
+    fn immutable_fields_compare_by_value() {
+        let before = request(ID, "2015-07-07T23:36:21.93Z", 3);
+        let table = [
+            (request(ID, "2015-07-07T23:36:21.9300000Z", 8), "pass"),
+            (request(ID, "2015-07-07T23:36:21.93+00:00", 8), "pass"),
+            (
+                request(&ID.to_uppercase(), "2015-07-07T23:36:21.93Z", 8),
+                "pass",
+            ),
+            (request(ID, "2015-07-07T23:36:22.93Z", 8), "fail"),
+            (
+                request(
+                    "17cf063d-e337-4aa9-a822-346554ddd3c9",
+                    "2015-07-07T23:36:21.93Z",
+                    8,
+                ),
+                "fail",
+            ),
+            (json!({"Uuid": ID, "Status": 8, "RequestType": 1}), "fail"),
+        ];
+        for (after, expected) in table {
+            let case = case(
+                RequestState::Approved,
+                success(RequestState::Completed),
+                StepKind::Documented,
+            );
+            let step = evidence(Some(&before), json_answer(200, &after), Some(&after));
+            let verdict = verdict_of("immutable_fields", case, step, Profile::Documented);
+            assert_eq!(class(&verdict), expected, "{after}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_state_by_value() {
+        let before = request(ID, "2015-07-07T23:36:21.93Z", 3);
+        let table = [
+            (request(ID, "2015-07-07T23:36:21.930Z", 3), "pass"),
+            (request(ID, "2015-07-07T23:36:21.93Z", 17), "fail"),
+        ];
+        for (after, expected) in table {
+            let case = case(RequestState::Approved, refusal(), StepKind::Reading);
+            let step = evidence(Some(&before), json_answer(403, &json!({})), Some(&after));
+            let verdict = verdict_of("refusal_keeps_state", case, step, Profile::Documented);
+            assert_eq!(class(&verdict), expected, "{after}");
+        }
+    }
 }

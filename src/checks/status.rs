@@ -1,9 +1,10 @@
 //! Checks on status lines and headers: the HTTP code classes of CONTRACT.md section 6, the JSON
 //! content type of section 2, the numeric Status of section 5, and the auth rule of section 6.
 
-use super::{CheckContext, Subject, Verdict, has_body, is_success, step};
+use super::{CheckContext, StepView, Subject, Verdict, has_body, is_success, step};
 use crate::client::ReceivedResponse;
 use crate::contract::fixture::Outcome;
+use crate::contract::profile::Profile;
 
 /// Success: a code the case allows (200/204), 200 with a body, 204 without. Refusal: never 2xx;
 /// 403 and 500 are documented; other 4xx warn; 1xx, 3xx and 501+ fail.
@@ -66,64 +67,119 @@ pub fn judge_refusal(status: u16) -> Verdict {
     }
 }
 
-/// Every response of the step that has a body says `application/json`.
-pub fn content_type_conformance(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
-    let view = step(subject)?;
-    let mut wrong = Vec::new();
-    let mut seen = false;
-    for (label, exchange) in view.exchanges() {
-        let Some(response) = exchange.ok().filter(|r| has_body(r)) else {
-            continue;
-        };
-        seen = true;
-        let content_type = response.header("content-type").unwrap_or("(none)");
-        if !is_json_media_type(content_type) {
-            wrong.push(format!("{label} ({}): {content_type}", response.status));
-        }
-    }
-    if !seen {
-        return None;
-    }
-    Some(Verdict::from_problems(
-        wrong,
-        "a response body is not declared as JSON",
-        "Content-Type: application/json",
-    ))
-}
+/// Codes the web server answers before the API runs (section 6): the 401 challenge, HTTP.sys's
+/// 400 for a malformed request line and its length limits, request filtering's 404 and 413.
+const PRE_API_CODES: [u16; 7] = [400, 401, 404, 411, 413, 414, 431];
 
-/// Every response of the step that has a body says how long it is (section 2).
-pub fn content_length_conformance(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
+/// Every response of the step that has a body says `application/json`, except an HTML page the
+/// web server gives before the API runs: a warning under the documented profile, a failure
+/// under the strict one. A success is JSON always.
+pub fn content_type_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
     let view = step(subject)?;
-    let bodies: Vec<(&str, &crate::client::ReceivedResponse)> = view
-        .exchanges()
-        .into_iter()
-        .filter_map(|(label, exchange)| exchange.ok().filter(|r| has_body(r)).map(|r| (label, r)))
-        .collect();
+    let bodies = answers_with_bodies(view);
     if bodies.is_empty() {
         return None;
     }
-    let missing: Vec<String> = bodies
-        .iter()
-        .filter(|(_, response)| response.header("content-length").is_none())
-        .map(|(label, response)| {
-            let framing = response
-                .header("transfer-encoding")
-                .unwrap_or("no length at all");
-            format!("{label} ({}): {framing}", response.status)
-        })
-        .collect();
-    Some(Verdict::from_problems(
-        missing,
-        "a response body has no Content-Length",
-        "Content-Length on every response with a body",
+    Some(judge_content_types(&bodies, context.profile))
+}
+
+fn judge_content_types(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -> Verdict {
+    let (mut wrong, mut web_server) = (Vec::new(), Vec::new());
+    for (label, response) in bodies {
+        let content_type = response.header("content-type").unwrap_or("(none)");
+        let line = format!("{label} ({}): {content_type}", response.status);
+        if is_json_media_type(content_type) {
+            continue;
+        }
+        let html = media_type(content_type).eq_ignore_ascii_case("text/html");
+        match html && PRE_API_CODES.contains(&response.status) && !profile.is_strict() {
+            true => web_server.push(line),
+            false => wrong.push(line),
+        }
+    }
+    if !wrong.is_empty() {
+        return Verdict::fail(
+            "a response body is not declared as JSON",
+            match profile {
+                Profile::Documented => {
+                    "Content-Type: application/json (text/html only for web-server errors)"
+                }
+                Profile::Strict => "Content-Type: application/json (strict profile)",
+            },
+            wrong.join("; "),
+        );
+    }
+    if web_server.is_empty() {
+        return Verdict::Pass;
+    }
+    Verdict::warn(format!(
+        "an HTML page from the web server, before the API ran (section 6): {}",
+        web_server.join("; ")
     ))
 }
 
+/// Every response of the step that has a body says how long it is (section 2). Chunked framing
+/// (a reverse proxy re-framing the answer) warns under the documented profile and fails under
+/// the strict one; a body with no framing at all (ended by closing) fails.
+pub fn content_length_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
+    let view = step(subject)?;
+    let bodies = answers_with_bodies(view);
+    if bodies.is_empty() {
+        return None;
+    }
+    Some(judge_lengths(&bodies, context.profile))
+}
+
+fn judge_lengths(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -> Verdict {
+    let (mut missing, mut chunked) = (Vec::new(), Vec::new());
+    for (label, response) in bodies {
+        if response.header("content-length").is_some() {
+            continue;
+        }
+        let framing = response.header("transfer-encoding");
+        let line = format!(
+            "{label} ({}): {}",
+            response.status,
+            framing.unwrap_or("no length at all")
+        );
+        let is_chunked =
+            framing.is_some_and(|value| value.to_ascii_lowercase().contains("chunked"));
+        match is_chunked && !profile.is_strict() {
+            true => chunked.push(line),
+            false => missing.push(line),
+        }
+    }
+    if !missing.is_empty() {
+        return Verdict::fail(
+            "a response body has no Content-Length",
+            "Content-Length on every response with a body",
+            missing.join("; "),
+        );
+    }
+    if chunked.is_empty() {
+        return Verdict::Pass;
+    }
+    Verdict::warn(format!(
+        "chunked framing instead of Content-Length (a proxy re-framing the answer?): {}",
+        chunked.join("; ")
+    ))
+}
+
+/// The responses of a step that carry a body, labelled.
+fn answers_with_bodies<'a>(view: &'a StepView) -> Vec<(&'static str, &'a ReceivedResponse)> {
+    view.exchanges()
+        .into_iter()
+        .filter_map(|(label, exchange)| exchange.ok().filter(|r| has_body(r)).map(|r| (label, r)))
+        .collect()
+}
+
+/// The media type of a Content-Type value, without parameters.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or(value).trim()
+}
+
 fn is_json_media_type(value: &str) -> bool {
-    value
-        .split(';')
-        .next()
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    media_type(value).eq_ignore_ascii_case("application/json")
 }
 
 /// After a successful PUT that returned a body, Status is the expected integer.
@@ -187,11 +243,145 @@ pub fn auth_required(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         view.before().and_then(|r| r.json()),
         view.after().and_then(|r| r.json()),
     ) {
-        (Some(before), Some(after)) if before != after => Some(Verdict::fail(
-            "a refused unauthenticated PUT changed the request",
-            "GET after equals GET before",
-            super::state::describe_change(before, after),
-        )),
+        (Some(before), Some(after))
+            if !super::by_value::changed_fields(before, after).is_empty() =>
+        {
+            Some(Verdict::fail(
+                "a refused unauthenticated PUT changed the request",
+                "GET after equals GET before",
+                super::state::describe_change(before, after),
+            ))
+        }
         _ => Some(Verdict::Pass),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{answer, case, class, evidence, verdict_of};
+    use crate::contract::lifecycle::RequestState;
+    use crate::plan::StepKind;
+    use crate::sequences::refusal;
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> ReceivedResponse {
+        match answer(status, headers, "<html>x</html>").response {
+            Ok(received) => received,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    fn verdict_class(verdict: Verdict) -> &'static str {
+        class(&Some(verdict))
+    }
+
+    #[test]
+    fn web_server_html_warns_under_documented_and_fails_under_strict() {
+        let html = [("Content-Type", "text/html")];
+        let json = [("Content-Type", "application/json; charset=utf-8")];
+        let table = [
+            (response(401, &html), Profile::Documented, "warn"),
+            (response(401, &html), Profile::Strict, "fail"),
+            (
+                response(400, &[("Content-Type", "text/html; charset=us-ascii")]),
+                Profile::Documented,
+                "warn",
+            ),
+            (response(404, &html), Profile::Documented, "warn"),
+            (response(413, &html), Profile::Documented, "warn"),
+            // A success, a documented refusal, or an API error: JSON always.
+            (response(200, &html), Profile::Documented, "fail"),
+            (response(403, &html), Profile::Documented, "fail"),
+            (response(500, &html), Profile::Documented, "fail"),
+            (
+                response(401, &[("Content-Type", "text/plain")]),
+                Profile::Documented,
+                "fail",
+            ),
+            (response(401, &[]), Profile::Documented, "fail"),
+            (response(200, &json), Profile::Strict, "pass"),
+            (response(401, &json), Profile::Strict, "pass"),
+        ];
+        for (received, profile, expected) in table {
+            let verdict = judge_content_types(&[("request", &received)], profile);
+            assert_eq!(
+                verdict_class(verdict),
+                expected,
+                "{} {:?} {profile}",
+                received.status,
+                received.headers
+            );
+        }
+    }
+
+    #[test]
+    fn chunked_answers_warn_under_documented_and_fail_under_strict() {
+        let table = [
+            (&[("Content-Length", "12")][..], Profile::Strict, "pass"),
+            (
+                &[("Transfer-Encoding", "chunked")][..],
+                Profile::Documented,
+                "warn",
+            ),
+            (
+                &[("Transfer-Encoding", "gzip, chunked")][..],
+                Profile::Documented,
+                "warn",
+            ),
+            (
+                &[("Transfer-Encoding", "chunked")][..],
+                Profile::Strict,
+                "fail",
+            ),
+            (&[][..], Profile::Documented, "fail"),
+        ];
+        for (headers, profile, expected) in table {
+            let received = response(200, headers);
+            let verdict = judge_lengths(&[("request", &received)], profile);
+            assert_eq!(verdict_class(verdict), expected, "{headers:?} {profile}");
+        }
+    }
+
+    #[test]
+    fn an_iis_html_challenge_passes_auth_required() {
+        let before = serde_json::json!({"Status": 3});
+        let unauthenticated = crate::contract::fixture::Expectation {
+            outcome: Outcome::Unauthenticated,
+            ..refusal()
+        };
+        let iis = answer(
+            401,
+            &[
+                ("Content-Type", "text/html"),
+                ("WWW-Authenticate", "Negotiate"),
+                ("WWW-Authenticate", "NTLM"),
+                ("Content-Length", "14"),
+            ],
+            "<html>x</html>",
+        );
+        let bare = answer(401, &[("Content-Length", "0")], "");
+        let forbidden = answer(403, &[], "");
+        let accepted = answer(200, &[], "");
+        let table = [
+            (iis.clone(), Some(&before), "auth_required", "pass"),
+            (iis, Some(&before), "content_type_conformance", "warn"),
+            (bare, Some(&before), "auth_required", "fail"),
+            (forbidden, Some(&before), "auth_required", "pass"),
+            (accepted, Some(&before), "auth_required", "fail"),
+        ];
+        for (exchange, state, check, expected) in table {
+            let case = case(
+                RequestState::Approved,
+                unauthenticated.clone(),
+                StepKind::Reading,
+            );
+            let verdict = verdict_of(
+                check,
+                case,
+                evidence(state, exchange, state),
+                Profile::Documented,
+            );
+            assert_eq!(class(&verdict), expected, "{check}: {verdict:?}");
+        }
     }
 }

@@ -185,6 +185,11 @@ pub struct RunArgs {
     /// Stop starting cases after the first failure (the rest are reported as skipped).
     #[arg(long)]
     pub fail_fast: bool,
+    /// How open inputs are judged (CONTRACT.md section 7): documented passes a refusal or an
+    /// answer equivalent to the canonical request; strict requires every open input to be
+    /// refused and fails extra Request fields, chunked answers and HTML error pages.
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = crate::contract::profile::Profile::Documented)]
+    pub profile: crate::contract::profile::Profile,
     /// Plan only: print each request as a curl command (secrets masked) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -364,6 +369,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     options.selection = args.contract.selection();
     options.families = args.contract.families();
     options.fail_fast = args.fail_fast;
+    options.profile = args.profile;
     options.connection = args.connection.connection()?;
     options.snapshot_mode = match (args.update_snapshots, &options.contract) {
         (false, _) => SnapshotMode::Compare,

@@ -2,6 +2,7 @@
 //! disk. Parsing is strict (unknown keys are errors) so that a typo in a fixture cannot silently
 //! weaken a case.
 
+use super::kind::ExpectationKind;
 use super::lifecycle::RequestState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub struct Fixture {
     pub title: String,
     /// The CONTRACT.md section the case comes from, e.g. "5" or "6".
     pub section: String,
+    /// Documented (sections 1-5), our reading (section 6) or an open input (section 7).
+    pub kind: ExpectationKind,
     #[serde(default)]
     pub tags: Vec<String>,
     /// The provider state the target must be put in first; `None` for cases on ids that must not
@@ -24,7 +27,64 @@ pub struct Fixture {
     #[serde(default)]
     pub given: Option<RequestState>,
     pub request: FixtureRequest,
+    /// Open inputs only: what the request is another spelling of (section 7).
+    #[serde(default)]
+    pub canonical: Option<Canonical>,
+    /// For an open input: what the server must do if it accepts the input (the canonical
+    /// request's expectation); a refusal always passes.
     pub expect: Expectation,
+}
+
+/// What an open input is judged against (CONTRACT.md section 7).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Canonical {
+    /// Another spelling of this canonical request: refused, or treated exactly as it would be
+    /// from the same state. The harness sends it to a second request staged in the same state.
+    Request(CanonicalRequest),
+    /// An integer status: refused, or acting as one of the three documented values.
+    AnyStatus,
+    /// A repeat of the PUT that already took effect: refused, or success with nothing changed.
+    Repeat,
+}
+
+/// The canonical request of an open input: the documented PUT (section 1) unless a field says
+/// otherwise. Only the body is required, since it names the status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanonicalRequest {
+    #[serde(default = "canonical_method")]
+    pub method: String,
+    #[serde(default = "canonical_path")]
+    pub path: String,
+    #[serde(default = "canonical_headers")]
+    pub headers: BTreeMap<String, String>,
+    pub body: FixtureBody,
+}
+
+fn canonical_method() -> String {
+    "PUT".into()
+}
+
+fn canonical_path() -> String {
+    format!("{}/{ID_PLACEHOLDER}", super::REQUESTS_PATH)
+}
+
+fn canonical_headers() -> BTreeMap<String, String> {
+    BTreeMap::from([("Content-Type".to_string(), "application/json".to_string())])
+}
+
+impl CanonicalRequest {
+    /// The same request as a fixture request (with the run's credentials).
+    pub fn to_request(&self) -> FixtureRequest {
+        FixtureRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            body: Some(self.body.clone()),
+            credentials: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

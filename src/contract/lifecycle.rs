@@ -133,6 +133,16 @@ pub fn transition(from: RequestState, target: TargetStatus) -> Option<RequestSta
     }
 }
 
+/// Whether a PUT of `target` on a request in `from` repeats the PUT that already took effect
+/// (Completed on Completed, Canceled on Canceled, Abandoned on Failed): section 7 allows a
+/// refusal or an idempotent success that changes nothing.
+pub fn is_repeat(from: RequestState, target: TargetStatus) -> bool {
+    from.is_final()
+        && RequestState::ALL
+            .into_iter()
+            .any(|start| transition(start, target) == Some(from))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +164,22 @@ mod tests {
             assert_eq!(RequestState::from_code(state.code()), Some(state));
         }
         assert_eq!(RequestState::from_code(0), None);
+    }
+
+    #[test]
+    fn repeats_are_the_final_state_of_their_own_target() {
+        use RequestState::*;
+        let table = [
+            (Completed, TargetStatus::Completed, true),
+            (Canceled, TargetStatus::Canceled, true),
+            (Failed, TargetStatus::Abandoned, true),
+            (Completed, TargetStatus::Canceled, false),
+            (Denied, TargetStatus::Completed, false),
+            (Approved, TargetStatus::Completed, false),
+        ];
+        for (from, target, repeat) in table {
+            assert_eq!(is_repeat(from, target), repeat, "{from} {target:?}");
+        }
     }
 
     #[test]

@@ -3,12 +3,16 @@
 //! names the file and the JSON pointer of the offending value.
 
 pub mod fixture;
+pub mod kind;
 pub mod lifecycle;
+pub mod profile;
+pub mod request_fields;
 pub mod schema;
 pub mod source;
 pub mod timestamp;
 
-use fixture::{Fixture, ID_PLACEHOLDER, Outcome};
+use fixture::{Canonical, Fixture, FixtureBody, ID_PLACEHOLDER, Outcome};
+use kind::ExpectationKind;
 use lifecycle::{RequestState, TargetStatus};
 use schema::SchemaSet;
 use serde_json::Value;
@@ -201,7 +205,8 @@ fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Resu
     }
     match expect.outcome {
         Outcome::Success => {
-            if expect.status_value.is_none() {
+            let any_status = matches!(fixture.canonical, Some(Canonical::AnyStatus));
+            if expect.status_value.is_none() && !any_status {
                 return fail(
                     "/expect/status_value",
                     "a success case must name the Status it expects".into(),
@@ -240,7 +245,114 @@ fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Resu
             format!("{codes:?}: success codes must be non-empty and 2xx"),
         );
     }
+    check_kind(path, fixture)?;
+    if fixture.kind == ExpectationKind::Open {
+        return check_open(path, fixture);
+    }
     check_against_lifecycle(path, fixture)
+}
+
+/// The kind cites its sections, and only an open input names a canonical request.
+fn check_kind(path: &Path, fixture: &Fixture) -> Result<(), LoadError> {
+    let kind = fixture.kind;
+    if !kind.allows_section(&fixture.section) {
+        return Err(LoadError::invalid(
+            path,
+            "/section",
+            &format!(
+                "a {} expectation cites CONTRACT.md section {}, not {}",
+                kind.name(),
+                kind.sections(),
+                fixture.section
+            ),
+        ));
+    }
+    match (kind, &fixture.canonical) {
+        (ExpectationKind::Open, None) => Err(LoadError::invalid(
+            path,
+            "/canonical",
+            "an open input must name its canonical request (section 7)",
+        )),
+        (ExpectationKind::Documented | ExpectationKind::Reading, Some(_)) => {
+            Err(LoadError::invalid(
+                path,
+                "/canonical",
+                "only an open input has a canonical request",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An open input: staged, sent with credentials, and its `expect` is what the section 5 table
+/// gives the canonical request from the same state (what an accepting server must do).
+fn check_open(path: &Path, fixture: &Fixture) -> Result<(), LoadError> {
+    let fail = |pointer: &str, message: String| Err(LoadError::invalid(path, pointer, &message));
+    let Some(from) = fixture.given else {
+        return fail("/given", "an open input needs a provider state".into());
+    };
+    if fixture.expect.outcome == Outcome::Unauthenticated || !fixture.request.credentials {
+        return fail(
+            "/expect/outcome",
+            "an open input is sent with credentials and judged by section 7".into(),
+        );
+    }
+    let expected = match &fixture.canonical {
+        Some(Canonical::Request(canonical)) => {
+            let request = canonical.to_request();
+            let target = target_of(request.body.as_ref());
+            let well_formed = request.method == "PUT"
+                && request.path.ends_with(ID_PLACEHOLDER)
+                && request.headers_are_json();
+            let Some(target) = target.filter(|_| well_formed) else {
+                return fail(
+                    "/canonical/request",
+                    "the canonical request must be the documented PUT of section 1: \
+                     {\"status\": \"Completed\"|\"Canceled\"|\"Abandoned\"} as application/json \
+                     on {id}"
+                        .into(),
+                );
+            };
+            lifecycle::transition(from, target).map(RequestState::code)
+        }
+        Some(Canonical::Repeat) => {
+            let repeated = target_of(fixture.request.body.as_ref())
+                .is_some_and(|target| lifecycle::is_repeat(from, target));
+            if !repeated {
+                return fail(
+                    "/canonical",
+                    format!("the request is no repeat of the PUT that brought a request to {from}"),
+                );
+            }
+            Some(from.code())
+        }
+        Some(Canonical::AnyStatus) | None => None,
+    };
+    let matches = match (&fixture.canonical, fixture.expect.outcome) {
+        (Some(Canonical::AnyStatus), outcome) => {
+            outcome == Outcome::Success && fixture.expect.status_value.is_none()
+        }
+        (_, Outcome::Success) => expected.is_some() && fixture.expect.status_value == expected,
+        (_, _) => expected.is_none(),
+    };
+    if matches {
+        return Ok(());
+    }
+    fail(
+        "/expect",
+        match expected {
+            Some(code) => format!(
+                "an accepting server must act as the canonical request: outcome success with \
+                 status_value {code}"
+            ),
+            None if matches!(fixture.canonical, Some(Canonical::AnyStatus)) => {
+                "an integer status acts as one of the documented values: outcome success \
+                 without status_value"
+                    .into()
+            }
+            None => "the canonical request is refused from this state: outcome refusal".into(),
+        },
+    )
 }
 
 /// A fixture that asks for a documented transition must agree with the section 5 table.
@@ -280,7 +392,12 @@ fn check_against_lifecycle(path: &Path, fixture: &Fixture) -> Result<(), LoadErr
 
 /// The documented target status a well-formed JSON body asks for, if any.
 pub fn requested_target(fixture: &Fixture) -> Option<TargetStatus> {
-    let bytes = fixture.request.body.as_ref()?.to_bytes();
+    target_of(fixture.request.body.as_ref())
+}
+
+/// The documented target status a body `{"status": "<exact wire value>"}` asks for, if any.
+pub fn target_of(body: Option<&FixtureBody>) -> Option<TargetStatus> {
+    let bytes = body?.to_bytes();
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     let object = value.as_object()?;
     if object.len() != 1 {
@@ -323,6 +440,87 @@ mod tests {
         assert_eq!(json_pointer("expect.status[1]"), "/expect/status/1");
         assert_eq!(json_pointer("."), "/");
         assert_eq!(json_pointer("request"), "/request");
+    }
+}
+
+#[cfg(test)]
+mod kinds {
+    use super::*;
+    use serde_json::json;
+
+    /// A fixture document on an Approved request, with `changes` merged in at the top level.
+    fn document(changes: Value) -> Value {
+        let mut fixture = json!({
+            "id": "x", "title": "x", "section": "7", "kind": "open", "given": "approved",
+            "request": {"method": "PUT", "path": "/CertificateManagement/api/v1.0/requests/{id}",
+                "headers": {"Content-Type": "application/json"},
+                "body": {"json": {"status": "completed"}}},
+            "canonical": {"request": {"body": {"json": {"status": "Completed"}}}},
+            "expect": {"outcome": "success", "schema": "request.schema.json", "status_value": 8}
+        });
+        if let (Some(fixture), Some(changes)) = (fixture.as_object_mut(), changes.as_object()) {
+            for (key, value) in changes {
+                fixture.insert(key.clone(), value.clone());
+            }
+        }
+        fixture
+    }
+
+    /// `Ok` or the JSON pointer the load error names.
+    fn load(changes: Value) -> Result<(), String> {
+        let contract = Contract::embedded().map_err(|error| error.to_string())?;
+        let path = Path::new("fixtures/x.json");
+        let fixture = parse_fixture(path, &document(changes)).map_err(|e| e.to_string())?;
+        validate_fixture(path, &fixture, &contract.schemas).map_err(|error| match error {
+            LoadError::Invalid { pointer, .. } => pointer,
+            other => other.to_string(),
+        })
+    }
+
+    #[test]
+    fn every_fixture_declares_a_kind_that_fits() {
+        let success8 =
+            json!({"outcome": "success", "schema": "request.schema.json", "status_value": 8});
+        let table = [
+            (json!({}), Ok(())),
+            (json!({"section": "6"}), Err("/section")),
+            (
+                json!({"kind": "reading", "section": "6"}),
+                Err("/canonical"),
+            ),
+            (json!({"canonical": null}), Err("/canonical")),
+            (json!({"expect": {"outcome": "refusal"}}), Err("/expect")),
+            (
+                json!({"canonical": {"request": {"body": {"json": {"status": "Done"}}}}}),
+                Err("/canonical/request"),
+            ),
+            (
+                json!({"canonical": "any_status", "expect": {"outcome": "success"}}),
+                Ok(()),
+            ),
+            (
+                json!({"canonical": "any_status", "expect": success8}),
+                Err("/expect"),
+            ),
+            (json!({"canonical": "repeat"}), Err("/canonical")),
+            (
+                json!({"canonical": "repeat", "given": "completed",
+                    "request": {"method": "PUT", "path": "/CertificateManagement/api/v1.0/requests/{id}",
+                        "headers": {"Content-Type": "application/json"},
+                        "body": {"json": {"status": "Completed"}}}}),
+                Ok(()),
+            ),
+        ];
+        for (changes, expected) in table {
+            let expected = expected.map_err(String::from);
+            assert_eq!(load(changes.clone()), expected, "{changes}");
+        }
+        let missing = document(json!({}));
+        let mut without_kind = missing.clone();
+        if let Some(object) = without_kind.as_object_mut() {
+            object.remove("kind");
+        }
+        assert!(parse_fixture(Path::new("x"), &without_kind).is_err());
     }
 }
 

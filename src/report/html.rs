@@ -117,7 +117,8 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
         "<header>\n<h1>cmconform <span class=\"verdict {verdict_class}\">{verdict}</span></h1>\n\
          <dl class=\"meta\"><dt>target</dt><dd><code>{target}</code></dd>\
          <dt>started</dt><dd>{started}</dd><dt>duration</dt><dd>{duration}</dd>\
-         <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>version</dt><dd>{version}</dd></dl>\n",
+         <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>profile</dt><dd id=\"profile\">{profile}</dd>\
+         <dt>version</dt><dd>{version}</dd></dl>\n",
         target = esc(&target),
         started = esc(&report.started_at),
         duration = if report.duration_ms < 1000.0 {
@@ -130,6 +131,7 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
             |s| s.to_string()
         ),
         version = esc(&report.tool_version),
+        profile = report.profile,
     );
     if !report.notices.is_empty() {
         html.push_str("<ul class=\"notices\">\n");
@@ -237,6 +239,13 @@ fn case_html(html: &mut String, case: &CaseReport, open: bool) {
         label = case.status.label(),
         title = esc(&case.title),
     );
+    if let Some(paths) = case.open_text() {
+        let _ = write!(
+            html,
+            " <span class=\"badge open-path\" title=\"open input (CONTRACT.md section 7)\">{}</span>",
+            esc(&paths)
+        );
+    }
     if warnings > 0 {
         let plural = if warnings == 1 { "" } else { "s" };
         let _ = write!(
@@ -484,7 +493,7 @@ details.case>summary .title{color:var(--muted);flex:1;overflow:hidden;text-overf
 details.case[open]>summary .title{white-space:normal}
 .dur{color:var(--muted);font-size:12px;white-space:nowrap}
 .badge{display:inline-block;padding:0 6px;border-radius:4px;font-size:11px;font-weight:700;color:#fff;background:var(--skip);white-space:nowrap}
-.badge.passed,.badge.pass{background:var(--pass)}.badge.failed,.badge.fail{background:var(--fail)}.badge.warned,.badge.warn{background:var(--warn)}.badge.errored{background:var(--err)}
+.badge.passed,.badge.pass{background:var(--pass)}.badge.failed,.badge.fail{background:var(--fail)}.badge.warned,.badge.warn{background:var(--warn)}.badge.errored{background:var(--err)}.badge.open-path{background:#555}
 .case-body{padding:4px 14px 12px;border-top:1px solid var(--line)}
 .reason{padding:6px 10px;background:var(--soft);border-radius:6px}
 .about{color:var(--muted);margin:6px 0}

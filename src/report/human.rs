@@ -38,6 +38,7 @@ pub fn header_line(report: &RunReport) -> String {
         target: &report.target,
         embedded: report.embedded,
         seed: report.seed,
+        profile: report.profile,
     })
 }
 
@@ -47,9 +48,11 @@ pub struct RunStart<'a> {
     pub target: &'a str,
     pub embedded: bool,
     pub seed: Option<u64>,
+    pub profile: crate::contract::profile::Profile,
 }
 
-/// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7`.
+/// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7, profile
+/// documented`.
 pub fn start_line(start: &RunStart) -> String {
     let embedded = if start.embedded {
         " (embedded reference server)"
@@ -61,14 +64,15 @@ pub fn start_line(start: &RunStart) -> String {
         .map(|seed| format!(", seed {seed}"))
         .unwrap_or_default();
     format!(
-        "cmconform {}: {} cases against {}{embedded}{seed}",
+        "cmconform {}: {} cases against {}{embedded}{seed}, profile {}",
         env!("CARGO_PKG_VERSION"),
         start.total,
-        start.target
+        start.target,
+        start.profile
     )
 }
 
-/// `PASS  case-id  (12 ms)  title`, with the warning count when there are warnings.
+/// `PASS  case-id  (12 ms)`, with the path an open input took and the warning count.
 pub fn case_line(case: &CaseReport) -> String {
     let warnings = match case.warnings() {
         0 => String::new(),
@@ -80,8 +84,12 @@ pub fn case_line(case: &CaseReport) -> String {
         .as_deref()
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
+    let open = case
+        .open_text()
+        .map(|paths| format!(" [open input: {paths}]"))
+        .unwrap_or_default();
     format!(
-        "{:<5} {} ({:.0} ms){warnings}{reason}",
+        "{:<5} {} ({:.0} ms){open}{warnings}{reason}",
         case.status.label(),
         case.id,
         case.duration_ms
@@ -148,6 +156,9 @@ fn write_case_details(case: &CaseReport, out: &mut dyn Write) -> std::io::Result
     )?;
     if let Some(reason) = &case.reason {
         writeln!(out, "    {reason}")?;
+    }
+    if let Some(paths) = case.open_text() {
+        writeln!(out, "    open input (CONTRACT.md section 7): {paths}")?;
     }
     for result in &case.checks {
         match &result.verdict {

@@ -40,6 +40,10 @@ fn new_suite(name: String, report: &RunReport) -> TestSuite {
     if let Some(seed) = report.seed {
         suite.add_property(quick_junit::Property::new("seed", seed.to_string()));
     }
+    suite.add_property(quick_junit::Property::new(
+        "profile",
+        report.profile.to_string(),
+    ));
     for notice in &report.notices {
         suite.add_property(quick_junit::Property::new("notice", notice.clone()));
     }
@@ -83,8 +87,12 @@ fn test_case(case: &CaseReport) -> TestCase {
             )
         })
         .collect();
+    let open = case
+        .open_text()
+        .map(|paths| format!("open input (CONTRACT.md section 7): {paths}\n"))
+        .unwrap_or_default();
     if !reproduce.is_empty() {
-        test_case.set_system_out(format!("{}\n{}", case.title, reproduce.join("\n")));
+        test_case.set_system_out(format!("{open}{}\n{}", case.title, reproduce.join("\n")));
     }
     test_case
 }

@@ -49,8 +49,9 @@ fn render(report: &RunReport) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Target {target} · cmconform {}{seed}\n",
-        cell(&report.tool_version)
+        "Target {target} · cmconform {}{seed} · profile `{}`\n",
+        cell(&report.tool_version),
+        report.profile
     );
     for notice in &report.notices {
         let _ = writeln!(md, "> **Notice:** {}\n", cell(notice));
@@ -71,6 +72,12 @@ fn render(report: &RunReport) -> String {
         "warning",
         "correct but undocumented behaviour, CONTRACT.md section 6",
         warnings(report),
+    );
+    folded_list(
+        &mut md,
+        "open input",
+        "refused or treated as the canonical request, CONTRACT.md section 7",
+        open_inputs(report),
     );
     folded_list(&mut md, "skipped case", "", skipped(report));
     md
@@ -130,6 +137,18 @@ fn warnings(report: &RunReport) -> Vec<String> {
                 code(w.check),
                 cell(w.message)
             )
+        })
+        .collect()
+}
+
+/// Which path the server took on each open input.
+fn open_inputs(report: &RunReport) -> Vec<String> {
+    report
+        .cases
+        .iter()
+        .filter_map(|case| {
+            let paths = case.open_text()?;
+            Some(format!("- {}: {}", code(&case.id), cell(&paths)))
         })
         .collect()
 }

@@ -17,9 +17,11 @@ pub use junit::JunitWriter;
 pub use markdown::MarkdownWriter;
 pub use tap::TapWriter;
 
-use crate::checks::{CheckResult, Verdict};
+use crate::checks::{CheckResult, Evaluation, OpenOutcome, Verdict};
 use crate::client::Exchange;
+use crate::contract::kind::ExpectationKind;
 use crate::contract::lifecycle::RequestState;
+use crate::contract::profile::Profile;
 use crate::exec::{ExecutedCase, Execution};
 use crate::plan::Family;
 use serde::Serialize;
@@ -70,12 +72,20 @@ pub struct CaseReport {
     /// Why the case was skipped or errored.
     pub reason: Option<String>,
     pub duration_ms: f64,
+    /// The kind of expectation of each step (documented, reading, open).
+    pub kinds: Vec<ExpectationKind>,
+    /// For open inputs: the path the server took on each open step (refused, equivalent, ...).
+    pub open: Vec<OpenOutcome>,
     pub checks: Vec<CheckResult>,
     pub exchanges: Vec<LabelledExchange>,
 }
 
 impl CaseReport {
-    pub fn from_executed(executed: ExecutedCase, checks: Vec<CheckResult>) -> CaseReport {
+    pub fn from_executed(executed: ExecutedCase, evaluation: Evaluation) -> CaseReport {
+        let Evaluation {
+            results: checks,
+            open,
+        } = evaluation;
         let (status, reason, exchanges) = match executed.execution {
             Execution::Skipped { reason } => (CaseStatus::Skipped, Some(reason), Vec::new()),
             Execution::Errored { reason } => (CaseStatus::Errored, Some(reason), Vec::new()),
@@ -91,6 +101,12 @@ impl CaseReport {
         };
         let case = executed.case;
         CaseReport {
+            kinds: case
+                .steps
+                .iter()
+                .map(|step| step.kind.expectation_kind())
+                .collect(),
+            open,
             id: case.id,
             title: case.title,
             section: case.section,
@@ -103,6 +119,21 @@ impl CaseReport {
             checks,
             exchanges,
         }
+    }
+
+    /// The path the server took on each open step: `refused`, `equivalent (acting as
+    /// Completed)`, `step 2 idempotent`; `None` when the case has no open step.
+    pub fn open_text(&self) -> Option<String> {
+        let multi_step = self.kinds.len() > 1;
+        let paths: Vec<String> = self
+            .open
+            .iter()
+            .map(|outcome| match multi_step {
+                true => format!("step {} {}", outcome.step + 1, outcome.describe()),
+                false => outcome.describe(),
+            })
+            .collect();
+        (!paths.is_empty()).then(|| paths.join(", "))
     }
 
     pub fn warnings(&self) -> usize {
@@ -144,6 +175,20 @@ fn label_exchanges(
         push(step, "request".into(), evidence.exchange);
         if let Some(after) = evidence.after {
             push(step, "GET after".into(), after);
+        }
+        // The canonical request an open input was compared with, on its own staged request.
+        if let Some(crate::exec::CanonicalRun::Ran { evidence, .. }) = evidence.canonical {
+            let evidence = *evidence;
+            let twin = [
+                ("canonical GET before", evidence.before),
+                ("canonical request", Some(evidence.exchange)),
+                ("canonical GET after", evidence.after),
+            ];
+            for (label, exchange) in twin {
+                if let Some(exchange) = exchange {
+                    push(step, label.into(), exchange);
+                }
+            }
         }
     }
     for (round, race) in rounds.into_iter().enumerate() {
@@ -192,6 +237,8 @@ pub struct RunReport {
     pub duration_ms: f64,
     /// The generator seed, when generated cases are part of the run.
     pub seed: Option<u64>,
+    /// How open inputs and web-server answers were judged (CONTRACT.md sections 6 and 7).
+    pub profile: Profile,
     /// Things every reader must see (e.g. TLS verification disabled).
     pub notices: Vec<String>,
     pub summary: Summary,

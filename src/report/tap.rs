@@ -29,6 +29,7 @@ impl ReportWriter for TapWriter {
         if let Some(seed) = report.seed {
             writeln!(out, "# seed {seed}")?;
         }
+        writeln!(out, "# profile {}", report.profile)?;
         for notice in &report.notices {
             writeln!(out, "# NOTICE: {}", one_line(notice))?;
         }
@@ -41,6 +42,14 @@ impl ReportWriter for TapWriter {
 }
 
 fn test_point(number: usize, case: &CaseReport, out: &mut dyn Write) -> std::io::Result<()> {
+    write_point(number, case, out)?;
+    match case.open_text() {
+        Some(paths) => writeln!(out, "# open input: {}", one_line(&paths)),
+        None => Ok(()),
+    }
+}
+
+fn write_point(number: usize, case: &CaseReport, out: &mut dyn Write) -> std::io::Result<()> {
     let description = description(&case.id);
     match case.status {
         CaseStatus::Passed => {

@@ -33,6 +33,11 @@ pub enum Applies {
     SuccessBody,
 }
 
+/// Faults whose rule is the strict profile's (CONTRACT.md sections 6 and 7): the documented
+/// profile allows what they do (extra Request members, chunked framing), so only a strict run is
+/// asked to catch them.
+const STRICT_ONLY: [&str; 2] = ["extra_field", "chunked_body"];
+
 impl Fault {
     /// The catalogue, in the order `list --faults` and the self-test matrix show it.
     pub const ALL: &'static [Fault] = &[
@@ -183,6 +188,14 @@ impl Fault {
             description: "PUTs on Completed, Canceled, Denied or Failed requests are accepted with 200 and move the request out of its final state.",
         },
         Fault {
+            name: "repeat_restamps",
+            section: "7",
+            check: "open_input_equivalence",
+            applies: Applies::Everywhere,
+            hook: Hook::Transition(hooks::complete_again),
+            description: "Completing a Completed request again succeeds and writes a new Completed timestamp, where a repeat may only be refused or change nothing.",
+        },
+        Fault {
             name: "abandoned_wrong_code",
             section: "5",
             check: "status_value",
@@ -327,6 +340,15 @@ impl Fault {
     }
 
     /// Which answers the broken rule lives in.
+    /// The profile a run must use to be asked to catch this fault.
+    pub fn profile(self) -> crate::contract::profile::Profile {
+        if STRICT_ONLY.contains(&self.name) {
+            crate::contract::profile::Profile::Strict
+        } else {
+            crate::contract::profile::Profile::Documented
+        }
+    }
+
     pub fn applies(self) -> Applies {
         self.applies
     }

@@ -94,6 +94,14 @@ pub fn reopen_final_states(from: RequestState, target: TargetStatus) -> Option<R
     }
 }
 
+/// `repeat_restamps`: completing a Completed request succeeds again (and so writes a new stamp).
+pub fn complete_again(from: RequestState, target: TargetStatus) -> Option<RequestState> {
+    match (from, target) {
+        (RequestState::Completed, TargetStatus::Completed) => Some(RequestState::Completed),
+        _ => lifecycle::transition(from, target),
+    }
+}
+
 pub fn abandon_to_canceled(from: RequestState, target: TargetStatus) -> Option<RequestState> {
     let to = lifecycle::transition(from, target)?;
     Some(if target == TargetStatus::Abandoned {
