@@ -26,7 +26,7 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
             && let Some(body) = response.json()
         {
             extras.extend(
-                extra_fields(&body)
+                extra_fields(body)
                     .into_iter()
                     .map(|field| format!("{label}: {field}")),
             );

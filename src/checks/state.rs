@@ -44,7 +44,7 @@ pub fn immutable_fields(subject: &Subject, _: &CheckContext) -> Option<Verdict> 
     }
     let changes: Vec<String> = observed
         .iter()
-        .flat_map(|(label, value)| immutable_changes(&before, value, label))
+        .flat_map(|(label, value)| immutable_changes(before, value, label))
         .collect();
     Some(Verdict::from_problems(
         changes,
@@ -107,7 +107,7 @@ pub fn refusal_keeps_state(subject: &Subject, _: &CheckContext) -> Option<Verdic
     }
     let before = view.before()?.json()?;
     let after = view.after()?.json()?;
-    Some(if changed_fields(&before, &after).is_empty() {
+    Some(if changed_fields(before, after).is_empty() {
         Verdict::Pass
     } else {
         Verdict::fail(

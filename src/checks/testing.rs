@@ -22,15 +22,16 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
             url: "http://127.0.0.1/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099".into(),
             headers: Vec::new(),
             body: Vec::new(),
+            auth: None,
         },
-        response: Ok(ReceivedResponse {
+        response: Ok(ReceivedResponse::new(
             status,
-            headers: headers
+            headers
                 .iter()
                 .map(|(name, value)| (name.to_string(), value.to_string()))
                 .collect(),
-            body: body.as_bytes().to_vec(),
-        }),
+            body.as_bytes().to_vec(),
+        )),
         elapsed_ms: 1.0,
     }
 }
