@@ -528,6 +528,14 @@ def make_handler(dialect_name, fault_name):
                 self.close_connection = True
                 raise Reply(400, b"<h1>Bad Request - Invalid Content Length</h1>", "text/html")
             if n > (1 << 20):
+                # Lingering close, as HTTP.sys does: drain what the client is sending before the
+                # 413, so the kernel does not reset the connection over unread bytes and lose it.
+                left = min(n, 64 << 20)
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 1 << 16))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
                 self.close_connection = True
                 raise Reply(413, IIS_413.encode(), "text/html")
             return self.rfile.read(n) if n > 0 else b""
