@@ -465,6 +465,10 @@ def make_handler(dialect_name, fault_name):
             self.send_response(status)
             for k, v in headers:
                 self.send_header(k, v)
+            if self.close_connection:
+                # A polite server says so when it will close (RFC 9112 9.6); only the
+                # close_after_response fault closes without a word.
+                self.send_header("Connection", "close")
             if status in (204, 304) or (100 <= status < 200):
                 body = b""
             else:
