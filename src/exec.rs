@@ -261,6 +261,9 @@ async fn run_steps(
             return Execution::Skipped { reason };
         }
         let exchange = client.send(&request).await;
+        if let Some(reason) = closed_mid_case(&exchange) {
+            return Execution::Errored { reason };
+        }
         let after = match &state_path {
             Some(path) => Some(client.get(path).await),
             None => None,
@@ -276,6 +279,18 @@ async fn run_steps(
         staged_id,
         steps,
         rounds: Vec::new(),
+    }
+}
+
+/// A request whose connection closed before any answer errors the case: no verdict on the
+/// target can be drawn, and a PUT is never resent (it may have taken effect).
+fn closed_mid_case(exchange: &Exchange) -> Option<String> {
+    match &exchange.response {
+        Err(error @ crate::client::TransportError::Closed(_)) => Some(format!(
+            "{} {}: {error}; not retried, as it may have taken effect",
+            exchange.request.method, exchange.request.url
+        )),
+        _ => None,
     }
 }
 

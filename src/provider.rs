@@ -32,6 +32,8 @@ pub enum Provider {
     StateUrl {
         client: reqwest::Client,
         url: String,
+        /// Cap on the endpoint's answers (`--max-body`).
+        max_body: usize,
     },
     /// Pre-staged ids, consumed in file order.
     Ids(Mutex<BTreeMap<RequestState, VecDeque<String>>>),
@@ -48,11 +50,13 @@ pub enum Staged {
 }
 
 impl Provider {
-    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`).
-    pub fn state_url(url: &str, client: reqwest::Client) -> Provider {
+    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`);
+    /// answers larger than `max_body` are refused.
+    pub fn state_url(url: &str, client: reqwest::Client, max_body: usize) -> Provider {
         Provider::StateUrl {
             client,
             url: url.into(),
+            max_body,
         }
     }
 
@@ -110,9 +114,13 @@ impl Provider {
     /// Obtains a request in `state`.
     pub async fn stage(&self, state: RequestState) -> Result<Staged, ProviderError> {
         match self {
-            Provider::StateUrl { client, url } => {
-                stage_via_url(client, url, state).await.map(Staged::Id)
-            }
+            Provider::StateUrl {
+                client,
+                url,
+                max_body,
+            } => stage_via_url(client, url, *max_body, state)
+                .await
+                .map(Staged::Id),
             Provider::Ids(ids) => Ok(take_id(ids, state)),
             Provider::Unavailable => Ok(Staged::Skip(format!(
                 "needs a request in state '{state}': pass --state-url or --ids"
@@ -133,6 +141,7 @@ fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: Request
 async fn stage_via_url(
     client: &reqwest::Client,
     url: &str,
+    max_body: usize,
     state: RequestState,
 ) -> Result<String, ProviderError> {
     let failure = |message: String| ProviderError::StateUrl {
@@ -147,10 +156,9 @@ async fn stage_via_url(
         ))
     })?;
     let status = response.status();
-    let text = response
-        .text()
+    let text = crate::capped::read_text(response, max_body)
         .await
-        .map_err(|error| failure(format!("setup of '{state}': unreadable answer: {error}")))?;
+        .map_err(|error| failure(format!("setup of '{state}': {error}")))?;
     if status != reqwest::StatusCode::OK {
         return Err(failure(format!(
             "setup of '{state}' answered {status}, expected 200"
