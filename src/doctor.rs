@@ -1,7 +1,8 @@
 //! `cmconform doctor`: a pre-flight of a real deployment, one step at a time, each printed as
 //! `ok` or `FAIL` with what to fix. In order: DNS resolution, TCP connect, TLS handshake (https),
 //! authentication (GET of the nil request: 401/403 is an authentication problem), and whether
-//! the API is enabled. It sends no PUT.
+//! the API is present and enabled (not a sign-in page, a web page or another application). It
+//! sends no PUT.
 //!
 //! "Enabled" needs care: CONTRACT.md section 2 says a disabled API answers 404 everywhere, and an
 //! enabled one also answers 404 for an unknown id. So the nil-id answer is compared with the
@@ -125,7 +126,7 @@ const ALL_STEPS: [&str; 5] = [
     "TCP connect",
     "TLS handshake",
     "authentication",
-    "API enabled",
+    "API present",
 ];
 
 /// Runs every step; a failed step skips the ones after it.
@@ -379,21 +380,15 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         format!("GET of the nil request answered {} ({how})", nil.status),
     );
 
-    // 5. API enabled.
+    // 5. API present (and enabled).
     let probe_path = format!(
         "/CertificateManagement/api/v1.0/cmconform-doctor-{}",
         uuid::Uuid::new_v4().simple()
     );
     let probe = client.get(&probe_path).await;
-    match api_enabled(&nil, probe.ok(), &probe_path) {
-        Ok(detail) => steps.ok("API enabled", detail),
-        Err(detail) => steps.fail(
-            "API enabled",
-            detail,
-            "the CM REST API looks disabled (CONTRACT.md section 2: it then answers 404 \
-             everywhere) or --base-url points to another site: enable the REST API in the CM \
-             configuration and check the URL (the documented path is appended to it)",
-        ),
+    match api_present(&nil, probe.ok(), &probe_path) {
+        Ok(detail) => steps.ok("API present", detail),
+        Err((detail, fix)) => steps.fail("API present", detail, fix),
     }
 }
 
@@ -419,26 +414,69 @@ fn step_fix(step: &HandshakeStep) -> &'static str {
     }
 }
 
-/// Judges the nil-id answer against the answer for a path that is no API route.
+const DISABLED_HINT: &str = "the CM REST API looks disabled (CONTRACT.md section 2: it then \
+     answers 404 everywhere) or --base-url points to another site: enable the REST API in the CM \
+     configuration and check the URL (the documented path is appended to it)";
+const OTHER_SITE_HINT: &str = "this is not the CM REST API: check --base-url (the host, and the \
+     virtual directory if any; the documented path is appended to it)";
+const SIGN_IN_HINT: &str = "the site redirects instead of answering: a sign-in page (pass --auth \
+     adfs or --auth cookie with a session) or another site (check --base-url)";
+
+/// Judges the nil-id answer: the CM API answers an unknown id with a JSON 404 (told apart from a
+/// path that is no route), 400 or 500, or asks for credentials (401 with a challenge). A 2xx, a
+/// redirect, HTML, or a status the API never gives means another site answered.
+fn api_present(
+    nil: &ReceivedResponse,
+    probe: Option<&ReceivedResponse>,
+    probe_path: &str,
+) -> Result<String, (String, &'static str)> {
+    let content_type = nil.header("content-type").unwrap_or("no content type");
+    let answered = format!(
+        "GET of the nil request answered {} ({content_type})",
+        nil.status
+    );
+    match nil.status {
+        401 if nil.header("www-authenticate").is_some() => {
+            Ok(format!("{answered}: the API asks for credentials"))
+        }
+        300..=399 => {
+            let location = nil.header("location").unwrap_or("nowhere");
+            Err((
+                format!("{answered}, a redirect to {location}"),
+                SIGN_IN_HINT,
+            ))
+        }
+        200..=299 => Err((
+            format!("{answered}, but the nil GUID names no request"),
+            OTHER_SITE_HINT,
+        )),
+        400 | 500 if is_json(nil) => Ok(format!(
+            "{answered}: the API's own refusal of an unknown id"
+        )),
+        404 => api_enabled(nil, probe, probe_path).map_err(|detail| (detail, DISABLED_HINT)),
+        400 | 500 => Err((format!("{answered}, not JSON"), OTHER_SITE_HINT)),
+        _ => Err((
+            format!("{answered}, which the CM API never answers for an unknown id"),
+            OTHER_SITE_HINT,
+        )),
+    }
+}
+
+fn is_json(response: &ReceivedResponse) -> bool {
+    response
+        .header("content-type")
+        .is_some_and(|value| value.to_ascii_lowercase().contains("json"))
+}
+
+/// Judges a 404 for the nil id against the answer for a path that is no API route.
 fn api_enabled(
     nil: &ReceivedResponse,
     probe: Option<&ReceivedResponse>,
     probe_path: &str,
 ) -> Result<String, String> {
-    let json = |response: &ReceivedResponse| {
-        response
-            .header("content-type")
-            .is_some_and(|value| value.to_ascii_lowercase().contains("json"))
-    };
-    if nil.status != 404 {
-        return Ok(format!(
-            "GET of an unknown id answered {} (not the 404 of a disabled API)",
-            nil.status
-        ));
-    }
     let same_as_probe = probe.is_some_and(|probe| {
         probe.status == 404
-            && json(probe) == json(nil)
+            && is_json(probe) == is_json(nil)
             && probe.body_text().replace(probe_path, "")
                 == nil
                     .body_text()
@@ -446,7 +484,7 @@ fn api_enabled(
                     .replace(REQUESTS_PATH, "")
                     .replace("/CertificateManagement/api/v1.0", "")
     });
-    if json(nil) && !same_as_probe {
+    if is_json(nil) && !same_as_probe {
         Ok("an unknown id answers the API's own JSON 404, unlike a path that is no route".into())
     } else {
         Err(format!(
@@ -510,6 +548,36 @@ mod tests {
             r#"{"Message":"No HTTP resource /x"}"#,
         );
         assert!(api_enabled(&not_found, Some(&no_route), "/x").is_ok());
-        assert!(api_enabled(&answer(400, "application/json", "{}"), None, "/x").is_ok());
+    }
+
+    #[test]
+    fn only_the_answers_of_the_cm_api_pass_api_present() {
+        let mut challenge = answer(401, "text/html", "");
+        challenge
+            .headers
+            .push(("www-authenticate".into(), "Negotiate".into()));
+        let mut sign_in = answer(302, "text/html", "");
+        sign_in
+            .headers
+            .push(("location".into(), "https://adfs/sign-in".into()));
+        let not_found = answer(404, "application/json", r#"{"Message":"not found"}"#);
+        let table: [(ReceivedResponse, bool); 11] = [
+            (answer(400, "application/json", "{}"), true),
+            (answer(500, "application/json; charset=utf-8", "{}"), true),
+            (challenge, true),
+            (not_found, true),
+            (answer(200, "text/html", "<html>"), false),
+            (answer(200, "application/json", r#"{"ok":true}"#), false),
+            (answer(204, "application/json", ""), false),
+            (sign_in, false),
+            (answer(999, "application/json", "{}"), false),
+            (answer(500, "text/html", "<h1>error</h1>"), false),
+            (answer(405, "application/json", "{}"), false),
+        ];
+        let no_route = answer(404, "application/json", r#"{"Message":"no route"}"#);
+        for (response, present) in table {
+            let verdict = api_present(&response, Some(&no_route), "/x");
+            assert_eq!(verdict.is_ok(), present, "{} {verdict:?}", response.status);
+        }
     }
 }

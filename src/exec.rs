@@ -277,6 +277,9 @@ async fn run_steps(
             return Execution::Skipped { reason };
         }
         let exchange = client.send(&request).await;
+        if let Some(reason) = closed_mid_case(&exchange) {
+            return Execution::Errored { reason };
+        }
         let after = match &state_path {
             Some(path) => Some(client.get(path).await),
             None => None,
@@ -329,6 +332,9 @@ async fn run_canonical(
     }
     let before = client.get(&path).await;
     let exchange = client.send(&request).await;
+    if let Some(reason) = closed_mid_case(&exchange) {
+        return not_run(reason);
+    }
     let after = client.get(&path).await;
     CanonicalRun::Ran {
         staged_id: id,
@@ -338,6 +344,18 @@ async fn run_canonical(
             after: Some(after),
             canonical: None,
         }),
+    }
+}
+
+/// A request whose connection closed before any answer errors the case: no verdict on the
+/// target can be drawn, and a PUT is never resent (it may have taken effect).
+fn closed_mid_case(exchange: &Exchange) -> Option<String> {
+    match &exchange.response {
+        Err(error @ crate::client::TransportError::Closed(_)) => Some(format!(
+            "{} {}: {error}; not retried, as it may have taken effect",
+            exchange.request.method, exchange.request.url
+        )),
+        _ => None,
     }
 }
 

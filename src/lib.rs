@@ -7,9 +7,11 @@
 //! (check results, with `snapshot`) -> `report` (writers).
 //! `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
-//! anything is sent; `redact` decides what people may see; `cli` is the command line.
+//! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
+//! `cli` is the command line.
 
 pub mod auth;
+pub mod capped;
 pub mod checks;
 pub mod cli;
 pub mod client;

@@ -53,6 +53,8 @@ pub enum Provider {
         url: String,
         /// `--state-header` headers on every state request.
         headers: Vec<(String, String)>,
+        /// Cap on the endpoint's answers (`--max-body`).
+        max_body: usize,
     },
     /// Pre-staged ids, consumed in file order.
     Ids(Mutex<BTreeMap<RequestState, VecDeque<String>>>),
@@ -69,12 +71,14 @@ pub enum Staged {
 }
 
 impl Provider {
-    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`).
-    pub fn state_url(url: &str, client: reqwest::Client) -> Provider {
+    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`);
+    /// answers larger than `max_body` are refused.
+    pub fn state_url(url: &str, client: reqwest::Client, max_body: usize) -> Provider {
         Provider::StateUrl {
             client: StateClient::Plain(client),
             url: url.into(),
             headers: Vec::new(),
+            max_body,
         }
     }
 
@@ -83,11 +87,13 @@ impl Provider {
         url: &str,
         client: StateClient,
         headers: Vec<(String, String)>,
+        max_body: usize,
     ) -> Provider {
         Provider::StateUrl {
             client,
             url: url.into(),
             headers,
+            max_body,
         }
     }
 
@@ -149,7 +155,8 @@ impl Provider {
                 client,
                 url,
                 headers,
-            } => stage_via_url(client, url, headers, state)
+                max_body,
+            } => stage_via_url(client, url, headers, *max_body, state)
                 .await
                 .map(Staged::Id),
             Provider::Ids(ids) => Ok(take_id(ids, state)),
@@ -173,6 +180,7 @@ async fn stage_via_url(
     client: &StateClient,
     url: &str,
     headers: &[(String, String)],
+    max_body: usize,
     state: RequestState,
 ) -> Result<String, ProviderError> {
     let failure = |message: String| ProviderError::StateUrl {
@@ -193,9 +201,9 @@ async fn stage_via_url(
                 ))
             })?;
             let status = response.status().as_u16();
-            let text = response.text().await.map_err(|error| {
-                failure(format!("setup of '{state}': unreadable answer: {error}"))
-            })?;
+            let text = crate::capped::read_text(response, max_body)
+                .await
+                .map_err(|error| failure(format!("setup of '{state}': {error}")))?;
             (status, text)
         }
         StateClient::Authenticated(client) => {

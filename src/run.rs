@@ -196,9 +196,15 @@ pub async fn run(
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
     let cases = planned_cases(&contract, options);
-    let target = connect(options).await?;
-    preflight(&target.client).await?;
     let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
+    snapshots.validate(
+        cases
+            .iter()
+            .flat_map(|case| &case.steps)
+            .filter_map(|step| step.expect.snapshot.as_deref()),
+    )?;
+    let target = connect(options).await?;
+    preflight(&target.client, target.embedded.is_none()).await?;
     let context = CheckContext {
         schemas: &contract.schemas,
         snapshots: &snapshots,
@@ -281,6 +287,7 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
             url,
             state_client(options, url)?,
             options.state_headers.clone(),
+            options.connection.max_body,
         ),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
@@ -347,6 +354,7 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
             true,
             &server.state_url(),
         )?,
+        options.connection.max_body,
     );
     Ok(Target {
         client: Arc::new(client.with_rate(options.rate)),
@@ -370,7 +378,9 @@ fn embedded_connection(options: &RunOptions) -> Result<Connection, RunError> {
 
 /// One GET of a nil id before any PUT: a connection that cannot be made (refused, DNS, TLS) or
 /// credentials that are refused mean the run cannot be carried out.
-async fn preflight(client: &HttpClient) -> Result<(), RunError> {
+/// A timeout stops a run against a real target (`external`); on the embedded server it is the
+/// `slow_answer` fault under test, which the cases must report.
+async fn preflight(client: &HttpClient, external: bool) -> Result<(), RunError> {
     let exchange = client
         .get(&exec::request_path("00000000-0000-0000-0000-000000000000"))
         .await;
@@ -386,6 +396,13 @@ async fn preflight(client: &HttpClient) -> Result<(), RunError> {
                 detail: format!("{detail}{hint}"),
             })
         }
+        Err(TransportError::Timeout(limit)) if external => Err(RunError::Unreachable {
+            url: client.base_url().to_string(),
+            detail: format!(
+                "the pre-flight GET of the nil request got no answer within {limit:?}, so no case \
+                 was started (a larger --timeout? `cmconform doctor` checks each step)"
+            ),
+        }),
         Err(TransportError::Auth(detail)) => Err(RunError::AuthFailed {
             url: client.base_url().to_string(),
             detail,

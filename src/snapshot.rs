@@ -5,6 +5,7 @@
 //! what legitimately varies per request with placeholders of its type, so a snapshot holds on any
 //! conformant deployment.
 
+use crate::contract::LoadError;
 use crate::contract::source::{ContractSource, embedded_snapshot};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -76,6 +77,54 @@ impl SnapshotStore {
         self.files
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Checks, before anything is sent, that the snapshot files `names` can be compared with:
+    /// a `snapshots/` folder, and files that are UTF-8, not empty, and hold a JSON document
+    /// after their header. A bad one is a contract error naming the file (exit 2), never a
+    /// failed check blamed on the target. A file that does not exist yet stays a finding (the
+    /// `snapshot` check says to create it); in update mode every file may be rewritten.
+    pub fn validate<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<(), LoadError> {
+        let (Some(dir), SnapshotMode::Compare) = (&self.dir, self.mode) else {
+            return Ok(());
+        };
+        let mut names = names.into_iter().peekable();
+        if names.peek().is_some() && !dir.is_dir() {
+            return Err(LoadError::invalid(
+                dir,
+                "/",
+                "the snapshots folder is missing (create it with --update-snapshots)",
+            ));
+        }
+        let files = self.files();
+        for name in names {
+            let path = self.path_for(name);
+            let text = match files.get(&format!("{name}.snap")) {
+                None => continue,
+                Some(Ok(text)) => text,
+                Some(Err((std::io::ErrorKind::InvalidData, _))) => {
+                    return Err(LoadError::invalid(&path, "/", "not UTF-8 text"));
+                }
+                Some(Err((kind, message))) => {
+                    return Err(LoadError::Io {
+                        path,
+                        source: std::io::Error::new(*kind, message.clone()),
+                    });
+                }
+            };
+            let body = snapshot_body(text).trim();
+            if body.is_empty() {
+                return Err(LoadError::invalid(&path, "/", "the snapshot is empty"));
+            }
+            if let Err(error) = serde_json::from_str::<Value>(body) {
+                return Err(LoadError::invalid(
+                    &path,
+                    "/",
+                    &format!("not a snapshot (a header, then a JSON document): {error}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The stored file, if there is one.

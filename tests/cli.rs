@@ -2180,3 +2180,86 @@ fn rate_limits_parse_with_units_and_name_the_flag() {
         assert!(out.stderr.contains("--rate"), "{}", out.stderr);
     }
 }
+
+/// Framing and hop-by-hop headers are the client's: given with `-H` they exit 2 instead of
+/// desynchronizing the framing and timing out on the target's account.
+#[test]
+fn client_owned_headers_exit_2_from_the_command_line() {
+    for header in [
+        "Content-Length: 5",
+        "Transfer-Encoding: chunked",
+        "Host: elsewhere",
+        "Connection: close",
+    ] {
+        let name = header.split(':').next().unwrap_or_default();
+        for command in [
+            vec!["run", "-H", header],
+            vec!["doctor", "--base-url", "http://127.0.0.1:9", "-H", header],
+        ] {
+            let out = cli(&command);
+            out.assert_code(2);
+            assert!(
+                out.stderr.contains("-H") && out.stderr.contains(name),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// A fixture that sets a client-owned header, or one whose value holds CR/LF, is a contract
+/// error naming the file and the header.
+#[test]
+fn fixture_headers_the_client_owns_or_that_split_exit_2() {
+    for (header, value) in [("Content-Length", "5"), ("X-Note", "a\r\nInjected: 1")] {
+        let dir = TempDir::with_contract("fixture-header", true);
+        let fixture = dir.join("fixtures/003-complete-from-approved.json");
+        let text = read(&fixture);
+        let mut document = parse_json(&text, "the fixture");
+        document["request"]["headers"][header] = value.into();
+        write(&fixture, &document.to_string());
+        let contract = dir.path().display().to_string();
+        let out = cli(&["run", "--contract", &contract]);
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("003-complete-from-approved.json")
+                && out.stderr.contains(&format!("/request/headers/{header}")),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// A snapshot file that cannot be compared with is the contract's fault, not the target's:
+/// exit 2 naming the file, before anything is sent.
+#[test]
+fn broken_snapshot_files_are_contract_errors() {
+    let broken: [(&str, &[u8]); 3] = [
+        ("garbage", b"---\nsource: x\n---\n{ not json"),
+        ("empty", b""),
+        ("not-utf8", b"\xff\xfe\x00"),
+    ];
+    for (label, bytes) in broken {
+        let dir = TempDir::with_contract(label, true);
+        let snap = dir.join("snapshots/complete-from-approved.snap");
+        if let Err(error) = std::fs::write(&snap, bytes) {
+            panic!("cannot write {}: {error}", snap.display());
+        }
+        let contract = dir.path().display().to_string();
+        let out = cli(&["run", "--contract", &contract, "--filter", "complete-from"]);
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("complete-from-approved.snap"),
+            "{label}: {}",
+            out.stderr
+        );
+    }
+    let dir = TempDir::with_contract("no-snapshots", true);
+    if let Err(error) = std::fs::remove_dir_all(dir.join("snapshots")) {
+        panic!("cannot remove snapshots/: {error}");
+    }
+    let contract = dir.path().display().to_string();
+    let out = cli(&["run", "--contract", &contract, "--filter", "complete-from"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("snapshots"), "{}", out.stderr);
+}

@@ -781,7 +781,7 @@ async fn doctor_on_good_and_bad_targets() {
         "TCP connect",
         "TLS handshake",
         "authentication",
-        "API enabled",
+        "API present",
     ] {
         assert!(
             report
@@ -823,7 +823,7 @@ async fn doctor_on_good_and_bad_targets() {
         text(&refused)
     );
     assert!(
-        text(&refused).contains("skip  API enabled"),
+        text(&refused).contains("skip  API present"),
         "{}",
         text(&refused)
     );
@@ -837,7 +837,7 @@ async fn doctor_on_good_and_bad_targets() {
     .await;
     let off = cmconform(doctor(&disabled, vec![]), vec![], &scratch.0).await;
     assert_eq!(code(&off), 2, "{}", text(&off));
-    assert!(text(&off).contains("FAIL  API enabled"), "{}", text(&off));
+    assert!(text(&off).contains("FAIL  API present"), "{}", text(&off));
     task.abort();
     front.abort();
     backend.shutdown().await;
@@ -949,4 +949,224 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
         .map(|json| json["Status"].clone());
     assert_eq!(status, Some(serde_json::json!(3)));
     backend.shutdown().await;
+}
+
+// ---------------------------------------------------------------- hardening (issue 12)
+
+/// The value of a header in a raw HTTP head (case-insensitive name).
+fn head_value(head: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(head).lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
+}
+
+/// Reads one HTTP message (head, then a Content-Length body) from `stream`.
+async fn read_message(stream: &mut TcpStream) -> Vec<u8> {
+    let mut message = read_head(stream).await;
+    let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return message;
+    };
+    let length: usize = head_value(&message[..end], "content-length")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    while message.len() < end + 4 + length {
+        let mut buffer = vec![0u8; end + 4 + length - message.len()];
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => message.extend_from_slice(&buffer[..read]),
+        }
+    }
+    message
+}
+
+/// A front for `backend` that answers one request per connection and then closes it, without
+/// `Connection: close` (legal in HTTP/1.1): every kept-alive connection is dead when reused.
+async fn closing_front(backend: SocketAddr) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let task = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let request = read_message(&mut client).await;
+                let Ok(mut upstream) = TcpStream::connect(backend).await else {
+                    return;
+                };
+                if upstream.write_all(&request).await.is_err() {
+                    return;
+                }
+                let answer = read_message(&mut upstream).await;
+                let _ = client.write_all(&answer).await;
+                let _ = client.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), task)
+}
+
+/// Dead kept-alive connections are the harness's problem, not the target's: GETs are retried
+/// once on a new connection, and no check fails. (A PUT that met one would error its case,
+/// never fail a check: it is not resent.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
+    let scratch = Scratch::new();
+    let backend = reference(Credentials::AnyNonEmpty).await;
+    let (front, task) = closing_front(backend.addr()).await;
+    let report = scratch.path("report.json");
+    let mut args = strings(&[
+        "run",
+        "--base-url",
+        &front,
+        "--state-url",
+        &backend.state_url(),
+        "-H",
+        "Authorization: Negotiate x",
+        "--report",
+    ]);
+    args.push(format!("json={}", report.display()));
+    args.extend(strings(&QUICK));
+    let output = cmconform(args, vec![], &scratch.0).await;
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(json["summary"]["failed"], 0, "{}", text(&output));
+    assert!(
+        json["summary"]["passed"].as_u64().unwrap_or(0) > 30,
+        "{json}"
+    );
+    for case in json["cases"].as_array().into_iter().flatten() {
+        if case["status"] == "errored" {
+            let reason = case["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.contains("connection closed by the target"),
+                "{reason}"
+            );
+        }
+    }
+    assert_ne!(code(&output), 1, "{}", text(&output));
+    task.abort();
+    backend.shutdown().await;
+}
+
+/// A target that accepts and never answers: the pre-flight GET times out and the run stops
+/// with exit 2 at once, instead of waiting out every case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_target_stops_the_run_at_the_preflight() {
+    let scratch = Scratch::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let output = cmconform(
+        strings(&["run", "--base-url", &silent, "--timeout", "1"]),
+        vec![],
+        &scratch.0,
+    )
+    .await;
+    assert_eq!(code(&output), 2, "{}", text(&output));
+    assert!(text(&output).contains("pre-flight"), "{}", text(&output));
+    task.abort();
+}
+
+/// `--max-body` caps the state endpoint's and the token endpoint's answers too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_and_token_answers_are_capped() {
+    let scratch = Scratch::new();
+    let big = "x".repeat(64 * 1024);
+    let (huge, _, task) = canned(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
+        big.len()
+    ))
+    .await;
+    let backend = reference(Credentials::AnyNonEmpty).await;
+    let state = cmconform(
+        run_args(
+            &backend.base_url(),
+            &huge,
+            &["-H", "Authorization: x", "--max-body", "4096"],
+        ),
+        vec![],
+        &scratch.0,
+    )
+    .await;
+    assert_eq!(code(&state), 2, "{}", text(&state));
+    assert!(
+        text(&state).contains("larger than the 4096-byte limit"),
+        "{}",
+        text(&state)
+    );
+    let adfs = strings(&[
+        "--auth",
+        "adfs",
+        "--token-url",
+        &huge,
+        "--client-id",
+        "c",
+        "--client-secret",
+        "s",
+        "--max-body",
+        "4096",
+    ]);
+    let adfs: Vec<&str> = adfs.iter().map(String::as_str).collect();
+    let token = cmconform(
+        run_args(&backend.base_url(), &backend.state_url(), &adfs),
+        vec![],
+        &scratch.0,
+    )
+    .await;
+    assert_eq!(code(&token), 2, "{}", text(&token));
+    assert!(
+        text(&token).contains("larger than the 4096-byte limit"),
+        "{}",
+        text(&token)
+    );
+    task.abort();
+    backend.shutdown().await;
+}
+
+/// A site that is not the CM API fails doctor's "API present" step: an HTML 200, a redirect to
+/// a sign-in page, another JSON shape, a nonsense status, a redirect loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_tells_another_site_from_the_api() {
+    let scratch = Scratch::new();
+    let answer = |status: &str, content_type: &str, extra: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let sites = [
+        answer("200 OK", "text/html", "", "<html>welcome</html>"),
+        answer(
+            "302 Found",
+            "text/html",
+            "Location: https://adfs.contoso.com/adfs/ls/?wa=wsignin1.0\r\n",
+            "",
+        ),
+        answer("200 OK", "application/json", "", r#"{"ok":true}"#),
+        answer("999 Nonsense", "application/json", "", "{}"),
+        answer("302 Found", "text/html", "Location: /\r\n", ""),
+    ];
+    for site in sites {
+        let (url, _, task) = canned(site.clone()).await;
+        let output = cmconform(
+            strings(&["doctor", "--base-url", &url, "--timeout", "5"]),
+            vec![],
+            &scratch.0,
+        )
+        .await;
+        assert_eq!(code(&output), 2, "{site}\n{}", text(&output));
+        assert!(
+            text(&output).contains("FAIL  API present") && text(&output).contains("fix:"),
+            "{site}\n{}",
+            text(&output)
+        );
+        task.abort();
+    }
 }

@@ -31,6 +31,8 @@ pub struct TokenSource {
     cache: tokio::sync::Mutex<Option<Cached>>,
     /// Every token issued so far, for scrubbing.
     issued: Mutex<Vec<String>>,
+    /// Cap on the token endpoint's answer (`--max-body`).
+    max_body: usize,
 }
 
 /// Lifetime assumed when the endpoint gives no `expires_in`.
@@ -43,7 +45,13 @@ impl TokenSource {
             request,
             cache: tokio::sync::Mutex::new(None),
             issued: Mutex::new(Vec::new()),
+            max_body: crate::client::DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// Caps the token endpoint's answer (`--max-body`, as for every other read).
+    pub fn set_max_body(&mut self, limit: usize) {
+        self.max_body = limit;
     }
 
     /// The client secret and every token issued so far.
@@ -111,10 +119,9 @@ impl TokenSource {
             .await
             .map_err(|error| failure(crate::redact::error_chain(&error)))?;
         let status = response.status();
-        let text = response
-            .text()
+        let text = crate::capped::read_text(response, self.max_body)
             .await
-            .map_err(|error| failure(format!("unreadable answer: {error}")))?;
+            .map_err(|error| failure(error.to_string()))?;
         let secret = [self.request.client_secret.expose().to_string()];
         if !status.is_success() {
             let detail = super::scrub(text.chars().take(300).collect::<String>().trim(), &secret);

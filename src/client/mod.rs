@@ -9,6 +9,7 @@ use crate::auth::{self, AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -92,6 +93,11 @@ pub enum TransportError {
     Protocol(String),
     #[error("authentication could not be carried out: {0}")]
     Auth(String),
+    /// The connection closed before any byte of an answer (a kept-alive connection the target
+    /// had closed, or a target that hangs up). A GET was retried once on a fresh connection
+    /// first; a PUT never is, since it may have taken effect.
+    #[error("connection closed by the target before any answer: {0}")]
+    Closed(String),
 }
 
 /// One request and what came back.
@@ -162,6 +168,8 @@ pub enum ClientError {
     BaseUrl(String),
     #[error("-H '{0}': expected 'Name: value'")]
     Header(String),
+    #[error("-H {0}")]
+    OwnedHeader(String),
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
     #[error("{flag} {path}: {message}")]
@@ -193,6 +201,11 @@ pub struct ClientConfig {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// Never reuses a connection: the one retry of a GET whose kept-alive connection was dead,
+    /// and every PUT once the target is known to close kept-alive connections.
+    fresh: reqwest::Client,
+    /// Set once a kept-alive connection was found closed by the target.
+    closes_idle: Arc<AtomicBool>,
     /// For requests sent without credentials while NTLM authenticates connections: a client
     /// whose connections are never authenticated.
     bare: reqwest::Client,
@@ -236,7 +249,11 @@ impl HttpClient {
         };
         let inner = build(builder()?)?;
         let bare = build(builder()?)?;
-        let auth = Authenticator::from_settings(&config.connection.auth, inner.clone())?;
+        let fresh = build(builder()?.pool_max_idle_per_host(0))?;
+        let mut auth = Authenticator::from_settings(&config.connection.auth, inner.clone())?;
+        if let Authenticator::Adfs(source) = &mut auth {
+            source.set_max_body(config.connection.max_body);
+        }
         let mut secrets = auth.secrets();
         for (name, value) in &config.extra_headers {
             if is_secret_header(name) {
@@ -266,6 +283,8 @@ impl HttpClient {
         };
         Ok(HttpClient {
             inner,
+            fresh,
+            closes_idle: Arc::new(AtomicBool::new(false)),
             bare,
             config,
             auth: Arc::new(auth),
@@ -313,6 +332,9 @@ impl HttpClient {
         let name = name.trim();
         if name.is_empty() || HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(ClientError::Header(mask_header_arg(text)));
+        }
+        if let Some(problem) = crate::contract::headers::header_problem(name, value) {
+            return Err(ClientError::OwnedHeader(problem));
         }
         Ok((name.to_string(), value.trim().to_string()))
     }
@@ -522,6 +544,16 @@ impl HttpClient {
         // in the request's own timeout, so retries never stretch a run.
         let mut attempt = 0;
         let deadline = Instant::now() + self.config.timeout;
+        // A GET (a safe method: PUT is idempotent but never resent here) that found its
+        // kept-alive connection closed goes once more on a new connection; once the target is
+        // known to close kept-alive connections, other methods go on new connections at once.
+        // (Not NTLM connections, whose authentication would be lost.)
+        let pooled = std::ptr::eq(client, &self.inner) || std::ptr::eq(client, &self.bare);
+        let mut fresh_retry = method.is_safe() && pooled;
+        let mut client = client;
+        if pooled && !method.is_safe() && self.closes_idle.load(Ordering::Relaxed) {
+            client = &self.fresh;
+        }
         let response = loop {
             let mut builder = client
                 .request(method.clone(), url)
@@ -540,7 +572,17 @@ impl HttpClient {
                     tokio::time::sleep(retry_wait(attempt)).await;
                     attempt += 1;
                 }
-                Err(error) => return Err(self.classify(error)),
+                Err(error) if fresh_retry && closed_before_answer(&error) => {
+                    self.closes_idle.store(true, Ordering::Relaxed);
+                    fresh_retry = false;
+                    client = &self.fresh;
+                }
+                Err(error) => {
+                    if closed_before_answer(&error) {
+                        self.closes_idle.store(true, Ordering::Relaxed);
+                    }
+                    return Err(self.classify(error));
+                }
             }
         };
         let status = response.status().as_u16();
@@ -549,26 +591,13 @@ impl HttpClient {
         Ok(ReceivedResponse::new(status, headers, body))
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, TransportError> {
-        let limit = self.config.connection.max_body;
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit as u64)
-        {
-            return Err(TransportError::BodyTooLarge(limit));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+    async fn read_body(&self, response: reqwest::Response) -> Result<Vec<u8>, TransportError> {
+        crate::capped::read_body(response, self.config.connection.max_body)
             .await
-            .map_err(|error| self.classify(error))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(TransportError::BodyTooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|error| match error {
+                crate::capped::CappedError::TooLarge(limit) => TransportError::BodyTooLarge(limit),
+                crate::capped::CappedError::Transport(error) => self.classify(error),
+            })
     }
 
     fn classify(&self, error: reqwest::Error) -> TransportError {
@@ -576,10 +605,38 @@ impl HttpClient {
             TransportError::Timeout(self.config.timeout)
         } else if error.is_connect() {
             TransportError::Connect(error_chain(&error))
+        } else if closed_before_answer(&error) {
+            TransportError::Closed(error_chain(&error))
         } else {
             TransportError::Protocol(error_chain(&error))
         }
     }
+}
+
+/// Whether a request failed because its connection closed before any answer: hyper's
+/// "incomplete message", or a reset, abort or broken pipe under it.
+fn closed_before_answer(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        if current.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        }) {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 /// The longest wait between two connection attempts.

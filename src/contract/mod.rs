@@ -3,6 +3,7 @@
 //! names the file and the JSON pointer of the offending value.
 
 pub mod fixture;
+pub mod headers;
 pub mod kind;
 pub mod lifecycle;
 pub mod profile;
@@ -99,6 +100,7 @@ impl Contract {
             let path = file.path;
             let fixture = parse_fixture(&path, &parse_json(&path, &file.text)?)?;
             validate_fixture(&path, &fixture, &schemas)?;
+            validate_headers(&path, &fixture)?;
             if !seen.insert(fixture.id.clone()) {
                 return Err(LoadError::invalid(
                     &path,
@@ -353,6 +355,21 @@ fn check_open(path: &Path, fixture: &Fixture) -> Result<(), LoadError> {
             None => "the canonical request is refused from this state: outcome refusal".into(),
         },
     )
+}
+
+/// A fixture header the client owns (framing, hop-by-hop) or one that would split: a contract
+/// error, never a request the target gets blamed for.
+fn validate_headers(path: &Path, fixture: &Fixture) -> Result<(), LoadError> {
+    for (name, value) in &fixture.request.headers {
+        if let Some(problem) = headers::header_problem(name, value) {
+            return Err(LoadError::invalid(
+                path,
+                &format!("/request/headers/{name}"),
+                &problem,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A fixture that asks for a documented transition must agree with the section 5 table.
