@@ -1,10 +1,11 @@
-//! `cmconform selftest`: proves the harness's detection power. Runs the full suite against the
-//! conformant reference server (no check may fail) and once per fault of the catalogue (the
-//! fault's intended check must fail), and reports the matrix.
+//! `cmconform selftest`: proves the harness's detection power. In every dialect of the reference
+//! server, runs the full suite against the conformant server (no check may fail) and once per
+//! fault whose rule the dialect can show (the fault's intended check must fail), and reports the
+//! dialect × fault matrix.
 
 use crate::report::{RunReport, exit};
 use crate::run::{self, RunError, RunOptions};
-use crate::server::Fault;
+use crate::server::{Dialect, Fault};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -18,9 +19,10 @@ const SELFTEST_SLOW_DELAY: Duration = Duration::from_millis(3000);
 /// the faults with 9 MiB answers must not push staging past the short timeout.
 const SELFTEST_JOBS: usize = 4;
 
-/// One row of the matrix.
+/// One run of the matrix: a dialect, and its conformant server or one fault.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    pub dialect: &'static str,
     /// `None` for the conformant server.
     pub fault: Option<&'static str>,
     pub section: Option<&'static str>,
@@ -34,9 +36,15 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
+    /// The dialects run, in order: the columns of the matrix.
+    pub dialects: Vec<&'static str>,
+    /// The faults asked for, in order: the rows of the matrix.
+    pub fault_names: Vec<&'static str>,
     pub rows: Vec<Row>,
+    /// Fault runs: each fault in each dialect where its rule applies.
     pub faults: usize,
     pub caught: usize,
+    /// Checks that failed on a conformant server, summed over the dialects.
     pub false_positives: usize,
 }
 
@@ -48,37 +56,68 @@ impl Matrix {
             exit::FAILED
         }
     }
+
+    /// The row of `fault` (`None`: the conformant server) in `dialect`, if it was run.
+    pub fn row(&self, dialect: &str, fault: Option<&str>) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.dialect == dialect && row.fault == fault)
+    }
 }
 
-/// Runs the conformant server and every fault, at most `parallel` suites at once.
+/// Runs, in every one of `dialects`, the conformant server and every fault of `faults` that
+/// applies there, at most `parallel` suites at once.
 pub async fn selftest(
     base: &RunOptions,
+    dialects: &[&'static Dialect],
     faults: &[Fault],
     parallel: usize,
 ) -> Result<Matrix, RunError> {
-    let mut rows = vec![conformant_row(&suite(base, None).await?)];
+    let runs: Vec<(&'static Dialect, Option<Fault>)> = dialects
+        .iter()
+        .flat_map(|&dialect| {
+            let applicable = faults.iter().filter(move |fault| fault.applies_in(dialect));
+            std::iter::once((dialect, None))
+                .chain(applicable.map(move |&fault| (dialect, Some(fault))))
+        })
+        .collect();
     // Suites mostly wait on loopback I/O, so a few at once use the CPUs well.
-    let reports: Vec<Result<RunReport, RunError>> = stream::iter(faults.iter().copied())
-        .map(|fault| suite(base, Some(fault)))
+    let reports: Vec<Result<RunReport, RunError>> = stream::iter(runs.iter().copied())
+        .map(|(dialect, fault)| suite(base, dialect, fault))
         .buffered(parallel.max(1))
         .collect()
         .await;
-    for (fault, report) in faults.iter().zip(reports) {
-        rows.push(fault_row(*fault, &report?));
+    let mut rows = Vec::with_capacity(runs.len());
+    for ((dialect, fault), report) in runs.into_iter().zip(reports) {
+        let report = report?;
+        rows.push(match fault {
+            None => conformant_row(dialect, &report),
+            Some(fault) => fault_row(dialect, fault, &report),
+        });
     }
     let fault_rows = rows.iter().filter(|row| row.fault.is_some());
-    let caught = fault_rows.clone().filter(|row| row.passed).count();
     Ok(Matrix {
-        faults: fault_rows.count(),
-        caught,
-        false_positives: rows.first().map_or(0, |row| row.caught_by.len()),
+        dialects: dialects.iter().map(|dialect| dialect.name).collect(),
+        fault_names: faults.iter().map(|fault| fault.name()).collect(),
+        faults: fault_rows.clone().count(),
+        caught: fault_rows.filter(|row| row.passed).count(),
+        false_positives: rows
+            .iter()
+            .filter(|row| row.fault.is_none())
+            .map(|row| row.caught_by.len())
+            .sum(),
         rows,
     })
 }
 
-async fn suite(base: &RunOptions, fault: Option<Fault>) -> Result<RunReport, RunError> {
+async fn suite(
+    base: &RunOptions,
+    dialect: &'static Dialect,
+    fault: Option<Fault>,
+) -> Result<RunReport, RunError> {
     let mut options = base.clone();
     options.base_url = None;
+    options.embedded_dialect = dialect;
     options.embedded_fault = fault;
     options.timeout = SELFTEST_TIMEOUT;
     options.jobs = options.jobs.min(SELFTEST_JOBS);
@@ -96,7 +135,7 @@ fn failed_checks(report: &RunReport) -> Vec<&'static str> {
     names.into_iter().collect()
 }
 
-fn conformant_row(report: &RunReport) -> Row {
+fn conformant_row(dialect: &'static Dialect, report: &RunReport) -> Row {
     let caught_by = failed_checks(report);
     let problem = match (
         caught_by.is_empty(),
@@ -112,6 +151,7 @@ fn conformant_row(report: &RunReport) -> Row {
         _ => None,
     };
     Row {
+        dialect: dialect.name,
         fault: None,
         section: None,
         intended_check: None,
@@ -121,7 +161,7 @@ fn conformant_row(report: &RunReport) -> Row {
     }
 }
 
-fn fault_row(fault: Fault, report: &RunReport) -> Row {
+fn fault_row(dialect: &'static Dialect, fault: Fault, report: &RunReport) -> Row {
     let caught_by = failed_checks(report);
     let intended = fault.intended_check();
     let problem = if report.summary.errored > 0 {
@@ -142,6 +182,7 @@ fn fault_row(fault: Fault, report: &RunReport) -> Row {
         None
     };
     Row {
+        dialect: dialect.name,
         fault: Some(fault.name()),
         section: Some(fault.section()),
         intended_check: Some(intended),
@@ -151,41 +192,65 @@ fn fault_row(fault: Fault, report: &RunReport) -> Row {
     }
 }
 
-/// The matrix as a Markdown table. `detailed` adds every check that failed in each run (the
-/// console view); without it the table holds only what is stable from run to run (the README).
+/// One cell of the matrix: `clean`/`caught`, `n/a` where the fault does not apply, or the
+/// problem.
+fn cell(row: Option<&Row>) -> String {
+    match row {
+        None => "n/a".into(),
+        Some(row) if row.passed && row.fault.is_some() => "caught".into(),
+        Some(row) if row.passed => "clean".into(),
+        Some(row) => format!("FAIL: {}", row.problem.as_deref().unwrap_or("failed")),
+    }
+}
+
+/// The matrix as a Markdown table, faults down and dialects across. `detailed` adds, after the
+/// table, every check that failed in each run (the console view); without it the text holds only
+/// what is stable from run to run (the README).
 pub fn render_table(matrix: &Matrix, detailed: bool) -> String {
-    let mut out = String::from("| fault | section | intended check | result |");
-    out.push_str(if detailed {
-        " all failed checks |\n|---|---|---|---|---|\n"
-    } else {
-        "\n|---|---|---|---|\n"
-    });
-    for row in &matrix.rows {
-        let verdict = match (&row.problem, row.passed) {
-            (_, true) if row.fault.is_some() => "caught".to_string(),
-            (_, true) => "clean".to_string(),
-            (Some(problem), false) => format!("FAIL: {problem}"),
-            (None, false) => "FAIL".to_string(),
-        };
+    let mut out = String::from("| fault | section | intended check |");
+    for dialect in &matrix.dialects {
+        out.push_str(&format!(" {dialect} |"));
+    }
+    out.push_str(&format!(
+        "\n|---|---|---|{}\n",
+        "---|".repeat(matrix.dialects.len())
+    ));
+    let lines = std::iter::once(None).chain(matrix.fault_names.iter().map(|name| Some(*name)));
+    for fault in lines {
+        let fault_info = fault.and_then(Fault::from_name);
         out.push_str(&format!(
-            "| {} | {} | {} | {verdict} |",
-            row.fault.unwrap_or("(conformant server)"),
-            row.section.unwrap_or("-"),
-            row.intended_check.unwrap_or("no check fails"),
+            "| {} | {} | {} |",
+            fault.unwrap_or("(conformant server)"),
+            fault_info.map_or("-", Fault::section),
+            fault_info.map_or("no check fails", Fault::intended_check),
         ));
-        if detailed {
+        for dialect in &matrix.dialects {
+            out.push_str(&format!(" {} |", cell(matrix.row(dialect, fault))));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n{}/{} fault runs caught by their intended check ({} faults in {} dialects, where they apply); {} false positives on the conformant servers.\n",
+        matrix.caught,
+        matrix.faults,
+        matrix.fault_names.len(),
+        matrix.dialects.len(),
+        matrix.false_positives
+    ));
+    if detailed {
+        out.push_str("\nChecks that failed in each run:\n");
+        for row in &matrix.rows {
             let caught = if row.caught_by.is_empty() {
                 "-".to_string()
             } else {
                 row.caught_by.join(", ")
             };
-            out.push_str(&format!(" {caught} |"));
+            out.push_str(&format!(
+                "  {:<10} {:<24} {caught}\n",
+                row.dialect,
+                row.fault.unwrap_or("(conformant server)")
+            ));
         }
-        out.push('\n');
     }
-    out.push_str(&format!(
-        "\n{}/{} faults caught by their intended check; {} false positives on the conformant server.\n",
-        matrix.caught, matrix.faults, matrix.false_positives
-    ));
     out
 }

@@ -8,6 +8,7 @@
 //!
 //! [`Behaviour`]: super::behaviour::Behaviour
 
+use super::dialect::Dialect;
 use super::hooks::{self, Exchange, Hook};
 
 /// One deliberate deviation from the contract. Each breaks one rule and keeps everything else
@@ -329,6 +330,15 @@ impl Fault {
     /// Which answers the broken rule lives in.
     pub fn applies(self) -> Applies {
         self.applies
+    }
+
+    /// Whether `dialect` has the answers the broken rule lives in, so the fault can be shown
+    /// there.
+    pub fn applies_in(self, dialect: &Dialect) -> bool {
+        match self.applies {
+            Applies::Everywhere => true,
+            Applies::SuccessBody => dialect.has_success_body(),
+        }
     }
 
     /// The decision the fault changes.
