@@ -1,10 +1,12 @@
-//! `cmconform selftest`: proves the harness's detection power. Runs the full suite against the
-//! conformant reference server (no check may fail) and once per fault of the catalogue (the
-//! fault's intended check must fail), and reports the matrix.
+//! `cmconform selftest`: proves the harness's detection power. In every dialect of the reference
+//! server, runs the full suite against the conformant server (no check may fail) and once per
+//! fault whose rule the dialect can show (the fault's intended check must fail), and reports the
+//! dialect × fault matrix.
 
+use crate::contract::profile::Profile;
 use crate::report::{RunReport, exit};
 use crate::run::{self, RunError, RunOptions};
-use crate::server::Fault;
+use crate::server::{Dialect, Fault};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -18,9 +20,13 @@ const SELFTEST_SLOW_DELAY: Duration = Duration::from_millis(3000);
 /// the faults with 9 MiB answers must not push staging past the short timeout.
 const SELFTEST_JOBS: usize = 4;
 
-/// One row of the matrix.
+/// One run of the matrix: a dialect, and its conformant server or one fault.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    pub dialect: &'static str,
+    /// The judging profile of the run: a fault's own, and for the conformant server each profile
+    /// the dialect meets.
+    pub profile: Profile,
     /// `None` for the conformant server.
     pub fault: Option<&'static str>,
     pub section: Option<&'static str>,
@@ -34,9 +40,15 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
+    /// The dialects run, in order: the columns of the matrix.
+    pub dialects: Vec<&'static str>,
+    /// The faults asked for, in order: the rows of the matrix.
+    pub fault_names: Vec<&'static str>,
     pub rows: Vec<Row>,
+    /// Fault runs: each fault in each dialect where its rule applies.
     pub faults: usize,
     pub caught: usize,
+    /// Checks that failed on a conformant server, summed over the dialects.
     pub false_positives: usize,
 }
 
@@ -48,45 +60,96 @@ impl Matrix {
             exit::FAILED
         }
     }
+
+    /// The row of `fault` (`None`: the conformant server) in `dialect` under `profile`, if it
+    /// was run.
+    pub fn row(&self, dialect: &str, fault: Option<&str>, profile: Profile) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.dialect == dialect && row.fault == fault && row.profile == profile)
+    }
 }
 
-/// Runs the conformant server and every fault, at most `parallel` suites at once.
+/// One suite of the matrix.
+#[derive(Clone, Copy)]
+struct Run {
+    dialect: &'static Dialect,
+    fault: Option<Fault>,
+    profile: Profile,
+}
+
+/// The profiles the conformant server is judged under: each one a fault of the matrix needs.
+const PROFILES: [Profile; 2] = [Profile::Documented, Profile::Strict];
+
+/// Runs, in every one of `dialects`, the conformant server under each profile the dialect meets
+/// and every fault of `faults` that applies there (under the fault's profile), at most
+/// `parallel` suites at once.
 pub async fn selftest(
     base: &RunOptions,
+    dialects: &[&'static Dialect],
     faults: &[Fault],
     parallel: usize,
 ) -> Result<Matrix, RunError> {
-    let mut rows = vec![conformant_row(&suite(base, None).await?)];
+    let runs: Vec<Run> = dialects
+        .iter()
+        .flat_map(|&dialect| {
+            let conformant = PROFILES
+                .into_iter()
+                .filter(move |&profile| dialect.meets(profile))
+                .map(move |profile| Run {
+                    dialect,
+                    fault: None,
+                    profile,
+                });
+            let applicable = faults.iter().filter(move |fault| fault.applies_in(dialect));
+            conformant.chain(applicable.map(move |&fault| Run {
+                dialect,
+                fault: Some(fault),
+                profile: fault.profile(),
+            }))
+        })
+        .collect();
     // Suites mostly wait on loopback I/O, so a few at once use the CPUs well.
-    let reports: Vec<Result<RunReport, RunError>> = stream::iter(faults.iter().copied())
-        .map(|fault| suite(base, Some(fault)))
+    let reports: Vec<Result<RunReport, RunError>> = stream::iter(runs.iter().copied())
+        .map(|run| suite(base, run))
         .buffered(parallel.max(1))
         .collect()
         .await;
-    for (fault, report) in faults.iter().zip(reports) {
-        rows.push(fault_row(*fault, &report?));
+    let mut rows = Vec::with_capacity(runs.len());
+    for (run, report) in runs.into_iter().zip(reports) {
+        let report = report?;
+        let mut row = match run.fault {
+            None => conformant_row(run.dialect, &report),
+            Some(fault) => fault_row(run.dialect, fault, &report),
+        };
+        row.profile = run.profile;
+        rows.push(row);
     }
     let fault_rows = rows.iter().filter(|row| row.fault.is_some());
-    let caught = fault_rows.clone().filter(|row| row.passed).count();
     Ok(Matrix {
-        faults: fault_rows.count(),
-        caught,
-        false_positives: rows.first().map_or(0, |row| row.caught_by.len()),
+        dialects: dialects.iter().map(|dialect| dialect.name).collect(),
+        fault_names: faults.iter().map(|fault| fault.name()).collect(),
+        faults: fault_rows.clone().count(),
+        caught: fault_rows.filter(|row| row.passed).count(),
+        false_positives: rows
+            .iter()
+            .filter(|row| row.fault.is_none())
+            .map(|row| row.caught_by.len())
+            .sum(),
         rows,
     })
 }
 
-async fn suite(base: &RunOptions, fault: Option<Fault>) -> Result<RunReport, RunError> {
+async fn suite(base: &RunOptions, run: Run) -> Result<RunReport, RunError> {
     let mut options = base.clone();
     options.base_url = None;
-    options.embedded_fault = fault;
+    options.embedded_dialect = run.dialect;
+    options.embedded_fault = run.fault;
+    options.profile = run.profile;
     options.timeout = SELFTEST_TIMEOUT;
     options.jobs = options.jobs.min(SELFTEST_JOBS);
     options.embedded_slow_delay = SELFTEST_SLOW_DELAY;
     options.snapshot_mode = crate::snapshot::SnapshotMode::Compare;
-    if let Some(fault) = fault {
-        options.profile = fault.profile();
-    }
     run::run(&options, |_| {}).await
 }
 
@@ -99,7 +162,7 @@ fn failed_checks(report: &RunReport) -> Vec<&'static str> {
     names.into_iter().collect()
 }
 
-fn conformant_row(report: &RunReport) -> Row {
+fn conformant_row(dialect: &'static Dialect, report: &RunReport) -> Row {
     let caught_by = failed_checks(report);
     let problem = match (
         caught_by.is_empty(),
@@ -115,6 +178,8 @@ fn conformant_row(report: &RunReport) -> Row {
         _ => None,
     };
     Row {
+        dialect: dialect.name,
+        profile: Profile::Documented,
         fault: None,
         section: None,
         intended_check: None,
@@ -124,7 +189,7 @@ fn conformant_row(report: &RunReport) -> Row {
     }
 }
 
-fn fault_row(fault: Fault, report: &RunReport) -> Row {
+fn fault_row(dialect: &'static Dialect, fault: Fault, report: &RunReport) -> Row {
     let caught_by = failed_checks(report);
     let intended = fault.intended_check();
     let problem = if report.summary.errored > 0 {
@@ -145,6 +210,8 @@ fn fault_row(fault: Fault, report: &RunReport) -> Row {
         None
     };
     Row {
+        dialect: dialect.name,
+        profile: fault.profile(),
         fault: Some(fault.name()),
         section: Some(fault.section()),
         intended_check: Some(intended),
@@ -154,41 +221,76 @@ fn fault_row(fault: Fault, report: &RunReport) -> Row {
     }
 }
 
-/// The matrix as a Markdown table. `detailed` adds every check that failed in each run (the
-/// console view); without it the table holds only what is stable from run to run (the README).
+/// One cell of the matrix: `clean`/`caught`, `n/a` where the fault does not apply, or the
+/// problem.
+fn cell(row: Option<&Row>) -> String {
+    match row {
+        None => "n/a".into(),
+        Some(row) if row.passed && row.fault.is_some() => "caught".into(),
+        Some(row) if row.passed => "clean".into(),
+        Some(row) => format!("FAIL: {}", row.problem.as_deref().unwrap_or("failed")),
+    }
+}
+
+/// The matrix as a Markdown table, faults down and dialects across. `detailed` adds, after the
+/// table, every check that failed in each run (the console view); without it the text holds only
+/// what is stable from run to run (the README).
 pub fn render_table(matrix: &Matrix, detailed: bool) -> String {
-    let mut out = String::from("| fault | section | intended check | result |");
-    out.push_str(if detailed {
-        " all failed checks |\n|---|---|---|---|---|\n"
-    } else {
-        "\n|---|---|---|---|\n"
-    });
-    for row in &matrix.rows {
-        let verdict = match (&row.problem, row.passed) {
-            (_, true) if row.fault.is_some() => "caught".to_string(),
-            (_, true) => "clean".to_string(),
-            (Some(problem), false) => format!("FAIL: {problem}"),
-            (None, false) => "FAIL".to_string(),
+    let mut out = String::from("| fault | section | intended check |");
+    for dialect in &matrix.dialects {
+        out.push_str(&format!(" {dialect} |"));
+    }
+    out.push_str(&format!(
+        "\n|---|---|---|{}\n",
+        "---|".repeat(matrix.dialects.len())
+    ));
+    let conformant = PROFILES.map(|profile| (None, profile));
+    let fault_lines = matrix
+        .fault_names
+        .iter()
+        .filter_map(|name| Fault::from_name(name))
+        .map(|fault| (Some(fault), fault.profile()));
+    for (fault, profile) in conformant.into_iter().chain(fault_lines) {
+        let name = fault.map(Fault::name);
+        let label = match (fault, profile) {
+            (None, Profile::Documented) => "(conformant server)".to_string(),
+            (None, profile) => format!("(conformant server, {profile} profile)"),
+            (Some(fault), Profile::Documented) => fault.name().to_string(),
+            (Some(fault), profile) => format!("{} ({profile} profile)", fault.name()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {verdict} |",
-            row.fault.unwrap_or("(conformant server)"),
-            row.section.unwrap_or("-"),
-            row.intended_check.unwrap_or("no check fails"),
+            "| {label} | {} | {} |",
+            fault.map_or("-", Fault::section),
+            fault.map_or("no check fails", Fault::intended_check),
         ));
-        if detailed {
+        for dialect in &matrix.dialects {
+            out.push_str(&format!(" {} |", cell(matrix.row(dialect, name, profile))));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n{}/{} fault runs caught by their intended check ({} faults in {} dialects, where they apply); {} false positives on the conformant servers.\n",
+        matrix.caught,
+        matrix.faults,
+        matrix.fault_names.len(),
+        matrix.dialects.len(),
+        matrix.false_positives
+    ));
+    if detailed {
+        out.push_str("\nChecks that failed in each run:\n");
+        for row in &matrix.rows {
             let caught = if row.caught_by.is_empty() {
                 "-".to_string()
             } else {
                 row.caught_by.join(", ")
             };
-            out.push_str(&format!(" {caught} |"));
+            out.push_str(&format!(
+                "  {:<10} {:<10} {:<24} {caught}\n",
+                row.dialect,
+                row.profile.name(),
+                row.fault.unwrap_or("(conformant server)")
+            ));
         }
-        out.push('\n');
     }
-    out.push_str(&format!(
-        "\n{}/{} faults caught by their intended check; {} false positives on the conformant server.\n",
-        matrix.caught, matrix.faults, matrix.false_positives
-    ));
     out
 }

@@ -611,7 +611,7 @@ fn unknown_fault_exits_2() {
 
 #[test]
 fn unknown_dialect_exits_2_naming_the_dialects() {
-    for command in ["run", "serve"] {
+    for command in ["run", "serve", "selftest"] {
         let out = cli(&[command, "--dialect", "iis"]);
         out.assert_code(2);
         assert!(
@@ -1500,6 +1500,10 @@ fn selftest_json_rows_for_the_chosen_faults() {
         "success_201",
         "--fault",
         "no_lock",
+        "--dialect",
+        "strict",
+        "--dialect",
+        "nocontent",
         "--format",
         "json",
         "--parallel",
@@ -1511,19 +1515,31 @@ fn selftest_json_rows_for_the_chosen_faults() {
         Some(rows) => rows.clone(),
         None => panic!("no rows:\n{matrix}"),
     };
-    for fault in ["success_201", "no_lock"] {
-        let row = rows.iter().find(|row| row["fault"] == fault);
-        match row {
-            Some(row) => assert_eq!(row["passed"], true, "{row}"),
-            None => panic!("no row for {fault}:\n{matrix}"),
+    for dialect in ["strict", "nocontent"] {
+        let in_dialect: Vec<&serde_json::Value> = rows
+            .iter()
+            .filter(|row| row["dialect"] == dialect)
+            .collect();
+        for fault in ["success_201", "no_lock"] {
+            let row = in_dialect.iter().find(|row| row["fault"] == fault);
+            match row {
+                Some(row) => assert_eq!(row["passed"], true, "{row}"),
+                None => panic!("no row for {dialect} {fault}:\n{matrix}"),
+            }
         }
+        assert!(
+            in_dialect
+                .iter()
+                .any(|row| row["fault"].is_null() && row["passed"] == true),
+            "no clean row for the conformant {dialect} server:\n{matrix}"
+        );
+        assert_eq!(in_dialect.len(), 3, "{matrix}");
     }
-    assert!(
-        rows.iter()
-            .any(|row| row["fault"].is_null() && row["passed"] == true),
-        "no clean row for the conformant server:\n{matrix}"
+    assert_eq!(rows.len(), 6, "{matrix}");
+    assert_eq!(
+        matrix["dialects"],
+        serde_json::json!(["strict", "nocontent"])
     );
-    assert_eq!(rows.len(), 3, "{matrix}");
 }
 
 #[test]
@@ -1593,7 +1609,7 @@ fn selftest_readme_rewrites_the_matrix_block() {
     assert!(text.starts_with("# title\n"), "{text}");
     assert!(text.ends_with("<!-- selftest:end -->\n\nafter\n"), "{text}");
     assert!(
-        text.contains("| success_201 | 1 | status_code_conformance | caught |"),
+        text.contains("| success_201 | 1 | status_code_conformance | caught | caught | caught |"),
         "{text}"
     );
     for fault in Fault::ALL {

@@ -90,6 +90,17 @@ impl Harness {
             .expect("PUT answers")
     }
 
+    /// The canonical Completed PUT without an Authorization header.
+    async fn put_anonymously(&self, id: &str) -> Response {
+        self.client
+            .put(self.request_url(id))
+            .header(CONTENT_TYPE, "application/json")
+            .body(r#"{"status":"Completed"}"#)
+            .send()
+            .await
+            .expect("PUT answers")
+    }
+
     async fn get(&self, id: &str) -> Response {
         self.get_path(&format!("{PATH}/{id}")).await
     }
@@ -651,14 +662,7 @@ async fn aspnet_refuses_what_binds_no_documented_status_and_changes_nothing() {
 async fn aspnet_answers_401_with_the_iis_page_and_every_answer_with_iis_headers() {
     let harness = start_dialect("aspnet").await;
     let id = harness.stage(RequestState::Approved).await;
-    let denied = harness
-        .client
-        .put(harness.request_url(&id))
-        .header(CONTENT_TYPE, "application/json")
-        .body(r#"{"status":"Completed"}"#)
-        .send()
-        .await
-        .expect("answers");
+    let denied = harness.put_anonymously(&id).await;
     assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(header(&denied, CONTENT_TYPE), "text/html");
     let challenges: Vec<&str> = denied
@@ -1027,14 +1031,7 @@ async fn demo_unknown_id_200(harness: &Harness, _id: String) {
 }
 
 async fn demo_credentials_ignored(harness: &Harness, id: String) {
-    let response = harness
-        .client
-        .put(harness.request_url(&id))
-        .header(CONTENT_TYPE, "application/json")
-        .body(r#"{"status":"Completed"}"#)
-        .send()
-        .await
-        .expect("answers");
+    let response = harness.put_anonymously(&id).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(harness.get_json(&id).await["Status"], 8);
 }

@@ -182,17 +182,24 @@ fn is_json_media_type(value: &str) -> bool {
     media_type(value).eq_ignore_ascii_case("application/json")
 }
 
-/// After a successful PUT that returned a body, Status is the expected integer.
+/// After a successful PUT, Status is the expected integer: in the answer's Request, or, when the
+/// success carried no body (204, CONTRACT.md section 7), in the GET after it, the only place
+/// the new Status is then shown.
 pub fn status_value(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
     let view = step(subject)?;
     let expected = view.expect.status_value?;
     if view.expect.outcome != Outcome::Success {
         return None;
     }
-    let response = view.response().filter(|r| r.status == 200)?;
-    let Some(body) = response.json() else {
+    let answer = view.response().filter(|r| super::is_success(r.status))?;
+    let (shown, source) = if answer.status == 204 || answer.body.is_empty() {
+        (view.after()?, "GET after the bodiless success")
+    } else {
+        (answer, "the answer")
+    };
+    let Some(body) = shown.json() else {
         return Some(Verdict::fail(
-            "the answer is not JSON, so it has no Status",
+            format!("{source} is not JSON, so it has no Status"),
             expected.to_string(),
             "no JSON body",
         ));
@@ -205,11 +212,15 @@ pub fn status_value(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
             value.to_string(),
         ),
         Some(value) => Verdict::fail(
-            "Status is not the code the transition gives",
+            format!("Status in {source} is not the code the transition gives"),
             expected.to_string(),
             value.to_string(),
         ),
-        None => Verdict::fail("the Request has no Status", expected.to_string(), "missing"),
+        None => Verdict::fail(
+            format!("the Request in {source} has no Status"),
+            expected.to_string(),
+            "missing",
+        ),
     })
 }
 
@@ -259,7 +270,7 @@ pub fn auth_required(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testing::{answer, case, class, evidence, verdict_of};
+    use crate::checks::testing::{answer, case, class, evidence, json_answer, verdict_of};
     use crate::contract::lifecycle::RequestState;
     use crate::plan::StepKind;
     use crate::sequences::refusal;
@@ -382,6 +393,46 @@ mod tests {
                 Profile::Documented,
             );
             assert_eq!(class(&verdict), expected, "{check}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn status_value_reads_the_answer_or_after_a_bodiless_success_the_get() {
+        let approved = serde_json::json!({"Status": 3});
+        let completed = serde_json::json!({"Status": 8});
+        let wrong = serde_json::json!({"Status": 7});
+        let text = serde_json::json!({"Status": "8"});
+        let completes = crate::sequences::success(RequestState::Completed);
+        let no_content = || answer(204, &[], "");
+        let table = [
+            (json_answer(200, &completed), &completed, "pass"),
+            (json_answer(200, &wrong), &completed, "fail"),
+            (json_answer(200, &text), &completed, "fail"),
+            (
+                answer(200, &[("Content-Type", "text/html")], "<p>ok</p>"),
+                &completed,
+                "fail",
+            ),
+            (no_content(), &completed, "pass"),
+            (no_content(), &wrong, "fail"),
+            (no_content(), &text, "fail"),
+            // A refusal where a success was due is judged by other checks.
+            (json_answer(403, &approved), &approved, "none"),
+        ];
+        for (exchange, after, expected) in table {
+            let shown = exchange.response.as_ref().map(|r| r.status).ok();
+            let case = case(RequestState::Approved, completes.clone(), StepKind::Reading);
+            let verdict = verdict_of(
+                "status_value",
+                case,
+                evidence(Some(&approved), exchange, Some(after)),
+                Profile::Documented,
+            );
+            assert_eq!(
+                class(&verdict),
+                expected,
+                "{shown:?} then {after}: {verdict:?}"
+            );
         }
     }
 }

@@ -71,14 +71,18 @@ pub struct SelftestArgs {
     /// Only these faults (repeatable) [default: the whole catalogue].
     #[arg(long, value_name = "NAME")]
     pub fault: Vec<String>,
+    /// Only these dialects of the reference server (repeatable; see `cmconform list
+    /// --dialects`) [default: every dialect].
+    #[arg(long, value_name = "NAME", value_parser = dialect_arg)]
+    pub dialect: Vec<&'static Dialect>,
     /// Suites run at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
     #[arg(long, value_name = "DIR")]
     pub contract: Option<PathBuf>,
     /// Rewrite the matrix between the selftest markers of README.md (in the current directory);
-    /// the whole catalogue only, so it cannot be combined with --fault.
-    #[arg(long, conflicts_with = "fault")]
+    /// the whole matrix only, so it cannot be combined with --fault or --dialect.
+    #[arg(long, conflicts_with_all = ["fault", "dialect"])]
     pub readme: bool,
 }
 
@@ -622,7 +626,13 @@ async fn selftest_command(args: SelftestArgs) -> anyhow::Result<i32> {
             .concat()
     };
     let options = options_for(args.contract.as_ref());
-    let matrix = crate::selftest::selftest(&options, &faults, usize::from(args.parallel)).await?;
+    let dialects = if args.dialect.is_empty() {
+        Dialect::ALL.iter().collect()
+    } else {
+        args.dialect.clone()
+    };
+    let matrix =
+        crate::selftest::selftest(&options, &dialects, &faults, usize::from(args.parallel)).await?;
     let text = if args.format == "json" {
         format!("{}\n", serde_json::to_string_pretty(&matrix)?)
     } else {

@@ -89,9 +89,11 @@ impl Behaviour {
     }
 
     /// Whether a PUT of `target` on a request in `current` is a repeat that the dialect answers
-    /// with success and no change.
+    /// with success and no change. A fault that replaces the life cycle decides repeats too,
+    /// so `repeat_restamps` shows in the idempotent dialect as in the others.
     pub fn repeats_as_noop(self, current: RequestState, target: TargetStatus) -> bool {
-        self.dialect.repeat.is_noop(current, target)
+        !matches!(self.hook, Some(Hook::Transition(_)))
+            && self.dialect.repeat.is_noop(current, target)
     }
 
     /// The state a refused PUT leaves behind: unchanged, unless a hook says otherwise.

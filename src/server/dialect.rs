@@ -136,6 +136,18 @@ impl Dialect {
         },
     ];
 
+    /// Whether the conformant server of this dialect passes a run under `profile`. Every dialect
+    /// meets the documented profile; the strict profile fails a server that accepts open inputs,
+    /// answers a repeat idempotently, routes other id spellings or sends an HTML 401 (sections 6
+    /// and 7), all of which the documents allow.
+    pub fn meets(&self, profile: crate::contract::profile::Profile) -> bool {
+        !profile.is_strict()
+            || (self.binding == Binding::Canonical
+                && self.challenge == Challenge::Json
+                && self.routing == Routing::Canonical
+                && self.repeat == Repeat::Refuse)
+    }
+
     /// The default: the contract's canonical reading, as the server always answered.
     pub fn strict() -> &'static Dialect {
         &Dialect::ALL[0]

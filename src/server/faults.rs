@@ -8,6 +8,7 @@
 //!
 //! [`Behaviour`]: super::behaviour::Behaviour
 
+use super::dialect::Dialect;
 use super::hooks::{self, Exchange, Hook};
 
 /// One deliberate deviation from the contract. Each breaks one rule and keeps everything else
@@ -351,6 +352,18 @@ impl Fault {
 
     pub fn applies(self) -> Applies {
         self.applies
+    }
+
+    /// Whether `dialect` has the answers the broken rule lives in, so the fault can be shown
+    /// there.
+    pub fn applies_in(self, dialect: &Dialect) -> bool {
+        let shown = match self.applies {
+            Applies::Everywhere => true,
+            Applies::SuccessBody => dialect.has_success_body(),
+        };
+        // A strict-profile fault is judged where the conformant dialect itself meets the strict
+        // profile: elsewhere the strict run fails on the dialect's faithful leniency too.
+        shown && dialect.meets(self.profile())
     }
 
     /// The decision the fault changes.
