@@ -6,9 +6,9 @@
 mod common;
 
 use cmconform::server::{self, Credentials, Fault, RunningServer, ServerConfig};
-use common::repo_root;
+use common::{TempDir, repo_root};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,25 +72,8 @@ impl Outcome {
     }
 }
 
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
-    command
-        .args(args)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    for name in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        command.env_remove(name);
-    }
-    command
+fn command(args: &[&str]) -> common::Binary {
+    common::cmconform(args)
 }
 
 /// Longest a single invocation may take: a hang fails the test instead of blocking the suite.
@@ -253,31 +236,12 @@ fn parse_json(text: &str, what: &str) -> serde_json::Value {
     }
 }
 
-/// A scratch directory under Cargo's target tmpdir, removed on drop.
-struct TempDir(PathBuf);
+/// A copy of the repository's contract to edit.
+trait ContractCopy {
+    fn with_contract(label: &str, copy_snapshots: bool) -> TempDir;
+}
 
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("cli-{label}-{}", uuid::Uuid::new_v4().simple()));
-        if let Err(error) = std::fs::create_dir_all(&path) {
-            panic!("cannot create {}: {error}", path.display());
-        }
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn arg(&self, name: &str) -> String {
-        self.join(name).display().to_string()
-    }
-
+impl ContractCopy for TempDir {
     /// A copy of the repository's `schemas/` and `fixtures/`, with an empty `snapshots/` or a
     /// copy of the repository's.
     fn with_contract(label: &str, copy_snapshots: bool) -> TempDir {
@@ -290,12 +254,6 @@ impl TempDir {
             panic!("cannot create snapshots/: {error}");
         }
         dir
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
