@@ -193,6 +193,25 @@ impl Case {
         }
     }
 
+    /// Every staged request the case needs, by state: one for its `given` state, and for a race
+    /// one Approved request per round. What `list` shows and an `--ids` file must cover.
+    pub fn needs(&self) -> Option<(RequestState, usize)> {
+        match (self.race, self.given) {
+            (Some(race), _) => Some((RequestState::Approved, race.rounds)),
+            (None, Some(state)) => Some((state, 1)),
+            (None, None) => None,
+        }
+    }
+
+    /// `approved`, `approved x5` for a race of five rounds, or `-`.
+    pub fn needs_text(&self) -> String {
+        match self.needs() {
+            Some((state, 1)) => state.to_string(),
+            Some((state, count)) => format!("{state} x{count}"),
+            None => "-".into(),
+        }
+    }
+
     /// The schema, snapshot, and expectations of the case's last step (what the run ends on).
     pub fn final_expectation(&self) -> Option<&Expectation> {
         self.steps.last().map(|step| &step.expect)
@@ -266,8 +285,23 @@ impl Partition {
     }
 }
 
+/// Whether a `--filter` pattern is used as a glob rather than a substring.
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Validates a `--filter` pattern: a glob that does not compile is an error naming it, never a
+/// filter that silently selects nothing.
+pub fn parse_filter(pattern: &str) -> Result<String, String> {
+    if is_glob(pattern) {
+        globset::Glob::new(pattern)
+            .map_err(|error| format!("'{pattern}' is not a valid glob: {}", error.kind()))?;
+    }
+    Ok(pattern.to_string())
+}
+
 fn id_matches(pattern: &str, id: &str) -> bool {
-    if pattern.contains(['*', '?', '[']) {
+    if is_glob(pattern) {
         globset::Glob::new(pattern)
             .map(|glob| glob.compile_matcher().is_match(id))
             .unwrap_or(false)
