@@ -140,12 +140,17 @@ impl PlannedRequest {
     pub const ID_SHORT: &str = "{id_short}";
     /// `{id_braced}`: the id in braces (.NET's `Guid.ToString("B")` form).
     pub const ID_BRACED: &str = "{id_braced}";
+    /// `{fresh_id}`: a random v4 GUID drawn for the run, which cannot name an existing request
+    /// (the unknown-id cases: never another deployment's real request, never skipped).
+    pub const FRESH_ID: &str = "{fresh_id}";
 
     /// Replaces the id placeholders of the path with the staged id: `{id}` as staged, and the
     /// variant spellings above that the generated family (src/generate.rs) sends, because the
     /// staged id is only known at run time. Braced goes last: its value is the only one with
     /// braces, so no later replacement can match inside it.
-    pub fn resolve(&self, id: Option<&str>) -> OutgoingRequest {
+    /// `{fresh_id}` becomes `fresh`.
+    pub fn resolve(&self, id: Option<&str>, fresh: &str) -> OutgoingRequest {
+        let path = self.path.replace(Self::FRESH_ID, fresh);
         let path = match id {
             Some(id) => {
                 let short = id.char_indices().last().map_or("", |(end, _)| &id[..end]);
@@ -159,11 +164,11 @@ impl PlannedRequest {
                     (Self::ID_BRACED, format!("{{{id}}}")),
                 ]
                 .iter()
-                .fold(self.path.clone(), |path, (placeholder, value)| {
+                .fold(path, |path, (placeholder, value)| {
                     path.replace(placeholder, value)
                 })
             }
-            None => self.path.clone(),
+            None => path,
         };
         OutgoingRequest {
             method: self.method.clone(),

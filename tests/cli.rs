@@ -6,7 +6,7 @@
 mod common;
 
 use cmconform::server::{self, Credentials, Fault, RunningServer, ServerConfig};
-use common::{TempDir, repo_root};
+use common::{TempDir, repo_root, stage};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -195,24 +195,6 @@ fn http_client() -> reqwest::Client {
     {
         Ok(client) => client,
         Err(error) => panic!("cannot build the HTTP client: {error}"),
-    }
-}
-
-/// Stages a request in `state` through a provider-state endpoint and returns its id.
-async fn stage(client: &reqwest::Client, state_url: &str, state: &str) -> String {
-    let body = serde_json::json!({ "state": state, "action": "setup" });
-    let response = match client.post(state_url).json(&body).send().await {
-        Ok(response) => response,
-        Err(error) => panic!("POST {state_url} ({state}) failed: {error}"),
-    };
-    assert_eq!(response.status(), 200, "POST {state_url} ({state})");
-    let answer: serde_json::Value = match response.json().await {
-        Ok(answer) => answer,
-        Err(error) => panic!("POST {state_url} ({state}) answered no JSON: {error}"),
-    };
-    match answer["id"].as_str() {
-        Some(id) => id.to_string(),
-        None => panic!("POST {state_url} ({state}) answered no id: {answer}"),
     }
 }
 

@@ -9,6 +9,7 @@
 mod common;
 
 use cmconform::client::{ClientConfig, Connection, HttpClient, OutgoingRequest};
+use cmconform::policy::guard;
 use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
 use common::TempDir;
 use rcgen::{
@@ -893,7 +894,7 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     };
     // The documented example exists on the server and was not staged: never PUT.
     let existing = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
-    let refused = client.guard(&put(existing), None).await;
+    let refused = guard(&client, &put(existing), &[]).await;
     assert!(
         refused
             .as_ref()
@@ -903,18 +904,16 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     // Staged (in any spelling), unknown, or malformed ids are fine.
     let staged = existing.to_ascii_uppercase();
     assert!(
-        client
-            .guard(&put(&format!("{{{staged}}}")), Some(existing))
+        guard(&client, &put(&format!("{{{staged}}}")), &[existing])
             .await
             .is_ok()
     );
     assert!(
-        client
-            .guard(&put(&uuid::Uuid::new_v4().to_string()), None)
+        guard(&client, &put(&uuid::Uuid::new_v4().to_string()), &[])
             .await
             .is_ok()
     );
-    assert!(client.guard(&put("not-a-guid"), None).await.is_ok());
+    assert!(guard(&client, &put("not-a-guid"), &[]).await.is_ok());
     // The example is still Approved (3): nothing was changed.
     let after = client
         .get(&format!(
@@ -989,10 +988,10 @@ async fn closing_front(backend: SocketAddr) -> (String, JoinHandle<()>) {
 /// never fail a check: it is not resent.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let backend = reference(Credentials::AnyNonEmpty).await;
     let (front, task) = closing_front(backend.addr()).await;
-    let report = scratch.path("report.json");
+    let report = scratch.join("report.json");
     let mut args = strings(&[
         "run",
         "--base-url",
@@ -1005,7 +1004,7 @@ async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
     ]);
     args.push(format!("json={}", report.display()));
     args.extend(strings(&QUICK));
-    let output = cmconform(args, vec![], &scratch.0).await;
+    let output = cmconform(args, vec![], scratch.path()).await;
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
             .unwrap_or_default();
@@ -1032,7 +1031,7 @@ async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
 /// with exit 2 at once, instead of waiting out every case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_target_stops_the_run_at_the_preflight() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent = format!("http://{}", listener.local_addr().expect("address"));
     let task = tokio::spawn(async move {
@@ -1044,7 +1043,7 @@ async fn a_silent_target_stops_the_run_at_the_preflight() {
     let output = cmconform(
         strings(&["run", "--base-url", &silent, "--timeout", "1"]),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&output), 2, "{}", text(&output));
@@ -1055,7 +1054,7 @@ async fn a_silent_target_stops_the_run_at_the_preflight() {
 /// `--max-body` caps the state endpoint's and the token endpoint's answers too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_and_token_answers_are_capped() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let big = "x".repeat(64 * 1024);
     let (huge, _, task) = canned(format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
@@ -1070,7 +1069,7 @@ async fn state_and_token_answers_are_capped() {
             &["-H", "Authorization: x", "--max-body", "4096"],
         ),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&state), 2, "{}", text(&state));
@@ -1095,7 +1094,7 @@ async fn state_and_token_answers_are_capped() {
     let token = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &adfs),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&token), 2, "{}", text(&token));
@@ -1112,7 +1111,7 @@ async fn state_and_token_answers_are_capped() {
 /// a sign-in page, another JSON shape, a nonsense status, a redirect loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_tells_another_site_from_the_api() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let answer = |status: &str, content_type: &str, extra: &str, body: &str| {
         format!(
             "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -1136,7 +1135,7 @@ async fn doctor_tells_another_site_from_the_api() {
         let output = cmconform(
             strings(&["doctor", "--base-url", &url, "--timeout", "5"]),
             vec![],
-            &scratch.0,
+            scratch.path(),
         )
         .await;
         assert_eq!(code(&output), 2, "{site}\n{}", text(&output));
@@ -1147,4 +1146,84 @@ async fn doctor_tells_another_site_from_the_api() {
         );
         task.abort();
     }
+}
+
+// ---------------------------------------------------------------- preconditions, unknown ids
+
+/// An `--ids` file that lists a request under the wrong state, or an id that names no request,
+/// errors the case (exit 2) with what GET showed; it is never blamed on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mislabelled_staged_id_errors_the_case_instead_of_failing_the_server() {
+    let scratch = TempDir::new("deploy");
+    let backend = reference(Credentials::AnyNonEmpty).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let completed = common::stage(&client, &backend.state_url(), "completed").await;
+    for (id, shown) in [
+        (completed.as_str(), "but GET shows Status 8"),
+        (
+            "00000000-0000-0000-0000-000000000002",
+            "but GET answered 404 (no such request)",
+        ),
+    ] {
+        let ids = scratch.write("ids.json", &format!(r#"{{"approved": ["{id}"]}}"#));
+        let args = strings(&[
+            "run",
+            "--base-url",
+            &backend.base_url(),
+            "--ids",
+            &ids.display().to_string(),
+            "-H",
+            "Authorization: Negotiate x",
+            "--filter",
+            "complete-from-approved",
+            "--no-lifecycle",
+            "--race-rounds",
+            "0",
+        ]);
+        let output = cmconform(args, vec![], scratch.path()).await;
+        assert_eq!(code(&output), 2, "{}", text(&output));
+        let expected = format!("the provider staged {id} as approved (Status 3) {shown}");
+        assert!(text(&output).contains(&expected), "{}", text(&output));
+        assert!(!text(&output).contains("FAIL "), "{}", text(&output));
+    }
+    backend.shutdown().await;
+}
+
+/// Unknown-id cases PUT to a fresh random v4 GUID, which cannot name a real request: through
+/// `--base-url` they are sent (never skipped by the safety rule) and a server that answers them
+/// 200 is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
+    let scratch = TempDir::new("deploy");
+    let backend = server::spawn(
+        ServerConfig {
+            fault: Some(server::Fault::UnknownId200),
+            credentials: Credentials::AnyNonEmpty,
+            ..ServerConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("the reference server starts");
+    let auth = [
+        "-H",
+        "Authorization: Negotiate x",
+        "--filter",
+        "id-unknown-guid",
+    ];
+    let mut args = strings(&["run", "--base-url", &backend.base_url()]);
+    args.extend(strings(&auth));
+    args.extend(strings(&QUICK));
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_eq!(code(&output), 1, "{}", text(&output));
+    assert!(
+        text(&output).contains("FAIL  id-unknown-guid"),
+        "{}",
+        text(&output)
+    );
+    assert!(!text(&output).contains("safety:"), "{}", text(&output));
+    backend.shutdown().await;
 }

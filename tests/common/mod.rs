@@ -211,3 +211,21 @@ impl std::ops::DerefMut for Binary {
         &mut self.command
     }
 }
+
+/// Stages a request in `state` through a provider-state endpoint and returns its id.
+pub async fn stage(client: &reqwest::Client, state_url: &str, state: &str) -> String {
+    let body = serde_json::json!({ "state": state, "action": "setup" });
+    let response = match client.post(state_url).json(&body).send().await {
+        Ok(response) => response,
+        Err(error) => panic!("POST {state_url} ({state}) failed: {error}"),
+    };
+    assert_eq!(response.status(), 200, "POST {state_url} ({state})");
+    let answer: serde_json::Value = match response.json().await {
+        Ok(answer) => answer,
+        Err(error) => panic!("POST {state_url} ({state}) answered no JSON: {error}"),
+    };
+    match answer["id"].as_str() {
+        Some(id) => id.to_string(),
+        None => panic!("POST {state_url} ({state}) answered no id: {answer}"),
+    }
+}
