@@ -1200,7 +1200,7 @@ async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
     let scratch = TempDir::new("deploy");
     let backend = server::spawn(
         ServerConfig {
-            fault: Some(server::Fault::UnknownId200),
+            fault: server::Fault::from_name("unknown_id_200"),
             credentials: Credentials::AnyNonEmpty,
             ..ServerConfig::default()
         },
