@@ -188,14 +188,14 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ReceivedResponse {
-        ReceivedResponse {
+        ReceivedResponse::new(
             status,
-            headers: headers
+            headers
                 .iter()
                 .map(|(name, value)| (name.to_string(), value.to_string()))
                 .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+            body.as_bytes().to_vec(),
+        )
     }
 
     #[test]
