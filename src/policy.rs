@@ -251,6 +251,7 @@ mod tests {
                     url: "http://h/x".into(),
                     headers: Vec::new(),
                     body: Vec::new(),
+                    auth: None,
                 },
                 response: Ok(answer(status, &[], body)),
                 elapsed_ms: 0.0,
