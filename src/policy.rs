@@ -187,15 +187,13 @@ pub async fn send(client: &HttpClient, request: &OutgoingRequest) -> Result<Exch
 mod tests {
     use super::*;
 
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ReceivedResponse {
-        ReceivedResponse::new(
-            status,
-            headers
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect(),
-            body.as_bytes().to_vec(),
-        )
+    use crate::checks::testing::answer;
+
+    fn received(status: u16, headers: &[(&str, &str)], body: &str) -> ReceivedResponse {
+        match answer(status, headers, body).response {
+            Ok(received) => received,
+            Err(error) => panic!("a hand-written answer: {error}"),
+        }
     }
 
     #[test]
@@ -213,7 +211,7 @@ mod tests {
             let headers: Vec<(&str, &str)> =
                 header.iter().map(|value| ("Retry-After", *value)).collect();
             assert_eq!(
-                retry_delay(&answer(status, &headers, ""), limit),
+                retry_delay(&received(status, &headers, ""), limit),
                 expected,
                 "{status} {header:?}"
             );
@@ -245,18 +243,7 @@ mod tests {
     fn the_staged_state_is_read_leniently_and_compared() {
         let approved = RequestState::Approved;
         let shows = |status: u16, body: &str| {
-            let exchange = Exchange {
-                request: crate::client::SentRequest {
-                    method: "GET".into(),
-                    url: "http://h/x".into(),
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                    auth: None,
-                },
-                response: Ok(answer(status, &[], body)),
-                elapsed_ms: 0.0,
-            };
-            precondition_problem(&exchange, "id", approved)
+            precondition_problem(&answer(status, &[], body), "id", approved)
         };
         assert_eq!(shows(200, r#"{"Status":3}"#), None);
         assert_eq!(shows(200, r#"{"status":"3"}"#), None);
