@@ -5,7 +5,7 @@
 use crate::client::{OutgoingRequest, ReplayAuth, SentRequest, mask_headers, mask_url};
 use crate::contract::lifecycle::TargetStatus;
 use crate::exec::{put_status, request_path};
-use crate::plan::Case;
+use crate::plan::{Case, PlannedRequest};
 use crate::run::StateSource;
 use std::fmt::Write;
 
@@ -52,7 +52,11 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
     let id = case.given.map(|_| "{id}");
     for (index, step) in case.steps.iter().enumerate() {
         let _ = writeln!(out, "# step {}", index + 1);
-        let _ = writeln!(out, "{}", curl(&step.request.resolve(id), target));
+        let _ = writeln!(
+            out,
+            "{}",
+            curl(&step.request.resolve(id, PlannedRequest::FRESH_ID), target)
+        );
     }
     if let Some(race) = case.race {
         let _ = writeln!(

@@ -254,6 +254,37 @@ fn staged_id(staged: Result<Staged, crate::provider::ProviderError>) -> Result<S
     }
 }
 
+/// GET of a staged request before the case: it must show the state the provider claims, or the
+/// case errors (a mislabelled id must not be blamed on the server).
+async fn read_staged(
+    client: &HttpClient,
+    id: &str,
+    state: RequestState,
+) -> Result<Exchange, Execution> {
+    let exchange = sent(client, &get_request(&request_path(id))).await?;
+    match crate::policy::precondition_problem(&exchange, id, state) {
+        Some(reason) => Err(Execution::Errored { reason }),
+        None => Ok(exchange),
+    }
+}
+
+/// One exchange under the run's policy (`policy::send`); an untestable answer errors the case.
+async fn sent(client: &HttpClient, request: &OutgoingRequest) -> Result<Exchange, Execution> {
+    crate::policy::send(client, request)
+        .await
+        .map_err(|reason| Execution::Errored { reason })
+}
+
+fn get_request(path: &str) -> OutgoingRequest {
+    OutgoingRequest {
+        method: "GET".into(),
+        path: path.into(),
+        headers: Vec::new(),
+        body: None,
+        credentials: true,
+    }
+}
+
 async fn run_steps(
     case: &Case,
     client: &HttpClient,
@@ -264,24 +295,43 @@ async fn run_steps(
         Ok(id) => id,
         Err(execution) => return execution,
     };
-    let state_path = staged_id.as_deref().map(request_path);
-    let mut steps = Vec::with_capacity(case.steps.len());
-    let mut before = match &state_path {
-        Some(path) => Some(client.get(path).await),
-        None => None,
+    match steps_on(case, client, provider, staged_id.as_deref()).await {
+        Ok(steps) => Execution::Ran {
+            staged_id,
+            steps,
+            rounds: Vec::new(),
+        },
+        Err(execution) => execution,
+    }
+}
+
+/// Sends the case's steps against `staged_id` (checked first), reading the state around each.
+async fn steps_on(
+    case: &Case,
+    client: &HttpClient,
+    provider: &Provider,
+    staged_id: Option<&str>,
+) -> Result<Vec<StepEvidence>, Execution> {
+    let fresh = uuid::Uuid::new_v4().to_string();
+    let state_path = staged_id.map(request_path);
+    let mut before = match (staged_id, case.given) {
+        (Some(id), Some(state)) => Some(read_staged(client, id, state).await?),
+        _ => None,
     };
+    let mut steps = Vec::with_capacity(case.steps.len());
     for (index, step) in case.steps.iter().enumerate() {
-        let request = step.request.resolve(staged_id.as_deref());
-        // Shared deployments: a PUT goes only to the staged id or to one that names no request.
-        if let Err(reason) = client.guard(&request, staged_id.as_deref()).await {
-            return Execution::Skipped { reason };
+        let request = step.request.resolve(staged_id, &fresh);
+        // Shared deployments: a PUT goes only to the staged or fresh id, or one that names no request.
+        let known: Vec<&str> = staged_id.into_iter().chain([fresh.as_str()]).collect();
+        if let Err(reason) = crate::policy::guard(client, &request, &known).await {
+            return Err(Execution::Skipped { reason });
         }
-        let exchange = client.send(&request).await;
+        let exchange = sent(client, &request).await?;
         if let Some(reason) = closed_mid_case(&exchange) {
-            return Execution::Errored { reason };
+            return Err(Execution::Errored { reason });
         }
         let after = match &state_path {
-            Some(path) => Some(client.get(path).await),
+            Some(path) => Some(sent(client, &get_request(path)).await?),
             None => None,
         };
         let canonical = match step.kind.open_rule() {
@@ -298,11 +348,7 @@ async fn run_steps(
         });
         before = after;
     }
-    Execution::Ran {
-        staged_id,
-        steps,
-        rounds: Vec::new(),
-    }
+    Ok(steps)
 }
 
 /// Sends the canonical request of an open input to a second request staged in the state the
@@ -326,8 +372,9 @@ async fn run_canonical(
         Err(Execution::Ran { .. }) => return not_run("staging answered nothing".into()),
     };
     let path = request_path(&id);
-    let request = canonical.resolve(Some(&id));
-    if let Err(reason) = client.guard(&request, Some(&id)).await {
+    let fresh = uuid::Uuid::new_v4().to_string();
+    let request = canonical.resolve(Some(&id), &fresh);
+    if let Err(reason) = crate::policy::guard(client, &request, &[&id, &fresh]).await {
         return not_run(reason);
     }
     let before = client.get(&path).await;
@@ -366,7 +413,10 @@ async fn run_race(race: RacePlan, client: &HttpClient, provider: &Provider) -> E
             Ok(id) => id,
             Err(execution) => return execution,
         };
-        rounds.push(race_round(&id, race.concurrency, client).await);
+        match race_round(&id, race.concurrency, client).await {
+            Ok(round) => rounds.push(round),
+            Err(execution) => return execution,
+        }
     }
     Execution::Ran {
         staged_id: None,
@@ -375,10 +425,15 @@ async fn run_race(race: RacePlan, client: &HttpClient, provider: &Provider) -> E
     }
 }
 
-/// Releases `concurrency` PUTs (alternating Completed and Canceled) through one barrier.
-async fn race_round(id: &str, concurrency: usize, client: &HttpClient) -> RaceRound {
+/// Releases `concurrency` PUTs (alternating Completed and Canceled) through one barrier, on a
+/// request checked to be Approved. No retry inside a round: that would break the simultaneity.
+async fn race_round(
+    id: &str,
+    concurrency: usize,
+    client: &HttpClient,
+) -> Result<RaceRound, Execution> {
     let path = request_path(id);
-    let before = client.get(&path).await;
+    let before = read_staged(client, id, RequestState::Approved).await?;
     let barrier = Arc::new(Barrier::new(concurrency));
     let attempts: Vec<_> = (0..concurrency)
         .map(|index| {
@@ -393,24 +448,33 @@ async fn race_round(id: &str, concurrency: usize, client: &HttpClient) -> RaceRo
                 target,
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    client.send(&request).await
+                    let exchange = client.send(&request).await;
+                    let untestable = exchange
+                        .ok()
+                        .and_then(|r| crate::policy::untestable(&client, &request, r));
+                    (exchange, untestable)
                 }),
             )
         })
         .collect();
     let mut exchanges = Vec::with_capacity(attempts.len());
+    let mut untestable = None;
     for (target, handle) in attempts {
-        if let Ok(exchange) = handle.await {
+        if let Ok((exchange, problem)) = handle.await {
+            untestable = untestable.or(problem);
             exchanges.push((target, exchange));
         }
     }
-    let after = client.get(&path).await;
-    RaceRound {
+    if let Some(reason) = untestable {
+        return Err(Execution::Errored { reason });
+    }
+    let after = sent(client, &get_request(&path)).await?;
+    Ok(RaceRound {
         id: id.to_string(),
         before,
         attempts: exchanges,
         after,
-    }
+    })
 }
 
 /// The well-formed PUT of section 1.

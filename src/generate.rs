@@ -1170,7 +1170,7 @@ mod tests {
                     .next()
                     .is_some_and(|media| media.trim() == JSON)
         });
-        let path = request.resolve(Some(STAGED)).path;
+        let path = request.resolve(Some(STAGED), "fresh").path;
         let segment = path.strip_prefix(&format!("{REQUESTS_PATH}/"))?;
         let decoded = percent_decode(segment)?;
         let id = uuid::Uuid::parse_str(&decoded).ok()?;
@@ -1268,7 +1268,7 @@ mod tests {
                 body: None,
                 credentials: true,
             };
-            request.resolve(Some(STAGED)).path
+            request.resolve(Some(STAGED), "fresh").path
         };
         assert_eq!(resolved("{ID}"), STAGED.to_uppercase());
         assert_eq!(resolved("{id_n}"), STAGED.replace('-', ""));

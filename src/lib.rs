@@ -5,7 +5,7 @@
 //! `contract` (fixtures, schemas) -> `plan` (planned cases; `generate` and `sequences` add
 //! families) -> `exec` (executed exchanges, via `client`, `auth` and `provider`) -> `checks`
 //! (check results, with `snapshot`) -> `report` (writers).
-//! `server` is the embedded reference server with its fault catalogue; `run` wires one run
+//! `policy` decides what the runner may send and trust. `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
 //! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
 //! `cli` is the command line.
@@ -21,6 +21,7 @@ pub mod dry_run;
 pub mod exec;
 pub mod generate;
 pub mod plan;
+pub mod policy;
 pub mod provider;
 pub mod redact;
 pub mod report;

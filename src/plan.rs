@@ -140,12 +140,17 @@ impl PlannedRequest {
     pub const ID_SHORT: &str = "{id_short}";
     /// `{id_braced}`: the id in braces (.NET's `Guid.ToString("B")` form).
     pub const ID_BRACED: &str = "{id_braced}";
+    /// `{fresh_id}`: a random v4 GUID drawn for the run, which cannot name an existing request
+    /// (the unknown-id cases: never another deployment's real request, never skipped).
+    pub const FRESH_ID: &str = "{fresh_id}";
 
     /// Replaces the id placeholders of the path with the staged id: `{id}` as staged, and the
     /// variant spellings above that the generated family (src/generate.rs) sends, because the
     /// staged id is only known at run time. Braced goes last: its value is the only one with
     /// braces, so no later replacement can match inside it.
-    pub fn resolve(&self, id: Option<&str>) -> OutgoingRequest {
+    /// `{fresh_id}` becomes `fresh`.
+    pub fn resolve(&self, id: Option<&str>, fresh: &str) -> OutgoingRequest {
+        let path = self.path.replace(Self::FRESH_ID, fresh);
         let path = match id {
             Some(id) => {
                 let short = id.char_indices().last().map_or("", |(end, _)| &id[..end]);
@@ -159,11 +164,11 @@ impl PlannedRequest {
                     (Self::ID_BRACED, format!("{{{id}}}")),
                 ]
                 .iter()
-                .fold(self.path.clone(), |path, (placeholder, value)| {
+                .fold(path, |path, (placeholder, value)| {
                     path.replace(placeholder, value)
                 })
             }
-            None => self.path.clone(),
+            None => path,
         };
         OutgoingRequest {
             method: self.method.clone(),
@@ -190,6 +195,25 @@ impl Case {
                 kind: StepKind::of_fixture(fixture),
             }],
             race: None,
+        }
+    }
+
+    /// Every staged request the case needs, by state: one for its `given` state, and for a race
+    /// one Approved request per round. What `list` shows and an `--ids` file must cover.
+    pub fn needs(&self) -> Option<(RequestState, usize)> {
+        match (self.race, self.given) {
+            (Some(race), _) => Some((RequestState::Approved, race.rounds)),
+            (None, Some(state)) => Some((state, 1)),
+            (None, None) => None,
+        }
+    }
+
+    /// `approved`, `approved x5` for a race of five rounds, or `-`.
+    pub fn needs_text(&self) -> String {
+        match self.needs() {
+            Some((state, 1)) => state.to_string(),
+            Some((state, count)) => format!("{state} x{count}"),
+            None => "-".into(),
         }
     }
 
@@ -266,8 +290,23 @@ impl Partition {
     }
 }
 
+/// Whether a `--filter` pattern is used as a glob rather than a substring.
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Validates a `--filter` pattern: a glob that does not compile is an error naming it, never a
+/// filter that silently selects nothing.
+pub fn parse_filter(pattern: &str) -> Result<String, String> {
+    if is_glob(pattern) {
+        globset::Glob::new(pattern)
+            .map_err(|error| format!("'{pattern}' is not a valid glob: {}", error.kind()))?;
+    }
+    Ok(pattern.to_string())
+}
+
 fn id_matches(pattern: &str, id: &str) -> bool {
-    if pattern.contains(['*', '?', '[']) {
+    if is_glob(pattern) {
         globset::Glob::new(pattern)
             .map(|glob| glob.compile_matcher().is_match(id))
             .unwrap_or(false)

@@ -167,6 +167,29 @@ impl Provider {
     }
 }
 
+/// An `--ids` file for `cases`: for each state exactly as many placeholder GUIDs as the cases
+/// need (`list --ids-template`, `init`), numbered so each is easy to find and replace.
+pub fn ids_template<'a>(cases: impl IntoIterator<Item = &'a crate::plan::Case>) -> String {
+    let mut counts: BTreeMap<RequestState, usize> = BTreeMap::new();
+    for (state, count) in cases.into_iter().filter_map(crate::plan::Case::needs) {
+        *counts.entry(state).or_default() += count;
+    }
+    let mut serial = 0u128;
+    let lines: Vec<String> = counts
+        .iter()
+        .map(|(state, count)| {
+            let ids: Vec<String> = (0..*count)
+                .map(|_| {
+                    serial += 1;
+                    format!("    \"{}\"", uuid::Uuid::from_u128(serial).hyphenated())
+                })
+                .collect();
+            format!("  \"{state}\": [\n{}\n  ]", ids.join(",\n"))
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", lines.join(",\n"))
+}
+
 fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: RequestState) -> Staged {
     // A poisoned lock only means another case panicked mid-pop; the queue itself is intact.
     let mut ids = ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -31,6 +31,10 @@ pub enum RunError {
     #[error("authentication failed at {url}: {detail}")]
     AuthFailed { url: String, detail: String },
     #[error(
+        "no case matches the selection (--filter, --tag, --skip-tag, --partition): nothing to run"
+    )]
+    NothingSelected,
+    #[error(
         "--auth applies to a --base-url target; the embedded server uses a generated credential \
          (try a mode on loopback with `cmconform serve --auth MODE`)"
     )]
@@ -82,6 +86,8 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// How strictly open inputs and web-server answers are judged (CONTRACT.md 6 and 7).
     pub profile: Profile,
+    /// Skipped cases do not fail the run (`--allow-skips`).
+    pub allow_skips: bool,
 }
 
 /// Which case families run besides the fixtures (issue: generated, life cycle, concurrency).
@@ -154,6 +160,7 @@ impl RunOptions {
             connection: Connection::default(),
             fail_fast: false,
             profile: Profile::default(),
+            allow_skips: false,
         }
     }
 }
@@ -196,6 +203,9 @@ pub async fn run(
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
     let cases = planned_cases(&contract, options);
+    if cases.is_empty() {
+        return Err(RunError::NothingSelected);
+    }
     let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
     snapshots.validate(
         cases
@@ -255,6 +265,7 @@ pub async fn run(
             Some(_) => options.connection.notices(),
             None => Vec::new(),
         },
+        allow_skips: options.allow_skips,
         summary: Summary::of(&reports),
         cases: reports,
     })

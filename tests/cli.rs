@@ -6,9 +6,9 @@
 mod common;
 
 use cmconform::server::{self, Credentials, Fault, RunningServer, ServerConfig};
-use common::repo_root;
+use common::{TempDir, repo_root, stage};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,25 +72,8 @@ impl Outcome {
     }
 }
 
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
-    command
-        .args(args)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    for name in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        command.env_remove(name);
-    }
-    command
+fn command(args: &[&str]) -> common::Binary {
+    common::cmconform(args)
 }
 
 /// Longest a single invocation may take: a hang fails the test instead of blocking the suite.
@@ -215,24 +198,6 @@ fn http_client() -> reqwest::Client {
     }
 }
 
-/// Stages a request in `state` through a provider-state endpoint and returns its id.
-async fn stage(client: &reqwest::Client, state_url: &str, state: &str) -> String {
-    let body = serde_json::json!({ "state": state, "action": "setup" });
-    let response = match client.post(state_url).json(&body).send().await {
-        Ok(response) => response,
-        Err(error) => panic!("POST {state_url} ({state}) failed: {error}"),
-    };
-    assert_eq!(response.status(), 200, "POST {state_url} ({state})");
-    let answer: serde_json::Value = match response.json().await {
-        Ok(answer) => answer,
-        Err(error) => panic!("POST {state_url} ({state}) answered no JSON: {error}"),
-    };
-    match answer["id"].as_str() {
-        Some(id) => id.to_string(),
-        None => panic!("POST {state_url} ({state}) answered no id: {answer}"),
-    }
-}
-
 fn read(path: &Path) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -253,31 +218,12 @@ fn parse_json(text: &str, what: &str) -> serde_json::Value {
     }
 }
 
-/// A scratch directory under Cargo's target tmpdir, removed on drop.
-struct TempDir(PathBuf);
+/// A copy of the repository's contract to edit.
+trait ContractCopy {
+    fn with_contract(label: &str, copy_snapshots: bool) -> TempDir;
+}
 
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("cli-{label}-{}", uuid::Uuid::new_v4().simple()));
-        if let Err(error) = std::fs::create_dir_all(&path) {
-            panic!("cannot create {}: {error}", path.display());
-        }
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn arg(&self, name: &str) -> String {
-        self.join(name).display().to_string()
-    }
-
+impl ContractCopy for TempDir {
     /// A copy of the repository's `schemas/` and `fixtures/`, with an empty `snapshots/` or a
     /// copy of the repository's.
     fn with_contract(label: &str, copy_snapshots: bool) -> TempDir {
@@ -290,12 +236,6 @@ impl TempDir {
             panic!("cannot create snapshots/: {error}");
         }
         dir
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -1029,24 +969,40 @@ async fn secrets_never_leave_the_process() {
     assert_eq!(checked, 12);
 }
 
+/// A skipped case was not tested: it fails the run (exit 1, and the console says why) unless
+/// `--allow-skips` is given.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_target_without_states_skips_cases_that_need_one() {
     let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
-    let out = cli_async(strings(&[
-        "run",
-        "--base-url",
-        &server.base_url(),
-        "-H",
-        "Authorization: Negotiate x",
-        "--filter",
-        "complete-from-approved",
-        "--filter",
-        "id-unknown-guid",
-        SMALL[0],
-        SMALL[1],
-        SMALL[2],
-    ]))
-    .await;
+    let args = |extra: &[&str]| {
+        let mut args = strings(&[
+            "run",
+            "--base-url",
+            &server.base_url(),
+            "-H",
+            "Authorization: Negotiate x",
+            "--filter",
+            "complete-from-approved",
+            "--filter",
+            "id-unknown-guid",
+            SMALL[0],
+            SMALL[1],
+            SMALL[2],
+        ]);
+        args.extend(strings(extra));
+        args
+    };
+    let strict = cli_async(args(&[])).await;
+    strict.assert_code(1);
+    assert!(
+        strict
+            .stdout
+            .contains("1 skipped: a skipped case was not tested")
+            && strict.stdout.contains("--allow-skips"),
+        "{}",
+        strict.stdout
+    );
+    let out = cli_async(args(&["--allow-skips"])).await;
     out.assert_code(0);
     let skip = out
         .stdout
@@ -1089,6 +1045,7 @@ async fn ids_file_ids_are_used_once() {
         "complete-from-approved",
         "--filter",
         "cancel-from-approved",
+        "--allow-skips",
         SMALL[0],
         SMALL[1],
         SMALL[2],
@@ -2195,6 +2152,115 @@ fn rate_limits_parse_with_units_and_name_the_flag() {
         out.assert_code(2);
         assert!(out.stderr.contains("--rate"), "{}", out.stderr);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// selection a gate can trust: nothing selected, bad globs, what an --ids file must hold
+
+#[test]
+fn an_empty_selection_and_an_invalid_glob_exit_2_naming_the_cause() {
+    let empty = cli(&[
+        "run",
+        "--filter",
+        "no-such-case",
+        SMALL[0],
+        SMALL[1],
+        SMALL[2],
+    ]);
+    empty.assert_code(2);
+    assert!(
+        empty.stderr.contains("no case matches the selection"),
+        "{}",
+        empty.all()
+    );
+    let dry = cli(&["run", "--dry-run", "--tag", "no-such-tag"]);
+    dry.assert_code(2);
+    for command in ["run", "list"] {
+        let bad = cli(&[command, "--filter", "complete-[from"]);
+        bad.assert_code(2);
+        assert!(
+            bad.stderr.contains("'complete-[from' is not a valid glob"),
+            "{}",
+            bad.all()
+        );
+    }
+}
+
+/// `list` shows what the race needs (an Approved request per round), and the `--ids` file of
+/// `list --ids-template` covers the selection exactly: staged for real, no case is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ids_template_covers_the_selection_exactly() {
+    let selection = [
+        "--filter",
+        "complete-from-approved",
+        "--filter",
+        "cancel-from-pending",
+        "--filter",
+        "race",
+        "--race-rounds",
+        "2",
+        "--race-concurrency",
+        "2",
+    ];
+    let mut list = vec!["list"];
+    list.extend(selection);
+    let listed = cli(&list);
+    listed.assert_code(0);
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("race-conflicting-puts") && line.contains("approved x2")),
+        "{}",
+        listed.stdout
+    );
+    list.push("--ids-template");
+    let template = cli(&list);
+    template.assert_code(0);
+    let template = parse_json(&template.stdout, "the ids template");
+    let counts: Vec<(String, usize)> = template
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(state, ids)| (state.clone(), ids.as_array().map_or(0, Vec::len)))
+        .collect();
+    assert_eq!(
+        counts,
+        [("pending".to_string(), 1), ("approved".to_string(), 3)],
+        "{template}"
+    );
+
+    let server = start_server(server_with(None, Credentials::AnyNonEmpty)).await;
+    let client = http_client();
+    let mut staged = serde_json::Map::new();
+    for (state, count) in &counts {
+        let mut ids = Vec::new();
+        for _ in 0..*count {
+            ids.push(stage(&client, &server.state_url(), state).await.into());
+        }
+        staged.insert(state.clone(), serde_json::Value::Array(ids));
+    }
+    let dir = TempDir::new("ids-template");
+    let ids = dir.join("ids.json");
+    write(&ids, &serde_json::Value::Object(staged).to_string());
+    let mut run = strings(&[
+        "run",
+        "--base-url",
+        &server.base_url(),
+        "--ids",
+        &ids.display().to_string(),
+        "-H",
+        "Authorization: Negotiate x",
+        "--no-lifecycle",
+    ]);
+    run.extend(strings(&selection));
+    let out = cli_async(run).await;
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("3 passed, 0 failed, 0 skipped"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// Framing and hop-by-hop headers are the client's: given with `-H` they exit 2 instead of

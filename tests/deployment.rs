@@ -6,15 +6,19 @@
 //! The binary runs as a child process (exit codes are part of the contract) and always exits
 //! before its test returns; the helper servers are tasks of the test's runtime.
 
+mod common;
+
 use cmconform::client::{ClientConfig, Connection, HttpClient, OutgoingRequest};
+use cmconform::policy::guard;
 use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
+use common::TempDir;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,46 +40,12 @@ const QUICK: [&str; 3] = ["--no-lifecycle", "--race-rounds", "0"];
 
 // ---------------------------------------------------------------- helpers
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("cmconform-deploy-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).expect("scratch file");
-        path
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs the binary to completion with a clean environment (no proxies, no CMCONFORM_*).
+/// Runs the binary to completion in `cwd` (isolated by `common::cmconform`).
 async fn cmconform(args: Vec<String>, env: Vec<(String, String)>, cwd: &Path) -> Output {
     let cwd = cwd.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cmconform"));
-        command.args(&args).current_dir(&cwd);
-        for (name, _) in std::env::vars() {
-            let upper = name.to_ascii_uppercase();
-            if upper.starts_with("CMCONFORM_") || upper.ends_with("_PROXY") {
-                command.env_remove(&name);
-            }
-        }
-        command.envs(env);
+        let mut command = common::cmconform(&args);
+        command.current_dir(&cwd).envs(env);
         command.output().expect("the cmconform binary runs")
     })
     .await
@@ -325,7 +295,7 @@ async fn token_endpoint(token: &'static str) -> (String, Arc<AtomicUsize>, JoinH
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_private_ca_missing_ca_and_insecure() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let pki = pki();
     let cacert = scratch.write("ca.pem", &pki.ca_pem);
     let backend = reference(Credentials::Bearer("tls-token-1234".into())).await;
@@ -335,10 +305,10 @@ async fn tls_private_ca_missing_ca_and_insecure() {
 
     let mut args = run_args(&https, &state_url, &auth);
     args.extend(strings(&["--cacert", &cacert.to_string_lossy()]));
-    let with_ca = cmconform(args, vec![], &scratch.0).await;
+    let with_ca = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(code(&with_ca), 0, "--cacert: {}", text(&with_ca));
 
-    let without = cmconform(run_args(&https, &state_url, &auth), vec![], &scratch.0).await;
+    let without = cmconform(run_args(&https, &state_url, &auth), vec![], scratch.path()).await;
     assert_eq!(code(&without), 2, "no CA: {}", text(&without));
     assert!(
         text(&without).contains("certificate"),
@@ -348,7 +318,7 @@ async fn tls_private_ca_missing_ca_and_insecure() {
 
     // --insecure: works, warns on stderr, and the report carries the notice.
     for format in cmconform::report::FORMATS {
-        let output = scratch.path(&format!("insecure.{format}"));
+        let output = scratch.join(&format!("insecure.{format}"));
         let mut args = run_args(&https, &state_url, &auth);
         args.extend(strings(&[
             "--insecure",
@@ -357,7 +327,7 @@ async fn tls_private_ca_missing_ca_and_insecure() {
             "--output",
             &output.to_string_lossy(),
         ]));
-        let insecure = cmconform(args, vec![], &scratch.0).await;
+        let insecure = cmconform(args, vec![], scratch.path()).await;
         assert_eq!(
             code(&insecure),
             0,
@@ -380,7 +350,7 @@ async fn tls_private_ca_missing_ca_and_insecure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_with_a_client_certificate() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let pki = pki();
     let cacert = scratch.write("ca.pem", &pki.ca_pem);
     let cert = scratch.write("client.pem", &pki.client_pem);
@@ -400,10 +370,15 @@ async fn mutual_tls_with_a_client_certificate() {
     let mut with_cert = base.clone();
     let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
     with_cert.extend(["--cert", &cert, "--key", &key]);
-    let ok = cmconform(run_args(&https, &state_url, &with_cert), vec![], &scratch.0).await;
+    let ok = cmconform(
+        run_args(&https, &state_url, &with_cert),
+        vec![],
+        scratch.path(),
+    )
+    .await;
     assert_eq!(code(&ok), 0, "--cert/--key: {}", text(&ok));
 
-    let refused = cmconform(run_args(&https, &state_url, &base), vec![], &scratch.0).await;
+    let refused = cmconform(run_args(&https, &state_url, &base), vec![], scratch.path()).await;
     assert_eq!(
         code(&refused),
         2,
@@ -418,17 +393,17 @@ async fn mutual_tls_with_a_client_certificate() {
 
 /// Right credentials pass (exit 0), wrong ones are an environment error (exit 2).
 async fn right_and_wrong(credentials: Credentials, right: &[&str], wrong: &[&str]) {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let backend = reference(credentials).await;
     let (base, states) = (backend.base_url(), backend.state_url());
-    let good = cmconform(run_args(&base, &states, right), vec![], &scratch.0).await;
+    let good = cmconform(run_args(&base, &states, right), vec![], scratch.path()).await;
     assert_eq!(
         code(&good),
         0,
         "right credentials {right:?}: {}",
         text(&good)
     );
-    let bad = cmconform(run_args(&base, &states, wrong), vec![], &scratch.0).await;
+    let bad = cmconform(run_args(&base, &states, wrong), vec![], scratch.path()).await;
     assert_eq!(code(&bad), 2, "wrong credentials {wrong:?}: {}", text(&bad));
     assert!(
         text(&bad).contains("authentication failed"),
@@ -509,7 +484,7 @@ async fn ntlm_handshake_right_and_wrong_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ntlm_credentials_from_the_environment() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let backend = reference(Credentials::Ntlm {
         user: "svc-cm".into(),
         domain: "CONTOSO".into(),
@@ -527,7 +502,7 @@ async fn ntlm_credentials_from_the_environment() {
     let output = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &[]),
         env,
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&output), 0, "{}", text(&output));
@@ -536,7 +511,7 @@ async fn ntlm_credentials_from_the_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adfs_client_credentials_token() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let token = "adfs-access-token-7";
     let (token_url, requests, endpoint) = token_endpoint(token).await;
     let backend = reference(Credentials::Bearer(token.into())).await;
@@ -559,7 +534,7 @@ async fn adfs_client_credentials_token() {
     let good = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &right),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&good), 0, "{}", text(&good));
@@ -573,7 +548,7 @@ async fn adfs_client_credentials_token() {
     let bad = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &wrong),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&bad), 2, "{}", text(&bad));
@@ -584,7 +559,7 @@ async fn adfs_client_credentials_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negotiate_is_refused_with_what_to_use_instead() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let output = cmconform(
         strings(&[
             "run",
@@ -594,7 +569,7 @@ async fn negotiate_is_refused_with_what_to_use_instead() {
             "negotiate",
         ]),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&output), 2);
@@ -609,23 +584,27 @@ async fn negotiate_is_refused_with_what_to_use_instead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_from_the_flag_and_from_the_environment() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let backend = reference(Credentials::AnyNonEmpty).await;
     let (proxy, used, task) = http_proxy().await;
     let auth = ["-H", "Authorization: Negotiate proxied"];
 
     let mut args = run_args(&backend.base_url(), &backend.state_url(), &auth);
     args.extend(strings(&["--proxy", &proxy]));
-    let flag = cmconform(args, vec![], &scratch.0).await;
+    let flag = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(code(&flag), 0, "--proxy: {}", text(&flag));
     let via_flag = used.load(Ordering::SeqCst);
     assert!(via_flag > 0, "the requests went through --proxy");
 
-    let env = vec![("HTTP_PROXY".to_string(), proxy.clone())];
+    // The shared runner exempts loopback from proxies; this test wants the proxy used.
+    let env = strings(&["HTTP_PROXY", &proxy, "NO_PROXY", "", "no_proxy", ""])
+        .chunks(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect();
     let from_env = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &auth),
         env,
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&from_env), 0, "HTTP_PROXY: {}", text(&from_env));
@@ -641,11 +620,11 @@ async fn proxy_from_the_flag_and_from_the_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_cap_is_a_transport_finding() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let mut args = strings(&["run", "--max-body", "300"]);
     args.extend(strings(&FILTERS));
     args.extend(strings(&QUICK));
-    let output = cmconform(args, vec![], &scratch.0).await;
+    let output = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(code(&output), 1, "{}", text(&output));
     assert!(
         text(&output).contains("larger than the 300-byte limit"),
@@ -656,7 +635,7 @@ async fn body_cap_is_a_transport_finding() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_masked_in_every_format() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let basic = reference(Credentials::Basic {
         user: "masked-user".into(),
         password: "Basic-SECRET-pw-9".into(),
@@ -676,7 +655,7 @@ async fn secrets_are_masked_in_every_format() {
         token,
     ];
     for format in cmconform::report::FORMATS {
-        let report = scratch.path(&format!("report.{format}"));
+        let report = scratch.join(&format!("report.{format}"));
         let report_arg = report.to_string_lossy().to_string();
         let mut runs = Vec::new();
         let mut args = run_args(
@@ -714,7 +693,7 @@ async fn secrets_are_masked_in_every_format() {
         args.extend(strings(&["--format", format, "--output", &report_arg]));
         runs.push(args);
         for args in runs {
-            let output = cmconform(args.clone(), vec![], &scratch.0).await;
+            let output = cmconform(args.clone(), vec![], scratch.path()).await;
             assert_eq!(code(&output), 0, "{format}: {}", text(&output));
             let written = std::fs::read_to_string(&report).unwrap_or_default();
             assert!(written.len() > 100, "the {format} report was written");
@@ -736,7 +715,7 @@ async fn secrets_are_masked_in_every_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_on_good_and_bad_targets() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let pki = pki();
     let cacert = scratch.write("ca.pem", &pki.ca_pem);
     let cacert = cacert.to_string_lossy().to_string();
@@ -773,7 +752,7 @@ async fn doctor_on_good_and_bad_targets() {
 
     let mut extra = ntlm("Doctor-pw-3");
     extra.extend(strings(&["--cacert", &cacert]));
-    let good = cmconform(doctor(&https, extra), vec![], &scratch.0).await;
+    let good = cmconform(doctor(&https, extra), vec![], scratch.path()).await;
     assert_eq!(code(&good), 0, "{}", text(&good));
     let report = text(&good);
     for step in [
@@ -794,7 +773,7 @@ async fn doctor_on_good_and_bad_targets() {
 
     let mut extra = ntlm("wrong-password");
     extra.extend(strings(&["--cacert", &cacert]));
-    let bad_auth = cmconform(doctor(&https, extra), vec![], &scratch.0).await;
+    let bad_auth = cmconform(doctor(&https, extra), vec![], scratch.path()).await;
     assert_eq!(code(&bad_auth), 2, "{}", text(&bad_auth));
     assert!(
         text(&bad_auth).contains("FAIL  authentication"),
@@ -802,7 +781,7 @@ async fn doctor_on_good_and_bad_targets() {
         text(&bad_auth)
     );
 
-    let no_ca = cmconform(doctor(&https, ntlm("Doctor-pw-3")), vec![], &scratch.0).await;
+    let no_ca = cmconform(doctor(&https, ntlm("Doctor-pw-3")), vec![], scratch.path()).await;
     assert_eq!(code(&no_ca), 2, "{}", text(&no_ca));
     assert!(
         text(&no_ca).contains("FAIL  TLS handshake"),
@@ -815,7 +794,7 @@ async fn doctor_on_good_and_bad_targets() {
     let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let closed_url = format!("http://{}", closed.local_addr().expect("address"));
     drop(closed);
-    let refused = cmconform(doctor(&closed_url, vec![]), vec![], &scratch.0).await;
+    let refused = cmconform(doctor(&closed_url, vec![]), vec![], scratch.path()).await;
     assert_eq!(code(&refused), 2, "{}", text(&refused));
     assert!(
         text(&refused).contains("FAIL  TCP connect"),
@@ -835,7 +814,7 @@ async fn doctor_on_good_and_bad_targets() {
         body.len()
     ))
     .await;
-    let off = cmconform(doctor(&disabled, vec![]), vec![], &scratch.0).await;
+    let off = cmconform(doctor(&disabled, vec![]), vec![], scratch.path()).await;
     assert_eq!(code(&off), 2, "{}", text(&off));
     assert!(text(&off).contains("FAIL  API present"), "{}", text(&off));
     task.abort();
@@ -847,7 +826,7 @@ async fn doctor_on_good_and_bad_targets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_not_followed() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let (elsewhere, visits, other) =
         canned("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string())
             .await;
@@ -877,7 +856,7 @@ async fn redirects_are_not_followed() {
     ]);
     args.extend(strings(&FILTERS));
     args.extend(strings(&QUICK));
-    let output = cmconform(args, vec![], &scratch.0).await;
+    let output = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(
         code(&output),
         1,
@@ -915,7 +894,7 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     };
     // The documented example exists on the server and was not staged: never PUT.
     let existing = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
-    let refused = client.guard(&put(existing), None).await;
+    let refused = guard(&client, &put(existing), &[]).await;
     assert!(
         refused
             .as_ref()
@@ -925,18 +904,16 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     // Staged (in any spelling), unknown, or malformed ids are fine.
     let staged = existing.to_ascii_uppercase();
     assert!(
-        client
-            .guard(&put(&format!("{{{staged}}}")), Some(existing))
+        guard(&client, &put(&format!("{{{staged}}}")), &[existing])
             .await
             .is_ok()
     );
     assert!(
-        client
-            .guard(&put(&uuid::Uuid::new_v4().to_string()), None)
+        guard(&client, &put(&uuid::Uuid::new_v4().to_string()), &[])
             .await
             .is_ok()
     );
-    assert!(client.guard(&put("not-a-guid"), None).await.is_ok());
+    assert!(guard(&client, &put("not-a-guid"), &[]).await.is_ok());
     // The example is still Approved (3): nothing was changed.
     let after = client
         .get(&format!(
@@ -1011,10 +988,10 @@ async fn closing_front(backend: SocketAddr) -> (String, JoinHandle<()>) {
 /// never fail a check: it is not resent.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let backend = reference(Credentials::AnyNonEmpty).await;
     let (front, task) = closing_front(backend.addr()).await;
-    let report = scratch.path("report.json");
+    let report = scratch.join("report.json");
     let mut args = strings(&[
         "run",
         "--base-url",
@@ -1027,7 +1004,7 @@ async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
     ]);
     args.push(format!("json={}", report.display()));
     args.extend(strings(&QUICK));
-    let output = cmconform(args, vec![], &scratch.0).await;
+    let output = cmconform(args, vec![], scratch.path()).await;
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
             .unwrap_or_default();
@@ -1054,7 +1031,7 @@ async fn connections_closed_after_each_answer_are_not_blamed_on_the_target() {
 /// with exit 2 at once, instead of waiting out every case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_target_stops_the_run_at_the_preflight() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent = format!("http://{}", listener.local_addr().expect("address"));
     let task = tokio::spawn(async move {
@@ -1066,7 +1043,7 @@ async fn a_silent_target_stops_the_run_at_the_preflight() {
     let output = cmconform(
         strings(&["run", "--base-url", &silent, "--timeout", "1"]),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&output), 2, "{}", text(&output));
@@ -1077,7 +1054,7 @@ async fn a_silent_target_stops_the_run_at_the_preflight() {
 /// `--max-body` caps the state endpoint's and the token endpoint's answers too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_and_token_answers_are_capped() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let big = "x".repeat(64 * 1024);
     let (huge, _, task) = canned(format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
@@ -1092,7 +1069,7 @@ async fn state_and_token_answers_are_capped() {
             &["-H", "Authorization: x", "--max-body", "4096"],
         ),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&state), 2, "{}", text(&state));
@@ -1117,7 +1094,7 @@ async fn state_and_token_answers_are_capped() {
     let token = cmconform(
         run_args(&backend.base_url(), &backend.state_url(), &adfs),
         vec![],
-        &scratch.0,
+        scratch.path(),
     )
     .await;
     assert_eq!(code(&token), 2, "{}", text(&token));
@@ -1134,7 +1111,7 @@ async fn state_and_token_answers_are_capped() {
 /// a sign-in page, another JSON shape, a nonsense status, a redirect loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_tells_another_site_from_the_api() {
-    let scratch = Scratch::new();
+    let scratch = TempDir::new("deploy");
     let answer = |status: &str, content_type: &str, extra: &str, body: &str| {
         format!(
             "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -1158,7 +1135,7 @@ async fn doctor_tells_another_site_from_the_api() {
         let output = cmconform(
             strings(&["doctor", "--base-url", &url, "--timeout", "5"]),
             vec![],
-            &scratch.0,
+            scratch.path(),
         )
         .await;
         assert_eq!(code(&output), 2, "{site}\n{}", text(&output));
@@ -1169,4 +1146,84 @@ async fn doctor_tells_another_site_from_the_api() {
         );
         task.abort();
     }
+}
+
+// ---------------------------------------------------------------- preconditions, unknown ids
+
+/// An `--ids` file that lists a request under the wrong state, or an id that names no request,
+/// errors the case (exit 2) with what GET showed; it is never blamed on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mislabelled_staged_id_errors_the_case_instead_of_failing_the_server() {
+    let scratch = TempDir::new("deploy");
+    let backend = reference(Credentials::AnyNonEmpty).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let completed = common::stage(&client, &backend.state_url(), "completed").await;
+    for (id, shown) in [
+        (completed.as_str(), "but GET shows Status 8"),
+        (
+            "00000000-0000-0000-0000-000000000002",
+            "but GET answered 404 (no such request)",
+        ),
+    ] {
+        let ids = scratch.write("ids.json", &format!(r#"{{"approved": ["{id}"]}}"#));
+        let args = strings(&[
+            "run",
+            "--base-url",
+            &backend.base_url(),
+            "--ids",
+            &ids.display().to_string(),
+            "-H",
+            "Authorization: Negotiate x",
+            "--filter",
+            "complete-from-approved",
+            "--no-lifecycle",
+            "--race-rounds",
+            "0",
+        ]);
+        let output = cmconform(args, vec![], scratch.path()).await;
+        assert_eq!(code(&output), 2, "{}", text(&output));
+        let expected = format!("the provider staged {id} as approved (Status 3) {shown}");
+        assert!(text(&output).contains(&expected), "{}", text(&output));
+        assert!(!text(&output).contains("FAIL "), "{}", text(&output));
+    }
+    backend.shutdown().await;
+}
+
+/// Unknown-id cases PUT to a fresh random v4 GUID, which cannot name a real request: through
+/// `--base-url` they are sent (never skipped by the safety rule) and a server that answers them
+/// 200 is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
+    let scratch = TempDir::new("deploy");
+    let backend = server::spawn(
+        ServerConfig {
+            fault: server::Fault::from_name("unknown_id_200"),
+            credentials: Credentials::AnyNonEmpty,
+            ..ServerConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("the reference server starts");
+    let auth = [
+        "-H",
+        "Authorization: Negotiate x",
+        "--filter",
+        "id-unknown-guid",
+    ];
+    let mut args = strings(&["run", "--base-url", &backend.base_url()]);
+    args.extend(strings(&auth));
+    args.extend(strings(&QUICK));
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_eq!(code(&output), 1, "{}", text(&output));
+    assert!(
+        text(&output).contains("FAIL  id-unknown-guid"),
+        "{}",
+        text(&output)
+    );
+    assert!(!text(&output).contains("safety:"), "{}", text(&output));
+    backend.shutdown().await;
 }

@@ -77,11 +77,8 @@ fn start(dialect: &str, fault: Option<&str>) -> Option<Server> {
 fn run(server: &Server, extra: &[&str]) -> (i32, String) {
     let base = format!("http://127.0.0.1:{}", server.port);
     let contract = common::repo_root().display().to_string();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
-    // Cargo's scratch directory holds no cmconform.toml, and the run writes no file.
+    let mut command = common::cmconform(["run", "--contract", &contract, "--base-url", &base]);
     command
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .args(["run", "--contract", &contract, "--base-url", &base])
         .args(["--state-url", &format!("{base}/_state")])
         .args([
             "-H",
@@ -92,11 +89,6 @@ fn run(server: &Server, extra: &[&str]) -> (i32, String) {
         ])
         .args(["--race-rounds", "2"])
         .args(extra);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CMCONFORM_") {
-            command.env_remove(name);
-        }
-    }
     let output = command
         .output()
         .unwrap_or_else(|error| panic!("cannot run cmconform: {error}"));

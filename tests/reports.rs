@@ -92,10 +92,7 @@ async fn failing_report() -> RunReport {
 }
 
 fn binary(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_cmconform"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output();
+    let output = common::cmconform(args).output();
     output.unwrap_or_else(|error| panic!("cannot start cmconform: {error}"))
 }
 

@@ -3,24 +3,24 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::Output;
 
+/// Runs the binary in a fresh temporary directory (the built-in contract is the repository's).
 fn cmconform(args: &[&str]) -> Output {
-    cmconform_in(args, &common::repo_root(), &[])
+    output(common::cmconform(args))
 }
 
+/// Runs the binary in `dir` with `env` added.
 fn cmconform_in(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
-    command.args(args).current_dir(dir).env_remove("CI");
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CMCONFORM_")) {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
+    let mut command = common::cmconform(args);
+    command.current_dir(dir).envs(env.iter().copied());
+    output(command)
+}
+
+fn output(mut command: common::Binary) -> Output {
     match command.output() {
         Ok(output) => output,
-        Err(error) => panic!("cannot run cmconform {args:?}: {error}"),
+        Err(error) => panic!("cannot run cmconform {:?}: {error}", command.get_args()),
     }
 }
 

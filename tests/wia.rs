@@ -11,30 +11,16 @@
 //! `CMCONFORM_EXTERNAL_CONSUMERS=1`, and then a missing acceptor fails them; otherwise they say
 //! they skipped. The tests that need no acceptor always run.
 
+mod common;
+
 use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
+use common::TempDir as Scratch;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 const USER: &str = "CONTOSO\\svc-cm";
 const PASSWORD: &str = "Wia-pw-1!";
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("cmconform-wia-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Whether the acceptor tests run; when they do not, says why.
 fn acceptor_available() -> bool {
@@ -65,11 +51,9 @@ struct Acceptor {
 
 impl Acceptor {
     fn start(scratch: &Scratch, upstream: &RunningServer, flags: &[&str]) -> Acceptor {
-        let users = scratch.0.join("users");
+        let users = scratch.path().join("users");
         std::fs::write(&users, format!("CONTOSO:svc-cm:{PASSWORD}\n")).expect("user file");
-        let log = scratch
-            .0
-            .join(format!("acceptor-{}.log", uuid::Uuid::new_v4()));
+        let log = scratch.join(&format!("acceptor-{}.log", uuid::Uuid::new_v4()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wia/acceptor.py");
         let mut child = Command::new("python3")
             .arg(script)
@@ -142,18 +126,12 @@ async fn upstream() -> RunningServer {
     .expect("reference server")
 }
 
-/// Runs the binary to completion with a clean environment (no proxies, no CMCONFORM_*).
+/// Runs the binary to completion in `cwd`, isolated by `common::cmconform`.
 async fn cmconform(args: Vec<String>, cwd: &Path) -> Output {
     let cwd = cwd.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
-        command.args(&args).current_dir(&cwd);
-        for (name, _) in std::env::vars() {
-            let upper = name.to_ascii_uppercase();
-            if upper.starts_with("CMCONFORM_") || upper.ends_with("_PROXY") {
-                command.env_remove(&name);
-            }
-        }
+        let mut command = common::cmconform(&args);
+        command.current_dir(&cwd);
         command.output().expect("the cmconform binary runs")
     })
     .await
@@ -200,7 +178,7 @@ async fn full_runs_pass_against_every_offer() {
     if !acceptor_available() {
         return;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
     let variants: [(&[&str], &[&str]); 8] = [
         (&["--offer", "Negotiate,NTLM"], &[]),
@@ -220,7 +198,7 @@ async fn full_runs_pass_against_every_offer() {
     ];
     for (flags, jobs) in variants {
         let acceptor = Acceptor::start(&scratch, &backend, flags);
-        let output = cmconform(full_run(&acceptor, &backend, USER, jobs), &scratch.0).await;
+        let output = cmconform(full_run(&acceptor, &backend, USER, jobs), scratch.path()).await;
         let variant = format!("{flags:?} {jobs:?}");
         assert_eq!(
             output.status.code(),
@@ -259,7 +237,7 @@ async fn wrong_credentials_name_the_failed_step() {
     if !acceptor_available() {
         return;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
     let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
     let wrong_password = {
@@ -270,7 +248,7 @@ async fn wrong_credentials_name_the_failed_step() {
     };
     let wrong_domain = full_run(&acceptor, &backend, "FABRIKAM\\svc-cm", &[]);
     for list in [wrong_password, wrong_domain] {
-        let output = cmconform(list.clone(), &scratch.0).await;
+        let output = cmconform(list.clone(), scratch.path()).await;
         let all = text(&output);
         assert_eq!(output.status.code(), Some(2), "{list:?}: {all}");
         assert!(all.contains("step 'authenticate' failed"), "{all}");
@@ -291,7 +269,7 @@ async fn wrong_credentials_name_the_failed_step() {
         "--password",
         "not-the-password",
     ]);
-    let output = cmconform(doctor, &scratch.0).await;
+    let output = cmconform(doctor, scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
     assert!(
@@ -299,7 +277,7 @@ async fn wrong_credentials_name_the_failed_step() {
         "{all}"
     );
     let offers_basic = Acceptor::start(&scratch, &backend, &["--offer", "Basic realm=\"cm\""]);
-    let output = cmconform(full_run(&offers_basic, &backend, USER, &[]), &scratch.0).await;
+    let output = cmconform(full_run(&offers_basic, &backend, USER, &[]), scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
     assert!(
@@ -316,7 +294,7 @@ async fn state_endpoint_behind_the_same_authentication() {
     if !acceptor_available() {
         return;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
     let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
     let state_url = format!("{}/_cmconform/states", acceptor.url());
@@ -345,10 +323,10 @@ async fn state_endpoint_behind_the_same_authentication() {
         list.extend(args(extra));
         list
     };
-    let output = cmconform(run(&[]), &scratch.0).await;
+    let output = cmconform(run(&[]), scratch.path()).await;
     assert!(text(&output).contains("answered 401"), "{}", text(&output));
     assert_ne!(output.status.code(), Some(0));
-    let output = cmconform(run(&["--state-auth", "same"]), &scratch.0).await;
+    let output = cmconform(run(&["--state-auth", "same"]), scratch.path()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(text(&output).contains("1 passed"), "{}", text(&output));
     backend.shutdown().await;
@@ -370,12 +348,12 @@ async fn a_reproduction_replays_with_curl() {
         println!("skipped: this curl has no NTLM support");
         return;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
     let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM", "--html"]);
     let mut list = full_run(&acceptor, &backend, USER, &["--dry-run"]);
     list.extend(args(&["--filter", "id-unknown-guid"]));
-    let output = cmconform(list, &scratch.0).await;
+    let output = cmconform(list, scratch.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let line = stdout
         .lines()
@@ -410,7 +388,7 @@ async fn a_reproduction_replays_with_curl() {
 /// before anything is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ntlm_through_a_proxy_is_refused() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let list = args(&[
         "run",
         "--base-url",
@@ -424,7 +402,7 @@ async fn ntlm_through_a_proxy_is_refused() {
         "--proxy",
         "http://127.0.0.1:9",
     ]);
-    let output = cmconform(list, &scratch.0).await;
+    let output = cmconform(list, scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
     assert!(
@@ -436,7 +414,7 @@ async fn ntlm_through_a_proxy_is_refused() {
 /// The dry run names NTLM replays with curl's own flags and masks the password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_prints_curl_ntlm_not_tokens() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("cmconform-wia");
     let list = args(&[
         "run",
         "--base-url",
@@ -459,7 +437,7 @@ async fn dry_run_prints_curl_ntlm_not_tokens() {
         "--state-header",
         "X-Api-Key: state-secret-1",
     ]);
-    let output = cmconform(list, &scratch.0).await;
+    let output = cmconform(list, scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(0), "{all}");
     assert!(

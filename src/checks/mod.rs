@@ -11,7 +11,7 @@ mod snapshot;
 mod state;
 mod status;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod transport;
 
 use crate::client::{Exchange, ReceivedResponse};

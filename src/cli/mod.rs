@@ -93,7 +93,7 @@ pub struct ContractArgs {
     #[arg(long, value_name = "DIR")]
     pub contract: Option<PathBuf>,
     /// Only cases whose id contains PATTERN or matches it as a glob (repeatable).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", value_parser = crate::plan::parse_filter)]
     pub filter: Vec<String>,
     /// Only cases with this tag or family (fixture, generated, sequence, race); repeatable.
     #[arg(long, value_name = "TAG")]
@@ -194,6 +194,10 @@ pub struct RunArgs {
     /// refused and fails extra Request fields, chunked answers and HTML error pages.
     #[arg(long, value_enum, value_name = "PROFILE", default_value_t = crate::contract::profile::Profile::Documented)]
     pub profile: crate::contract::profile::Profile,
+    /// Skipped cases (no staged id for their state, not started after --fail-fast) do not fail
+    /// the run. Without it any skip exits 1: an untested case is no pass.
+    #[arg(long)]
+    pub allow_skips: bool,
     /// Plan only: print each request as a curl command (secrets masked) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -254,6 +258,10 @@ pub struct ListArgs {
     /// List the reference server's dialects instead of the cases.
     #[arg(long)]
     pub dialects: bool,
+    /// Print an --ids file for the selected cases instead: per state exactly as many
+    /// placeholder GUIDs as they need, to replace with ids staged on the target.
+    #[arg(long, conflicts_with_all = ["faults", "dialects"])]
+    pub ids_template: bool,
     #[command(flatten)]
     pub contract: ContractArgs,
 }
@@ -374,6 +382,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     options.families = args.contract.families();
     options.fail_fast = args.fail_fast;
     options.profile = args.profile;
+    options.allow_skips = args.allow_skips;
     options.connection = args.connection.connection()?;
     options.snapshot_mode = match (args.update_snapshots, &options.contract) {
         (false, _) => SnapshotMode::Compare,
@@ -418,6 +427,9 @@ async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
 fn dry_run_command(options: &RunOptions) -> anyhow::Result<i32> {
     let contract = Contract::from_source(options.contract.clone())?;
     let cases = run::planned_cases(&contract, options);
+    if cases.is_empty() {
+        return Err(run::RunError::NothingSelected.into());
+    }
     let base_url = options
         .base_url
         .as_deref()
@@ -564,18 +576,18 @@ fn list_command(args: ListArgs) -> anyhow::Result<i32> {
     options.families = args.contract.families();
     let cases = run::planned_cases(&contract, &options);
     output::to_stdout(|out| {
+        if args.ids_template {
+            return write!(out, "{}", crate::provider::ids_template(&cases));
+        }
         if let Some(seed) = options.families.reported_seed() {
             writeln!(out, "# seed {seed}")?;
         }
         for case in &cases {
-            let given = case
-                .given
-                .map_or("-".to_string(), |state| state.to_string());
             writeln!(
                 out,
-                "{:<44} given {:<10} section {:<3} [{}]",
+                "{:<44} given {:<12} section {:<3} [{}]",
                 case.id,
-                given,
+                case.needs_text(),
                 case.section,
                 case.tags.join(", ")
             )?;
@@ -659,24 +671,22 @@ fn update_readme_block(table: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The example `--ids` file: every provider state, with placeholder GUIDs to replace.
-const EXAMPLE_IDS: &str = r#"{
-  "pending": ["00000000-0000-0000-0000-000000000001"],
-  "approved": ["00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000003"],
-  "executing": ["00000000-0000-0000-0000-000000000004"],
-  "completed": ["00000000-0000-0000-0000-000000000005"],
-  "canceled": ["00000000-0000-0000-0000-000000000006"],
-  "denied": ["00000000-0000-0000-0000-000000000007"],
-  "failed": ["00000000-0000-0000-0000-000000000008"]
+/// The `--ids` file a default run needs (every family, default race rounds), placeholders to
+/// replace.
+fn default_ids_template() -> anyhow::Result<String> {
+    let options = options_for(None);
+    let contract = Contract::from_source(options.contract.clone())?;
+    Ok(crate::provider::ids_template(&run::planned_cases(
+        &contract, &options,
+    )))
 }
-"#;
 
 fn init_command(args: InitArgs) -> anyhow::Result<i32> {
     let files = [
         (args.dir.join(config::CONFIG_FILE), config::starter_file()),
         (
             args.dir.join("cmconform-ids.example.json"),
-            EXAMPLE_IDS.to_string(),
+            default_ids_template()?,
         ),
     ];
     let existing = files.iter().find(|(path, _)| path.exists());

@@ -194,7 +194,7 @@ pub struct ClientConfig {
     /// Ignore proxy settings (always so for the embedded loopback server).
     pub no_proxy: bool,
     /// Refuse a mutating request to an id the provider did not stage unless a GET shows that
-    /// it names no request (shared deployments; see [`HttpClient::guard`]).
+    /// it names no request (shared deployments; see `policy::guard`).
     pub guard_unstaged: bool,
 }
 
@@ -405,49 +405,15 @@ impl HttpClient {
         .await
     }
 
-    /// The safety rule for shared deployments, in one place: a request that may change state
-    /// (anything but GET, HEAD, OPTIONS) goes only to the id the provider staged for the case;
-    /// to any other path only when a GET of that path first answers 404 or 400, i.e. it names
-    /// no request. `Err` carries the reason the case is skipped; nothing was changed.
-    pub async fn guard(
-        &self,
-        request: &OutgoingRequest,
-        staged: Option<&str>,
-    ) -> Result<(), String> {
-        if !self.config.guard_unstaged
-            || ["GET", "HEAD", "OPTIONS"]
-                .iter()
-                .any(|method| request.method.eq_ignore_ascii_case(method))
-        {
-            return Ok(());
-        }
-        if let (Some(staged), Some(id)) = (staged, path_request_id(&request.path))
-            && uuid::Uuid::parse_str(staged).is_ok_and(|staged| staged == id)
-        {
-            return Ok(());
-        }
-        let probe = self
-            .send(&OutgoingRequest {
-                method: "GET".into(),
-                path: request.path.clone(),
-                headers: Vec::new(),
-                body: None,
-                credentials: true,
-            })
-            .await;
-        match probe.response {
-            Ok(received) if matches!(received.status, 400 | 404) => Ok(()),
-            Ok(received) => Err(format!(
-                "safety: {} {} targets a request the provider did not stage, and a GET of it \
-                 answered {} (it may name a real request), so it was not sent",
-                request.method, request.path, received.status
-            )),
-            Err(error) => Err(format!(
-                "safety: {} {} targets a request the provider did not stage, and a GET to check \
-                 that it names no request failed ({error}), so it was not sent",
-                request.method, request.path
-            )),
-        }
+    /// Whether the run's policy guards requests to ids the provider did not stage (shared
+    /// deployments; `policy::guard` applies it).
+    pub fn guards_unstaged(&self) -> bool {
+        self.config.guard_unstaged
+    }
+
+    /// How long one answer may take (`--timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
     }
 
     fn headers_for(&self, request: &OutgoingRequest) -> Vec<(String, String)> {
@@ -645,28 +611,6 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 /// The wait before retry `attempt` (0-based): 200 ms, doubling, at most [`MAX_RETRY_WAIT`].
 pub fn retry_wait(attempt: u32) -> Duration {
     Duration::from_millis(200u64 << attempt.min(10)).min(MAX_RETRY_WAIT)
-}
-
-/// The GUID a request path names (`.../requests/{id}`, any casing of the prefix, the id in any
-/// spelling .NET accepts: hyphens or not, braces, percent-encoded).
-fn path_request_id(path: &str) -> Option<uuid::Uuid> {
-    let path = path.split(['?', '#']).next()?;
-    let prefix = crate::contract::REQUESTS_PATH;
-    let head = path.get(..prefix.len())?;
-    if !head.eq_ignore_ascii_case(prefix) {
-        return None;
-    }
-    let segment = path.get(prefix.len()..)?.strip_prefix('/')?;
-    if segment.contains('/') {
-        return None;
-    }
-    let decoded = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?;
-    if decoded.to_ascii_lowercase().starts_with("urn:") {
-        return None;
-    }
-    uuid::Uuid::parse_str(&decoded).ok()
 }
 
 pub(super) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -29,7 +29,16 @@ pub fn write_human_tail(
     with_warnings: bool,
 ) -> std::io::Result<()> {
     write_details(report, out, with_warnings)?;
-    writeln!(out, "{}", summary_line(&report.summary))
+    writeln!(out, "{}", summary_line(&report.summary))?;
+    if report.skips_fail() {
+        writeln!(
+            out,
+            "{} skipped: a skipped case was not tested, so the run fails; stage its state \
+             (--state-url or --ids, see `cmconform list`) or pass --allow-skips",
+            report.summary.skipped
+        )?;
+    }
+    Ok(())
 }
 
 pub fn header_line(report: &RunReport) -> String {

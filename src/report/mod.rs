@@ -241,6 +241,10 @@ pub struct RunReport {
     pub profile: Profile,
     /// Things every reader must see (e.g. TLS verification disabled).
     pub notices: Vec<String>,
+    /// `--allow-skips`: skipped cases do not fail the run. Not part of the JSON layout: the
+    /// exit code says what it decided.
+    #[serde(skip)]
+    pub allow_skips: bool,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
 }
@@ -279,14 +283,23 @@ impl RunReport {
         })
     }
 
+    /// A skipped case proves nothing, so it fails the run unless the user allowed skips: a gate
+    /// must never pass on cases that were not sent.
     pub fn exit_code(&self) -> i32 {
         if self.summary.errored > 0 {
             exit::ERROR
-        } else if self.summary.failed > 0 {
+        } else if self.summary.failed > 0 || self.skips_fail() {
             exit::FAILED
         } else {
             exit::PASSED
         }
+    }
+}
+
+impl RunReport {
+    /// Whether skipped cases fail this run (some were skipped, and `--allow-skips` was not given).
+    pub fn skips_fail(&self) -> bool {
+        self.summary.skipped > 0 && !self.allow_skips
     }
 }
 

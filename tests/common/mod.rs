@@ -1,12 +1,15 @@
 //! Helpers shared by the integration tests: the repository's contract, runs against the
-//! embedded server, and text normalization for snapshots of reports.
+//! embedded server, the isolated binary, scratch directories, and text normalization for
+//! snapshots of reports.
 
 #![allow(dead_code)]
 
 use cmconform::report::RunReport;
 use cmconform::run::{RunOptions, run};
 use regex::Regex;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -115,4 +118,114 @@ pub fn documented_answer() -> serde_json::Value {
         "SecurityDescriptor": "O:S-1-5-21-2127521184-1604012920-1887927527-14134865D:(D;;LC;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5094534)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-5219125)(A;;SWRC;;;S-1-5-21-2127521184-1604012920-1887927527-5094533)(A;;RC;;;WD)(A;;CCDCLCSWSDRC;;;S-1-5-21-2127521184-1604012920-1887927527-14134865)(A;;DCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)(A;;CCDCSW;;;S-1-5-21-2127521184-1604012920-1887927527-14995557)\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}",
         "IsSmartcard": true, "IsEnrollmentAgent": false, "IsDataCollectionComplete": false
     })
+}
+
+/// A scratch directory under Cargo's target tmpdir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{label}-{}", uuid::Uuid::new_v4().simple()));
+        if let Err(error) = std::fs::create_dir_all(&path) {
+            panic!("cannot create {}: {error}", path.display());
+        }
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn arg(&self, name: &str) -> String {
+        self.join(name).display().to_string()
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.join(name);
+        if let Err(error) = std::fs::write(&path, text) {
+            panic!("cannot write {}: {error}", path.display());
+        }
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether a variable of the test process must not reach the binary: the harness's own
+/// configuration (a developer's exported `CMCONFORM_BASE_URL` would aim test PUTs at a real
+/// deployment) and proxies (every test server is on loopback).
+fn leaks_into_tests(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("CMCONFORM_") || upper.ends_with("_PROXY") || upper == "CI"
+}
+
+/// The `cmconform` binary as every test runs it: no `CMCONFORM_*`, proxy or `CI` variable from
+/// the developer's environment, no standard input, and a fresh temporary working directory (so
+/// no `cmconform.toml` or `fixtures/` of the checkout is picked up), removed on drop.
+/// Derefs to the [`Command`], so a test adds arguments, variables or another directory.
+pub struct Binary {
+    command: Command,
+    _dir: TempDir,
+}
+
+pub fn cmconform<I, S>(args: I) -> Binary
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let dir = TempDir::new("cmconform-run");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
+    command
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null());
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_none_or(leaks_into_tests) {
+            command.env_remove(&name);
+        }
+    }
+    command.env("NO_PROXY", "127.0.0.1,localhost");
+    command.env("no_proxy", "127.0.0.1,localhost");
+    Binary { command, _dir: dir }
+}
+
+impl std::ops::Deref for Binary {
+    type Target = Command;
+    fn deref(&self) -> &Command {
+        &self.command
+    }
+}
+
+impl std::ops::DerefMut for Binary {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.command
+    }
+}
+
+/// Stages a request in `state` through a provider-state endpoint and returns its id.
+pub async fn stage(client: &reqwest::Client, state_url: &str, state: &str) -> String {
+    let body = serde_json::json!({ "state": state, "action": "setup" });
+    let response = match client.post(state_url).json(&body).send().await {
+        Ok(response) => response,
+        Err(error) => panic!("POST {state_url} ({state}) failed: {error}"),
+    };
+    assert_eq!(response.status(), 200, "POST {state_url} ({state})");
+    let answer: serde_json::Value = match response.json().await {
+        Ok(answer) => answer,
+        Err(error) => panic!("POST {state_url} ({state}) answered no JSON: {error}"),
+    };
+    match answer["id"].as_str() {
+        Some(id) => id.to_string(),
+        None => panic!("POST {state_url} ({state}) answered no id: {answer}"),
+    }
 }
