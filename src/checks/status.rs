@@ -192,14 +192,19 @@ pub fn status_value(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         return None;
     }
     let answer = view.response().filter(|r| super::is_success(r.status))?;
-    let (shown, source) = if answer.status == 204 || answer.body.is_empty() {
-        (view.after()?, "GET after the bodiless success")
+    let (shown, from_get) = if answer.status == 204 || answer.body.is_empty() {
+        (view.after()?, true)
     } else {
-        (answer, "the answer")
+        (answer, false)
+    };
+    // Says where the Status was read when it was not the answer itself.
+    let said = |message: &str| match from_get {
+        true => format!("{message} (read from the GET after the bodiless success)"),
+        false => message.to_string(),
     };
     let Some(body) = shown.json() else {
         return Some(Verdict::fail(
-            format!("{source} is not JSON, so it has no Status"),
+            said("the answer is not JSON, so it has no Status"),
             expected.to_string(),
             "no JSON body",
         ));
@@ -207,17 +212,17 @@ pub fn status_value(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
     Some(match body.get("Status") {
         Some(value) if value.as_i64() == Some(expected) && value.is_i64() => Verdict::Pass,
         Some(value) if value.is_string() => Verdict::fail(
-            "Status must be an integer, not a string (CONTRACT.md section 6)",
+            said("Status must be an integer, not a string (CONTRACT.md section 6)"),
             expected.to_string(),
             value.to_string(),
         ),
         Some(value) => Verdict::fail(
-            format!("Status in {source} is not the code the transition gives"),
+            said("Status is not the code the transition gives"),
             expected.to_string(),
             value.to_string(),
         ),
         None => Verdict::fail(
-            format!("the Request in {source} has no Status"),
+            said("the Request has no Status"),
             expected.to_string(),
             "missing",
         ),
