@@ -92,6 +92,9 @@ impl Diagnosis {
 struct Steps {
     steps: Vec<Step>,
     failed: bool,
+    /// The run's secrets, scrubbed from every detail: answers are recorded as received, and a
+    /// detail may quote one (a Location, an offered scheme).
+    secrets: Vec<String>,
 }
 
 impl Steps {
@@ -99,7 +102,7 @@ impl Steps {
         self.steps.push(Step {
             name,
             outcome: Outcome::Ok,
-            detail,
+            detail: scrub(&detail, &self.secrets),
         });
     }
 
@@ -108,7 +111,7 @@ impl Steps {
         self.steps.push(Step {
             name,
             outcome: Outcome::Fail { fix: fix.into() },
-            detail,
+            detail: scrub(&detail, &self.secrets),
         });
     }
 
@@ -134,6 +137,7 @@ pub async fn diagnose(options: &DoctorOptions) -> Diagnosis {
     let mut steps = Steps {
         steps: Vec::new(),
         failed: false,
+        secrets: Vec::new(),
     };
     run_steps(options, &mut steps).await;
     for name in ALL_STEPS.iter().skip(steps.steps.len()) {
@@ -317,6 +321,7 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         }
     };
     let secrets = client.secrets();
+    steps.secrets = secrets.clone();
     let nil_path = format!("{REQUESTS_PATH}/00000000-0000-0000-0000-000000000000");
     let nil = client.get(&nil_path).await;
     let nil = match nil.response {

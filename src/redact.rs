@@ -51,6 +51,21 @@ fn mask_value(value: &str) -> String {
     }
 }
 
+/// An answer as people may see it: secret headers masked, and every secret the run knows
+/// scrubbed from header values and the body (a server may echo a credential). Only reports
+/// call this; the checks judge the answer as received.
+pub fn redact_response(
+    received: &crate::client::ReceivedResponse,
+    secrets: &[String],
+) -> crate::client::ReceivedResponse {
+    let headers = mask_headers(&received.headers)
+        .into_iter()
+        .map(|(name, value)| (name, crate::auth::scrub(&value, secrets)))
+        .collect();
+    let body = crate::auth::scrub_bytes(received.body.clone(), secrets);
+    crate::client::ReceivedResponse::new(received.status, headers, body)
+}
+
 pub fn mask_header_arg(text: &str) -> String {
     match text.split_once(':') {
         Some((name, _)) => format!("{name}: {MASK}"),

@@ -229,6 +229,7 @@ pub async fn run(
         seed: options.families.reported_seed(),
         profile: options.profile,
     }));
+    let secrets = report_secrets(&target.client, options);
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
     exec::execute_all(
@@ -238,7 +239,7 @@ pub async fn run(
         options.jobs,
         fail_fast,
         |case| {
-            let report = judge(case, &context);
+            let report = judge(case, &context, &secrets);
             if report.status == CaseStatus::Failed {
                 stop.store(true, std::sync::atomic::Ordering::SeqCst);
             }
@@ -271,9 +272,23 @@ pub async fn run(
     })
 }
 
-fn judge(executed: ExecutedCase, context: &CheckContext) -> CaseReport {
+/// Checks judge the raw exchanges; only then is the case masked for people to see.
+fn judge(executed: ExecutedCase, context: &CheckContext, secrets: &[String]) -> CaseReport {
     let evaluation = checks::evaluate(&executed, context);
-    CaseReport::from_executed(executed, evaluation)
+    CaseReport::from_executed(executed, evaluation).redacted(secrets)
+}
+
+/// Every secret a report must not show: the run client's, and the state endpoint's headers.
+fn report_secrets(client: &HttpClient, options: &RunOptions) -> Vec<String> {
+    let mut secrets = client.secrets();
+    secrets.extend(
+        options
+            .state_headers
+            .iter()
+            .map(|(_, value)| value.trim().to_string())
+            .filter(|value| value.len() >= 4),
+    );
+    secrets
 }
 
 async fn connect(options: &RunOptions) -> Result<Target, RunError> {

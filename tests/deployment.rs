@@ -77,6 +77,20 @@ fn run_args(base_url: &str, state_url: &str, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// The reference server breaking one rule, as a deployment would.
+async fn faulty(fault: &str) -> RunningServer {
+    server::spawn(
+        ServerConfig {
+            fault: server::Fault::from_name(fault),
+            credentials: Credentials::AnyNonEmpty,
+            ..ServerConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("the reference server starts")
+}
+
 async fn reference(credentials: Credentials) -> RunningServer {
     server::spawn(
         ServerConfig {
@@ -1198,16 +1212,7 @@ async fn a_mislabelled_staged_id_errors_the_case_instead_of_failing_the_server()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
     let scratch = TempDir::new("deploy");
-    let backend = server::spawn(
-        ServerConfig {
-            fault: server::Fault::from_name("unknown_id_200"),
-            credentials: Credentials::AnyNonEmpty,
-            ..ServerConfig::default()
-        },
-        0,
-    )
-    .await
-    .expect("the reference server starts");
+    let backend = faulty("unknown_id_200").await;
     let auth = [
         "-H",
         "Authorization: Negotiate x",
@@ -1225,5 +1230,63 @@ async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
         text(&output)
     );
     assert!(!text(&output).contains("safety:"), "{}", text(&output));
+    backend.shutdown().await;
+}
+
+// ---------------------------------------------------------------- raw evidence, GET after
+
+/// Checks judge the answer as received: a credential that happens to occur in the answer (here
+/// `0000`, inside every all-zero GUID) is masked in the reports only, never before the checks
+/// read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_judge_raw_answers_and_reports_mask_them() {
+    let scratch = TempDir::new("deploy");
+    let backend = reference(Credentials::AnyNonEmpty).await;
+    let report = scratch.join("report.json");
+    let report_arg = format!("json={}", report.display());
+    let args = run_args(
+        &backend.base_url(),
+        &backend.state_url(),
+        &[
+            "-H",
+            "Authorization: Negotiate 0000",
+            "--report",
+            &report_arg,
+        ],
+    );
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_eq!(code(&output), 0, "{}", text(&output));
+    let written = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(written.contains("********"), "{written}");
+    assert!(!written.contains("-0000-"), "{written}");
+    assert!(!text(&output).contains("-0000-"), "{}", text(&output));
+    backend.shutdown().await;
+}
+
+/// After a refused PUT the request must still be readable: a deployment whose refusal deletes
+/// the request (GET after answers 404) fails refusal_keeps_state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_that_deletes_the_request_fails() {
+    let scratch = TempDir::new("deploy");
+    let backend = faulty("refusal_deletes_request").await;
+    let mut args = strings(&[
+        "run",
+        "--base-url",
+        &backend.base_url(),
+        "--state-url",
+        &backend.state_url(),
+        "-H",
+        "Authorization: Negotiate x",
+        "--filter",
+        "complete-from-pending-forbidden",
+    ]);
+    args.extend(strings(&QUICK));
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_eq!(code(&output), 1, "{}", text(&output));
+    assert!(
+        text(&output).contains("GET after answered 404"),
+        "{}",
+        text(&output)
+    );
     backend.shutdown().await;
 }

@@ -827,6 +827,7 @@ async fn demonstrate(fault: Fault) {
         "not_persisted" => demo_not_persisted(&harness, id).await,
         "invalid_status_accepted" => demo_invalid_status_accepted(&harness, id).await,
         "refusal_changes_state" => demo_refusal_changes_state(&harness, id).await,
+        "refusal_deletes_request" => demo_refusal_deletes_request(&harness, id).await,
         "final_state_reopened" => demo_final_state_reopened(&harness, id).await,
         "repeat_restamps" => demo_repeat_restamps(&harness, id).await,
         "abandoned_wrong_code" => demo_abandoned_wrong_code(&harness, id).await,
@@ -975,6 +976,18 @@ async fn demo_refusal_changes_state(harness: &Harness, _id: String) {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_internal_error(&body);
     assert_eq!(harness.get_json(&pending).await["Status"], 8);
+}
+
+async fn demo_refusal_deletes_request(harness: &Harness, id: String) {
+    let pending = harness.stage(RequestState::Pending).await;
+    let (status, body) =
+        conformant_json(harness.put(&pending, TargetStatus::Completed).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_internal_error(&body);
+    assert_eq!(harness.get(&pending).await.status(), StatusCode::NOT_FOUND);
+    // A success leaves the request in place.
+    put_ok(harness, &id, TargetStatus::Completed).await;
+    assert_eq!(harness.get_json(&id).await["Status"], 8);
 }
 
 async fn demo_repeat_restamps(harness: &Harness, _id: String) {

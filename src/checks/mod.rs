@@ -217,7 +217,7 @@ pub static REGISTRY: &[Check] = &[
     Check {
         name: "refusal_keeps_state",
         section: "6",
-        summary: "After a refused PUT, GET shows the request exactly as before.",
+        summary: "After a refused PUT, GET shows the request exactly as before (200 with the Request: a refusal that deletes the request fails).",
         run: state::refusal_keeps_state,
     },
     Check {
@@ -229,7 +229,7 @@ pub static REGISTRY: &[Check] = &[
     Check {
         name: "auth_required",
         section: "6",
-        summary: "Without credentials a PUT is refused with 401 and a WWW-Authenticate challenge, or 403, and changes nothing.",
+        summary: "Without credentials a PUT is refused with 401 and a WWW-Authenticate challenge, or 403, and changes nothing (GET after still shows the Request as before).",
         run: status::auth_required,
     },
     Check {

@@ -255,21 +255,26 @@ pub fn auth_required(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
             response.status.to_string(),
         ));
     }
-    match (
-        view.before().and_then(|r| r.json()),
-        view.after().and_then(|r| r.json()),
-    ) {
-        (Some(before), Some(after))
-            if !super::by_value::changed_fields(before, after).is_empty() =>
-        {
-            Some(Verdict::fail(
-                "a refused unauthenticated PUT changed the request",
-                "GET after equals GET before",
-                super::state::describe_change(before, after),
-            ))
-        }
-        _ => Some(Verdict::Pass),
-    }
+    let Some(before) = view.before().and_then(|r| r.json()) else {
+        return Some(Verdict::Pass);
+    };
+    Some(
+        match super::state::readable_after(view.evidence.after.as_ref()) {
+            Err(shown) => Verdict::fail(
+                "after the refused unauthenticated PUT GET does not show the request",
+                "GET after answers 200 with the Request as before",
+                shown,
+            ),
+            Ok(after) if !super::by_value::changed_fields(before, after).is_empty() => {
+                Verdict::fail(
+                    "a refused unauthenticated PUT changed the request",
+                    "GET after equals GET before",
+                    super::state::describe_change(before, after),
+                )
+            }
+            Ok(_) => Verdict::Pass,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -399,6 +404,12 @@ mod tests {
             );
             assert_eq!(class(&verdict), expected, "{check}: {verdict:?}");
         }
+        // Refused, but the request vanished: GET after answers 404 with no body.
+        let case = case(RequestState::Approved, unauthenticated, StepKind::Reading);
+        let mut gone = evidence(Some(&before), answer(403, &[], ""), None);
+        gone.after = Some(answer(404, &[], ""));
+        let verdict = verdict_of("auth_required", case, gone, Profile::Documented);
+        assert_eq!(class(&verdict), "fail", "{verdict:?}");
     }
 
     #[test]

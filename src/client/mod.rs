@@ -1,11 +1,13 @@
 //! The HTTP client: sends one planned request to the target and records the exchange exactly as
 //! it happened (status, headers, body bytes, timing) or the transport error that prevented it.
-//! Secrets are masked when the exchange is recorded, so nothing downstream can leak them.
+//! The request's own credentials are masked when it is recorded; answers are kept as received,
+//! since the checks judge the bytes, and are masked when a report is made of them
+//! (`report::CaseReport::redacted`).
 //!
 //! `connection` builds the TLS/proxy/timeout side, `ntlm_pool` keeps NTLM-authenticated
 //! connections, `secrets` masks what must never be shown, `curl` renders a request for replay.
 
-use crate::auth::{self, AuthError, Authenticator};
+use crate::auth::{AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -71,7 +73,7 @@ pub struct SentRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceivedResponse {
     pub status: u16,
-    /// Headers as received, secrets masked.
+    /// Headers as received (masked only in reports).
     pub headers: Vec<(String, String)>,
     #[serde(serialize_with = "serialize_body")]
     pub body: Vec<u8>,
@@ -364,19 +366,6 @@ impl HttpClient {
             };
             (headers, response)
         };
-        let secrets = self.secrets();
-        let response = response.map(|received| {
-            let headers = received
-                .headers
-                .into_iter()
-                .map(|(name, value)| (name, auth::scrub(&value, &secrets)))
-                .collect();
-            ReceivedResponse::new(
-                received.status,
-                headers,
-                auth::scrub_bytes(received.body, &secrets),
-            )
-        });
         Exchange {
             request: SentRequest {
                 method: request.method.clone(),
@@ -552,7 +541,8 @@ impl HttpClient {
             }
         };
         let status = response.status().as_u16();
-        let headers = mask_headers(&header_pairs(response.headers()));
+        // As received: the checks judge raw evidence, reports mask it.
+        let headers = header_pairs(response.headers());
         let body = self.read_body(response).await?;
         Ok(ReceivedResponse::new(status, headers, body))
     }

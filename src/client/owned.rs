@@ -3,7 +3,7 @@
 //! which IIS also ties to the connection) needs to know which connection a request goes on;
 //! a pooled client cannot promise that, this can.
 
-use super::{ClientError, ReceivedResponse, TransportError, error_chain, mask_headers};
+use super::{ClientError, ReceivedResponse, TransportError, error_chain};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -213,7 +213,8 @@ impl OwnedConnection {
             .iter()
             .any(|value| String::from_utf8_lossy(value.as_bytes()).contains("close"))
             && response.version() == hyper::Version::HTTP_11;
-        let headers = mask_headers(&super::header_pairs(response.headers()));
+        // As received: the checks judge raw evidence, reports mask it.
+        let headers = super::header_pairs(response.headers());
         let body = read_body(response.into_body(), endpoint.max_body).await?;
         Ok(Answer {
             response: ReceivedResponse::new(status, headers, body),

@@ -136,6 +136,33 @@ impl CaseReport {
         (!paths.is_empty()).then(|| paths.join(", "))
     }
 
+    /// The case as people may see it, after the checks judged the raw exchanges: every answer
+    /// redacted (`redact::redact_response`), and the secrets scrubbed from findings and reasons
+    /// (a finding may quote an answer).
+    pub fn redacted(mut self, secrets: &[String]) -> CaseReport {
+        let scrub = |text: &mut String| *text = crate::auth::scrub(text, secrets);
+        for labelled in &mut self.exchanges {
+            if let Ok(received) = &mut labelled.exchange.response {
+                *received = crate::redact::redact_response(received, secrets);
+            }
+        }
+        for result in &mut self.checks {
+            match &mut result.verdict {
+                Verdict::Pass => {}
+                Verdict::Warn { message } => scrub(message),
+                Verdict::Fail(finding) => {
+                    scrub(&mut finding.message);
+                    scrub(&mut finding.expected);
+                    scrub(&mut finding.actual);
+                }
+            }
+        }
+        if let Some(reason) = &mut self.reason {
+            scrub(reason);
+        }
+        self
+    }
+
     pub fn warnings(&self) -> usize {
         self.checks
             .iter()

@@ -104,6 +104,11 @@ impl Behaviour {
         }
     }
 
+    /// Whether a refused PUT deletes the request it refused.
+    pub fn deletes_on_refusal(self) -> bool {
+        matches!(self.hook, Some(Hook::DeleteOnRefusal))
+    }
+
     /// The `Status` code written for `state`.
     pub fn status_code(self, state: RequestState) -> i64 {
         match self.hook {

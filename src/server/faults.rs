@@ -181,6 +181,14 @@ impl Fault {
             description: "A forbidden transition is refused with 500 but the requested state is stored anyway.",
         },
         Fault {
+            name: "refusal_deletes_request",
+            section: "6",
+            check: "refusal_keeps_state",
+            applies: Applies::Everywhere,
+            hook: Hook::DeleteOnRefusal,
+            description: "A forbidden transition is refused with 500 but the request is deleted, so GET after answers 404.",
+        },
+        Fault {
             name: "final_state_reopened",
             section: "5",
             check: "status_code_conformance",

@@ -41,6 +41,8 @@ pub enum Hook {
     Transition(fn(RequestState, TargetStatus) -> Option<RequestState>),
     /// The state a refused PUT leaves behind (conformant: the state it found).
     AfterRefusal(fn(RequestState, TargetStatus) -> RequestState),
+    /// A refused PUT deletes the request it refused (conformant: the request stays as it was).
+    DeleteOnRefusal,
     /// The `Status` code written for a state (conformant: [`RequestState::code`]).
     StatusCode(fn(RequestState) -> i64),
     /// The `Completed` value written when a request completes at an instant.

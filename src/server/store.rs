@@ -59,6 +59,11 @@ impl Store {
         self.insert(request);
     }
 
+    /// Forgets a request (the `refusal_deletes_request` fault).
+    pub fn remove(&self, id: Uuid) {
+        self.lock().remove(&id);
+    }
+
     /// Runs `change` on the stored request under one lock acquisition, so no other PUT can
     /// interleave between reading the state and writing the new one. `None`: unknown id.
     pub fn update<R>(&self, id: Uuid, change: impl FnOnce(&mut StoredRequest) -> R) -> Option<R> {

@@ -19,6 +19,14 @@ pub enum PutOutcome {
 
 /// Applies a PUT of `target` to request `id`; `None` if the id is unknown.
 pub async fn apply_put(app: &App, id: Uuid, target: TargetStatus) -> Option<PutOutcome> {
+    let outcome = put_outcome(app, id, target).await;
+    if matches!(outcome, Some(PutOutcome::Refused { .. })) && app.behaviour.deletes_on_refusal() {
+        app.store.remove(id);
+    }
+    outcome
+}
+
+async fn put_outcome(app: &App, id: Uuid, target: TargetStatus) -> Option<PutOutcome> {
     let behaviour = app.behaviour;
     let Some(window) = behaviour.race_window() else {
         // Read, check and write under one lock: concurrent PUTs serialize, one wins.
