@@ -426,8 +426,10 @@ async fn a_reproduction_replays_with_curl_negotiate() {
         .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"));
     assert!(line.contains("--negotiate -u :"), "{line}");
     assert!(!line.contains("Authorization"), "no dead token: {line}");
+    // The dry run names the unknown id it would draw; the replay draws one the same way.
+    let replay = line.replace("{fresh_id}", &uuid::Uuid::new_v4().to_string());
     let curl = Command::new("sh")
-        .args(["-c", line])
+        .args(["-c", &replay])
         .env_clear()
         .env("PATH", tool_path())
         .envs(realm.client_env())

@@ -271,7 +271,10 @@ async fn a_reproduction_replays_with_curl() {
         "{line}"
     );
     assert!(!line.contains("Authorization"), "no dead token: {line}");
-    let replay = line.replace("********", PASSWORD);
+    // The dry run names the unknown id it would draw; the replay draws one the same way.
+    let replay = line
+        .replace("********", PASSWORD)
+        .replace("{fresh_id}", &uuid::Uuid::new_v4().to_string());
     let curl = Command::new("sh")
         .args(["-c", &replay])
         .output()
