@@ -419,28 +419,10 @@ async fn a_reproduction_replays_with_curl_negotiate() {
     let mut list = run_args(&acceptor, &backend);
     list.extend(args(&["--dry-run", "--filter", "id-unknown-guid"]));
     let output = cmconform(&realm, list, realm.client_env()).await;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with("curl ") && line.contains("-X PUT"))
-        .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"));
+    let line = common::put_reproduction(&String::from_utf8_lossy(&output.stdout));
     assert!(line.contains("--negotiate -u :"), "{line}");
     assert!(!line.contains("Authorization"), "no dead token: {line}");
-    // The dry run names the unknown id it would draw; the replay draws one the same way.
-    let replay = line.replace("{fresh_id}", &uuid::Uuid::new_v4().to_string());
-    let curl = Command::new("sh")
-        .args(["-c", &replay])
-        .env_clear()
-        .env("PATH", tool_path())
-        .envs(realm.client_env())
-        .output()
-        .expect("sh runs curl");
-    let answer = String::from_utf8_lossy(&curl.stdout).into_owned();
-    let last_status = answer
-        .lines()
-        .rfind(|line| line.starts_with("HTTP/"))
-        .unwrap_or_default()
-        .to_string();
+    let (last_status, answer) = common::replay(&line, &realm.client_env());
     assert!(last_status.contains(" 404"), "{last_status}: {answer}");
     assert_eq!(
         acceptor.count(" authenticated user=svc-cm@"),

@@ -8,7 +8,7 @@
 
 use super::TransportError;
 use super::handshake::{HandshakeStep, offer_scheme, offers};
-use super::owned::{Answer, Failure, Outgoing};
+use super::owned::{Answer, Outgoing};
 use super::pinned::{Connections, Pinned, lock};
 use crate::auth::gssapi::{Context, Credential};
 use crate::auth::kerberos::{Kerberos, KerberosFailure};
@@ -128,15 +128,8 @@ impl KerberosPool {
                 headers: &headers,
                 ..*request
             };
-            let endpoint = &self.connections.endpoint;
-            let answer = match pinned.connection.exchange(endpoint, &outgoing).await {
-                Ok(answer) => answer,
-                // Closed before the request went out (an idle connection the server dropped).
-                Err(Failure::NotSent) => {
-                    pinned = self.connections.fresh().await?;
-                    continue;
-                }
-                Err(Failure::Transport(error)) => return Err(error),
+            let Some(answer) = self.connections.exchange(&mut pinned, &outgoing).await? else {
+                continue;
             };
             match self.judge(&mut pinned, sent, &answer)? {
                 Verdict::Done => {

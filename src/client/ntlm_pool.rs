@@ -152,15 +152,8 @@ impl NtlmPool {
                 headers: &headers,
                 ..*request
             };
-            let endpoint = &self.connections.endpoint;
-            let answer = match pinned.connection.exchange(endpoint, &outgoing).await {
-                Ok(answer) => answer,
-                // Closed before the request went out (an idle connection the server dropped).
-                Err(Failure::NotSent) => {
-                    pinned = self.connections.fresh().await?;
-                    continue;
-                }
-                Err(Failure::Transport(error)) => return Err(error),
+            let Some(answer) = self.connections.exchange(&mut pinned, &outgoing).await? else {
+                continue;
             };
             if answer.response.status == 401 {
                 if authorization.is_none() && pinned.authenticated {

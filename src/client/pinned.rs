@@ -3,7 +3,7 @@
 //! that authenticated keeps carrying requests until the server closes it.
 
 use super::TransportError;
-use super::owned::{Endpoint, OwnedConnection};
+use super::owned::{Answer, Endpoint, Failure, Outgoing, OwnedConnection};
 use std::sync::Mutex;
 
 /// A connection and whether a handshake authenticated it.
@@ -52,6 +52,24 @@ impl Connections {
             connection: self.endpoint.open().await?,
             authenticated: false,
         })
+    }
+
+    /// Sends `request` on `pinned`. `None` when the connection was gone before the request
+    /// went out (an idle connection the server dropped): `pinned` is then a new connection, and
+    /// the caller sends again.
+    pub(super) async fn exchange(
+        &self,
+        pinned: &mut Pinned,
+        request: &Outgoing<'_>,
+    ) -> Result<Option<Answer>, TransportError> {
+        match pinned.connection.exchange(&self.endpoint, request).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(Failure::NotSent) => {
+                *pinned = self.fresh().await?;
+                Ok(None)
+            }
+            Err(Failure::Transport(error)) => Err(error),
+        }
     }
 
     /// Gives `pinned` back for later requests when it can carry another one.

@@ -353,3 +353,31 @@ impl Drop for Acceptor {
         let _ = self.child.wait();
     }
 }
+
+/// The reproduction of the first PUT in a dry run's output.
+pub fn put_reproduction(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("-X PUT"))
+        .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"))
+        .to_string()
+}
+
+/// Runs a reproduction (a curl command line from a dry run) with `sh` and `env` added: the
+/// unknown id the dry run names is drawn afresh, as the run would. Returns the last status line
+/// curl printed, and all it printed.
+pub fn replay(line: &str, env: &[(String, String)]) -> (String, String) {
+    let line = line.replace("{fresh_id}", &uuid::Uuid::new_v4().to_string());
+    let output = Command::new("sh")
+        .args(["-c", &line])
+        .envs(env.iter().cloned())
+        .output()
+        .expect("sh runs curl");
+    let answer = String::from_utf8_lossy(&output.stdout).into_owned();
+    let last_status = answer
+        .lines()
+        .rfind(|line| line.starts_with("HTTP/"))
+        .unwrap_or_default()
+        .to_string();
+    (last_status, answer)
+}

@@ -123,24 +123,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out = None
         self.forward(body, out)
 
+    def read_authorization(self):
+        """The scheme and decoded token of the Authorization header, or (None, None) after
+        answering the 401 itself (anonymous, a scheme not offered, a token not base64)."""
+        header = self.headers.get("Authorization")
+        if not header or " " not in header:
+            self.event("anonymous")
+            self.unauthorized(self.offers())
+            return None, None
+        scheme, token = header.split(" ", 1)
+        offered = [offer.split(" ")[0].lower() for offer in self.offers()]
+        if scheme.lower() not in offered:
+            self.refuse(f"scheme {scheme} not offered")
+            return None, None
+        try:
+            return scheme, base64.b64decode(token.strip(), validate=True)
+        except ValueError:
+            self.refuse("token not base64")
+            return None, None
+
     def authenticate_kerberos(self):
         """One Kerberos token, one fresh acceptor context (tokens are single use; the library's
         replay cache refuses a token seen before); answers the 401 itself unless accepted."""
         import gssapi
 
-        header = self.headers.get("Authorization")
-        if not header or " " not in header:
-            self.event("anonymous")
-            self.unauthorized(self.offers())
-            return False, None
-        scheme, token = header.split(" ", 1)
-        if scheme.lower() != "negotiate":
-            self.refuse(f"scheme {scheme} not offered")
-            return False, None
-        try:
-            data = base64.b64decode(token.strip(), validate=True)
-        except ValueError:
-            self.refuse("token not base64")
+        scheme, data = self.read_authorization()
+        if data is None:
             return False, None
         self.scheme = "negotiate"
         self.event("negotiate kerberos")
@@ -163,20 +171,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         import spnego
         import spnego.exceptions
 
-        header = self.headers.get("Authorization")
-        if not header or " " not in header:
-            self.event("anonymous")
-            self.unauthorized(self.offers())
-            return False, None
-        scheme, token = header.split(" ", 1)
-        offered = [offer.lower() for offer in self.offers()]
-        if scheme.lower() not in offered:
-            self.refuse(f"scheme {scheme} not offered")
-            return False, None
-        try:
-            data = base64.b64decode(token.strip(), validate=True)
-        except ValueError:
-            self.refuse("token not base64")
+        scheme, data = self.read_authorization()
+        if data is None:
             return False, None
         raw_ntlm = data.startswith(b"NTLMSSP\x00")
         if scheme.lower() == "negotiate" and raw_ntlm and self.options.strict_spnego:
