@@ -10,9 +10,7 @@
 //! JSON "not found" for the id), a disabled one (or a wrong base URL) answers both alike.
 
 use crate::auth::scrub;
-use crate::client::{
-    ClientConfig, Connection, HandshakeStep, HttpClient, ReceivedResponse, TransportError,
-};
+use crate::client::{ClientConfig, Connection, HttpClient, ReceivedResponse, TransportError};
 use crate::contract::REQUESTS_PATH;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -329,9 +327,7 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         Err(TransportError::Auth(detail)) => {
             let fix = client
                 .handshake_failure()
-                .map_or("check the --auth mode and its settings", |step| {
-                    step_fix(&step)
-                });
+                .map_or("check the --auth mode and its settings", |step| step.fix());
             steps.fail("authentication", scrub(&detail, &secrets), fix);
             return;
         }
@@ -349,7 +345,7 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
             steps.fail(
                 "authentication",
                 format!("GET of the nil request answered {}: {step}", nil.status),
-                step_fix(&step),
+                step.fix(),
             );
             return;
         }
@@ -371,12 +367,8 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         );
         return;
     }
-    let how = match client.wire_form() {
-        Some(form) => format!(
-            "credentials accepted: {} handshake, negotiate -> challenge -> authenticate on one \
-             connection",
-            form.describe()
-        ),
+    let how = match client.handshake_summary() {
+        Some(summary) => format!("credentials accepted: {summary}"),
         None if client.has_credentials() => "credentials accepted".into(),
         None => "no credentials needed".into(),
     };
@@ -394,28 +386,6 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
     match api_present(&nil, probe.ok(), &probe_path) {
         Ok(detail) => steps.ok("API present", detail),
         Err((detail, fix)) => steps.fail("API present", detail, fix),
-    }
-}
-
-/// What to do about a handshake that stopped at `step`.
-fn step_fix(step: &HandshakeStep) -> &'static str {
-    match step {
-        HandshakeStep::NoSchemeOffered { .. } => {
-            "the site does not offer Windows Integrated Authentication: enable the Windows \
-             Authentication provider (Negotiate, NTLM) in IIS, or pick the --auth mode it offers"
-        }
-        HandshakeStep::NoChallenge { .. } => {
-            "the server answered the NEGOTIATE message without a challenge: check that the NTLM \
-             provider is enabled in IIS (under Negotiate, Kerberos-only sites refuse NTLM)"
-        }
-        HandshakeStep::ChallengeOnOtherConnection => {
-            "keep connections alive between here and IIS: a proxy or load balancer that closes \
-             or shares connections breaks NTLM (or use Kerberos, which is not tied to one)"
-        }
-        HandshakeStep::Refused { .. } => {
-            "the AUTHENTICATE message was refused: check --user, --domain (or DOMAIN\\user) and \
-             --password"
-        }
     }
 }
 

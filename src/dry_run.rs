@@ -31,7 +31,7 @@ pub fn render(cases: &[Case], target: &DryRunTarget) -> String {
     );
     out.push_str(&format!(
         "# authentication: {}\n",
-        describe_auth(target.auth)
+        describe_auth(target.auth, target.base_url)
     ));
     for case in cases {
         out.push('\n');
@@ -81,7 +81,7 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
 }
 
 /// What `--auth` adds to each request, secrets masked.
-fn describe_auth(auth: &crate::auth::AuthSettings) -> String {
+fn describe_auth(auth: &crate::auth::AuthSettings, base_url: &str) -> String {
     use crate::auth::AuthMode;
     let user = auth.user.as_deref().unwrap_or("?");
     match auth.mode {
@@ -98,7 +98,19 @@ fn describe_auth(auth: &crate::auth::AuthSettings) -> String {
         AuthMode::Ntlm => {
             format!("NTLM handshake on each connection (user {user}); replays use curl --ntlm")
         }
-        AuthMode::Negotiate => "negotiate (Kerberos): not available in this build".into(),
+        AuthMode::Negotiate => format!(
+            "Kerberos through SPNEGO (Authorization: Negotiate, a fresh token per handshake) for \
+             {}, with {}; replays use curl --negotiate -u :",
+            auth.spn
+                .clone()
+                .or_else(|| crate::auth::kerberos::spn_from_url(base_url).ok())
+                .unwrap_or_else(|| "HTTP/<host>".into()),
+            if auth.user.is_some() {
+                format!("a ticket for {user} asked for with --password")
+            } else {
+                "the ticket from kinit (KRB5CCNAME, KRB5_CLIENT_KTNAME)".into()
+            }
+        ),
     }
 }
 

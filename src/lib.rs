@@ -9,6 +9,10 @@
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
 //! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
 //! `cli` is the command line.
+//!
+//! Unsafe code is denied everywhere but `auth::gssapi`, which calls the Kerberos library that
+//! `--auth negotiate` loads at run time.
+#![deny(unsafe_code)]
 
 pub mod auth;
 pub mod capped;

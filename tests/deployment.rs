@@ -571,29 +571,6 @@ async fn adfs_client_credentials_token() {
     backend.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn negotiate_is_refused_with_what_to_use_instead() {
-    let scratch = TempDir::new("deploy");
-    let output = cmconform(
-        strings(&[
-            "run",
-            "--base-url",
-            "http://127.0.0.1:9",
-            "--auth",
-            "negotiate",
-        ]),
-        vec![],
-        scratch.path(),
-    )
-    .await;
-    assert_eq!(code(&output), 2);
-    assert!(
-        text(&output).contains("use --auth ntlm"),
-        "{}",
-        text(&output)
-    );
-}
-
 // ---------------------------------------------------------------- proxies
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

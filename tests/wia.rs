@@ -13,11 +13,11 @@
 
 mod common;
 
-use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
+use cmconform::server::RunningServer;
 use common::TempDir as Scratch;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use common::{Acceptor, args, output_text as text, upstream};
+use std::path::Path;
+use std::process::{Command, Output};
 
 const USER: &str = "CONTOSO\\svc-cm";
 const PASSWORD: &str = "Wia-pw-1!";
@@ -42,112 +42,19 @@ fn acceptor_available() -> bool {
     }
 }
 
-/// The acceptor process, stopped (by its pid) on drop.
-struct Acceptor {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Acceptor {
-    fn start(scratch: &Scratch, upstream: &RunningServer, flags: &[&str]) -> Acceptor {
-        let users = scratch.path().join("users");
-        std::fs::write(&users, format!("CONTOSO:svc-cm:{PASSWORD}\n")).expect("user file");
-        let log = scratch.join(&format!("acceptor-{}.log", uuid::Uuid::new_v4()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wia/acceptor.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--upstream", &upstream.base_url()])
-            .args(["--upstream-auth", UPSTREAM_CREDENTIAL])
-            .arg("--log")
-            .arg(&log)
-            .args(flags)
-            .env("NTLM_USER_FILE", &users)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the acceptor");
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|port| port.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the acceptor did not start: {line:?}");
-        };
-        Acceptor { child, port, log }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The acceptor's log lines that contain `word`.
-    fn count(&self, word: &str) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.contains(word))
-            .count()
-    }
-
-    fn lines(&self, word: &str) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.contains(word))
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Acceptor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const UPSTREAM_CREDENTIAL: &str = "Negotiate upstream-credential-of-the-acceptor";
-
-async fn upstream() -> RunningServer {
-    server::spawn(
-        ServerConfig {
-            credentials: Credentials::Exact(UPSTREAM_CREDENTIAL.into()),
-            ..ServerConfig::default()
-        },
-        0,
-    )
-    .await
-    .expect("reference server")
+/// The pyspnego acceptor with the NTLM user of these tests.
+fn start_acceptor(scratch: &Scratch, upstream: &RunningServer, flags: &[&str]) -> Acceptor {
+    let users = scratch.write("users", &format!("CONTOSO:svc-cm:{PASSWORD}\n"));
+    let env = [(
+        "NTLM_USER_FILE".to_string(),
+        users.to_string_lossy().into_owned(),
+    )];
+    Acceptor::start("python3", scratch, upstream, flags, &env)
 }
 
 /// Runs the binary to completion in `cwd`, isolated by `common::cmconform`.
 async fn cmconform(args: Vec<String>, cwd: &Path) -> Output {
-    let cwd = cwd.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut command = common::cmconform(&args);
-        command.current_dir(&cwd);
-        command.output().expect("the cmconform binary runs")
-    })
-    .await
-    .expect("the child process finished")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn args(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| item.to_string()).collect()
+    common::run_binary(args, cwd, Vec::new()).await
 }
 
 /// A full `run` through the acceptor with NTLM credentials.
@@ -197,7 +104,7 @@ async fn full_runs_pass_against_every_offer() {
         ),
     ];
     for (flags, jobs) in variants {
-        let acceptor = Acceptor::start(&scratch, &backend, flags);
+        let acceptor = start_acceptor(&scratch, &backend, flags);
         let output = cmconform(full_run(&acceptor, &backend, USER, jobs), scratch.path()).await;
         let variant = format!("{flags:?} {jobs:?}");
         assert_eq!(
@@ -239,7 +146,7 @@ async fn wrong_credentials_name_the_failed_step() {
     }
     let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
-    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
     let wrong_password = {
         let mut list = full_run(&acceptor, &backend, USER, &[]);
         let at = list.iter().position(|a| a == PASSWORD).unwrap_or_default();
@@ -276,7 +183,7 @@ async fn wrong_credentials_name_the_failed_step() {
         all.contains("FAIL  authentication") && all.contains("step 'authenticate'"),
         "{all}"
     );
-    let offers_basic = Acceptor::start(&scratch, &backend, &["--offer", "Basic realm=\"cm\""]);
+    let offers_basic = start_acceptor(&scratch, &backend, &["--offer", "Basic realm=\"cm\""]);
     let output = cmconform(full_run(&offers_basic, &backend, USER, &[]), scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
@@ -296,7 +203,7 @@ async fn state_endpoint_behind_the_same_authentication() {
     }
     let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
-    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
     let state_url = format!("{}/_cmconform/states", acceptor.url());
     let run = |extra: &[&str]| {
         let mut list = args(&[
@@ -350,31 +257,17 @@ async fn a_reproduction_replays_with_curl() {
     }
     let scratch = Scratch::new("cmconform-wia");
     let backend = upstream().await;
-    let acceptor = Acceptor::start(&scratch, &backend, &["--offer", "Negotiate,NTLM", "--html"]);
+    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM", "--html"]);
     let mut list = full_run(&acceptor, &backend, USER, &["--dry-run"]);
     list.extend(args(&["--filter", "id-unknown-guid"]));
     let output = cmconform(list, scratch.path()).await;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with("curl ") && line.contains("-X PUT"))
-        .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"));
+    let line = common::put_reproduction(&String::from_utf8_lossy(&output.stdout));
     assert!(
         line.contains("--ntlm -u 'CONTOSO\\svc-cm:********'"),
         "{line}"
     );
     assert!(!line.contains("Authorization"), "no dead token: {line}");
-    let replay = line.replace("********", PASSWORD);
-    let curl = Command::new("sh")
-        .args(["-c", &replay])
-        .output()
-        .expect("sh runs curl");
-    let answer = String::from_utf8_lossy(&curl.stdout).into_owned();
-    let last_status = answer
-        .lines()
-        .rfind(|line| line.starts_with("HTTP/"))
-        .unwrap_or_default()
-        .to_string();
+    let (last_status, answer) = common::replay(&line.replace("********", PASSWORD), &[]);
     assert!(last_status.contains(" 404"), "{last_status}: {answer}");
     assert_eq!(
         acceptor.count(" authenticated "),

@@ -7,12 +7,15 @@
 //!   before it expires ([`adfs::TokenSource`]);
 //! - `ntlm`: the connection-oriented NTLM handshake, driven by the HTTP client over one kept-alive
 //!   connection ([`ntlm`]);
-//! - `negotiate` (Kerberos) needs the platform GSSAPI and is refused with what to use instead.
+//! - `negotiate`: Kerberos through SPNEGO with the platform GSSAPI, loaded at run time
+//!   ([`kerberos`], [`gssapi`]), driven by the HTTP client on pinned connections like NTLM.
 //!
 //! Secrets live in [`Secret`], whose `Debug` is redacted, and every secret a mode uses is listed
 //! by [`Authenticator::secrets`] so that the client can scrub it from anything it records.
 
 pub mod adfs;
+pub mod gssapi;
+pub mod kerberos;
 pub mod ntlm;
 pub mod spnego;
 
@@ -36,7 +39,8 @@ pub enum AuthMode {
     Adfs,
     /// NTLM (Windows Integrated Authentication) from --user, --domain and --password.
     Ntlm,
-    /// Kerberos through the platform GSSAPI (not available in this build: use ntlm).
+    /// Kerberos (SPNEGO) with the ticket from kinit, or --user/--password; loads
+    /// libgssapi_krb5.so.2 at run time.
     Negotiate,
 }
 
@@ -92,6 +96,8 @@ pub struct AuthSettings {
     pub resource: Option<String>,
     /// An OAuth2 `scope`, for token endpoints that want one instead of `resource`.
     pub scope: Option<String>,
+    /// `--spn` (negotiate): the service principal instead of `HTTP/<host>`.
+    pub spn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +109,8 @@ pub enum AuthError {
         flag: &'static str,
         env: &'static str,
     },
-    #[error(
-        "--auth negotiate (Kerberos) needs the platform GSSAPI library (libgssapi_krb5) and a \
-         Kerberos ticket (kinit), which this build does not link; use --auth ntlm (user, domain, \
-         password), or pass a ready-made token with -H 'Authorization: Negotiate <token>'"
-    )]
-    NegotiateUnsupported,
+    #[error("{0}")]
+    Kerberos(String),
     #[error("ADFS token endpoint {url}: {message}")]
     Token { url: String, message: String },
     #[error("NTLM: {0}")]
@@ -134,6 +136,7 @@ pub enum Authenticator {
     },
     Adfs(adfs::TokenSource),
     Ntlm(NtlmCredentials),
+    Negotiate(std::sync::Arc<kerberos::Kerberos>),
 }
 
 impl Authenticator {
@@ -250,7 +253,13 @@ impl Authenticator {
                     password: Secret::new(password()?),
                 })
             }
-            AuthMode::Negotiate => return Err(AuthError::NegotiateUnsupported),
+            AuthMode::Negotiate => {
+                Authenticator::Negotiate(std::sync::Arc::new(kerberos::Kerberos::new(
+                    settings.spn.clone(),
+                    settings.user.clone(),
+                    settings.password.clone(),
+                )?))
+            }
         })
     }
 
@@ -258,11 +267,8 @@ impl Authenticator {
         matches!(self, Authenticator::None)
     }
 
-    pub fn is_ntlm(&self) -> bool {
-        matches!(self, Authenticator::Ntlm(_))
-    }
-
-    /// The header a credentialed request carries (`None` for NTLM: the client handshakes).
+    /// The header a credentialed request carries (`None` for NTLM and Kerberos: the client
+    /// handshakes).
     pub async fn header(&self) -> Result<Option<(String, String)>, AuthError> {
         match self {
             Authenticator::Header { name, value } => {
@@ -272,7 +278,7 @@ impl Authenticator {
                 let token = source.token().await?;
                 Ok(Some(("Authorization".into(), format!("Bearer {token}"))))
             }
-            Authenticator::None | Authenticator::Ntlm(_) => Ok(None),
+            Authenticator::None | Authenticator::Ntlm(_) | Authenticator::Negotiate(_) => Ok(None),
         }
     }
 
@@ -307,6 +313,9 @@ impl Authenticator {
             Authenticator::Adfs(source) => secrets.extend(source.secrets()),
             Authenticator::Ntlm(credentials) => {
                 secrets.push(credentials.password.expose().to_string())
+            }
+            Authenticator::Negotiate(kerberos) => {
+                secrets.extend(kerberos.password().map(|p| p.expose().to_string()))
             }
         }
         // Very short strings would mask ordinary text; they are masked by header name anyway.
@@ -413,12 +422,15 @@ mod tests {
             error,
             "--auth bearer needs a token: pass --token or set CMCONFORM_TOKEN"
         );
-        let error =
-            Authenticator::from_settings(&settings(AuthMode::Negotiate), reqwest::Client::new())
-                .err()
-                .map(|error| error.to_string())
-                .unwrap_or_default();
-        assert!(error.contains("use --auth ntlm"), "{error}");
+        let user_without_password = AuthSettings {
+            password: None,
+            ..settings(AuthMode::Negotiate)
+        };
+        let error = Authenticator::from_settings(&user_without_password, reqwest::Client::new())
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("needs --password"), "{error}");
     }
 
     #[test]

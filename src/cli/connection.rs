@@ -24,14 +24,15 @@ pub struct ConnectionArgs {
     /// Do not verify the server's certificate. Every report carries a warning.
     #[arg(long)]
     pub insecure: bool,
-    /// Authentication: none, basic, bearer, cookie, adfs, ntlm, negotiate (Kerberos: not in
-    /// this build).
+    /// Authentication: none, basic, bearer, cookie, adfs, ntlm, negotiate (Kerberos through
+    /// SPNEGO; loads libgssapi_krb5.so.2 at run time).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::None, env = "CMCONFORM_AUTH")]
     pub auth: AuthMode,
-    /// User name (basic, ntlm; `DOMAIN\user` works for ntlm).
+    /// User name (basic, ntlm, negotiate; `DOMAIN\user` works for ntlm, `user@REALM` for
+    /// negotiate, which otherwise uses the kinit ticket).
     #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
     pub user: Option<String>,
-    /// Password (basic, ntlm); prefer the environment variable.
+    /// Password (basic, ntlm, negotiate with --user); prefer the environment variable.
     #[arg(
         long,
         value_name = "SECRET",
@@ -78,6 +79,9 @@ pub struct ConnectionArgs {
     /// OAuth2 scope, for token endpoints that want one instead of a resource.
     #[arg(long, value_name = "SCOPE", env = "CMCONFORM_SCOPE")]
     pub scope: Option<String>,
+    /// Kerberos service principal (negotiate) [default: HTTP/<host of --base-url>].
+    #[arg(long, value_name = "SPN", env = "CMCONFORM_SPN")]
+    pub spn: Option<String>,
     /// Proxy for every request [default: HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY].
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -123,13 +127,9 @@ impl ConnectionArgs {
                 client_secret: self.client_secret.clone().map(Secret::new),
                 resource: self.resource.clone(),
                 scope: self.scope.clone(),
+                spn: self.spn.clone(),
             },
         };
-        if connection.auth.mode == AuthMode::Negotiate {
-            return Err(UsageError(
-                crate::auth::AuthError::NegotiateUnsupported.to_string(),
-            ));
-        }
         for notice in connection.notices() {
             super::output::say(&format!("WARNING: {notice}"));
         }

@@ -4,8 +4,9 @@
 //! since the checks judge the bytes, and are masked when a report is made of them
 //! (`report::CaseReport::redacted`).
 //!
-//! `connection` builds the TLS/proxy/timeout side, `ntlm_pool` keeps NTLM-authenticated
-//! connections, `secrets` masks what must never be shown, `curl` renders a request for replay.
+//! `connection` builds the TLS/proxy/timeout side, `owned` and `pinned` keep the connections
+//! that NTLM (`ntlm_pool`) and Kerberos (`kerberos_pool`) authenticate, `handshake` names their
+//! steps, `curl` renders a request for replay.
 
 use crate::auth::{AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -18,9 +19,12 @@ use std::time::{Duration, Instant};
 mod connection;
 mod curl;
 pub use curl::ReplayAuth;
+mod handshake;
+mod kerberos_pool;
 mod ntlm_pool;
 mod owned;
 mod pace;
+mod pinned;
 mod tls;
 
 use crate::redact::mask_header_arg;
@@ -28,8 +32,10 @@ pub use crate::redact::{
     error_chain, is_credential_header, is_secret_header, mask_headers, mask_url,
 };
 pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
+pub use handshake::{HandshakeStep, offers};
+use kerberos_pool::KerberosPool;
 use ntlm_pool::NtlmPool;
-pub use ntlm_pool::{HandshakeStep, WireForm, offers};
+pub use ntlm_pool::WireForm;
 pub use pace::{Pacer, Rate};
 
 /// `, WWW-Authenticate offered: A | B` listing every offer of a 401, or nothing without one.
@@ -213,7 +219,8 @@ pub struct HttpClient {
     bare: reqwest::Client,
     config: Arc<ClientConfig>,
     auth: Arc<Authenticator>,
-    ntlm: Option<Arc<NtlmPool>>,
+    /// NTLM or Kerberos: the connections their handshakes pin.
+    pinned: Option<Arc<PinnedAuth>>,
     /// Secrets known when the client was built (headers, passwords), for scrubbing.
     secrets: Arc<Vec<String>>,
     /// `--rate`: every request waits for its slot.
@@ -267,22 +274,7 @@ impl HttpClient {
         }
         secrets.retain(|secret| secret.len() >= 4);
         let config = Arc::new(config);
-        let ntlm = match &auth {
-            Authenticator::Ntlm(credentials) => {
-                if let Some(proxy) = &config.connection.proxy {
-                    return Err(ClientError::Proxy {
-                        url: mask_url(proxy),
-                        message: "--auth ntlm pins each handshake to one direct connection; \
-                                  going through a proxy (CONNECT) is not supported"
-                            .into(),
-                    });
-                }
-                let endpoint =
-                    owned::Endpoint::new(&config.base_url, &config.connection, config.timeout)?;
-                Some(Arc::new(NtlmPool::new(endpoint, credentials.clone())))
-            }
-            _ => None,
-        };
+        let pinned = PinnedAuth::for_auth(&auth, &config)?.map(Arc::new);
         Ok(HttpClient {
             inner,
             fresh,
@@ -290,7 +282,7 @@ impl HttpClient {
             bare,
             config,
             auth: Arc::new(auth),
-            ntlm,
+            pinned,
             secrets: Arc::new(secrets),
             pacer: None,
         })
@@ -348,8 +340,8 @@ impl HttpClient {
         }
         let url = format!("{}{}", self.config.base_url, request.path);
         let started = Instant::now();
-        let (headers, response) = if let (true, Some(pool)) = (request.credentials, &self.ntlm) {
-            self.send_ntlm(pool, request, &url).await
+        let (headers, response) = if let (true, Some(pool)) = (request.credentials, &self.pinned) {
+            self.send_pinned(pool, request, &url).await
         } else {
             let mut headers = self.headers_for(request);
             let response = match self.auth_header(request).await {
@@ -428,12 +420,12 @@ impl HttpClient {
             .map_err(|error| TransportError::Auth(error.to_string()))
     }
 
-    /// A credentialed request under NTLM, on a pinned connection (see `ntlm_pool`). The
-    /// headers recorded carry no `Authorization`: a one-use NTLM message is no use to a reader,
-    /// the reproduction says `curl --ntlm` instead.
-    async fn send_ntlm(
+    /// A credentialed request under NTLM or Kerberos, on a pinned connection (see `ntlm_pool`,
+    /// `kerberos_pool`). The headers recorded carry no `Authorization`: a one-use token is no
+    /// use to a reader, the reproduction says `curl --ntlm` or `curl --negotiate` instead.
+    async fn send_pinned(
         &self,
-        pool: &NtlmPool,
+        pool: &PinnedAuth,
         request: &OutgoingRequest,
         url: &str,
     ) -> (
@@ -457,19 +449,46 @@ impl HttpClient {
             headers: &headers,
             body: request.body.as_deref().unwrap_or_default(),
         };
-        let response = pool.send(&outgoing).await.map(|answer| answer.response);
-        (headers, response)
+        let response = match pool {
+            PinnedAuth::Ntlm(pool) => pool.send(&outgoing).await,
+            PinnedAuth::Kerberos(pool) => pool.send(&outgoing).await,
+        };
+        (headers, response.map(|answer| answer.response))
     }
 
-    /// Why the NTLM handshake failed last, naming the step (`None` when it did not, or the run
-    /// does not use NTLM).
+    /// Why the NTLM or Kerberos handshake failed last, naming the step (`None` when it did
+    /// not, or the run uses neither).
     pub fn handshake_failure(&self) -> Option<HandshakeStep> {
-        self.ntlm.as_ref().and_then(|pool| pool.failure())
+        self.pinned.as_ref().and_then(|pool| match pool.as_ref() {
+            PinnedAuth::Ntlm(pool) => pool.failure(),
+            PinnedAuth::Kerberos(pool) => pool.failure(),
+        })
     }
 
     /// The NTLM wire form learned from the server's offer, once a handshake ran.
     pub fn wire_form(&self) -> Option<WireForm> {
-        self.ntlm.as_ref().and_then(|pool| pool.form())
+        match self.pinned.as_deref() {
+            Some(PinnedAuth::Ntlm(pool)) => pool.form(),
+            _ => None,
+        }
+    }
+
+    /// How the handshake that authenticated went, for `doctor` (`None` without one).
+    pub fn handshake_summary(&self) -> Option<String> {
+        match self.pinned.as_deref()? {
+            PinnedAuth::Ntlm(pool) => pool.form().map(|form| {
+                format!(
+                    "{} handshake, negotiate -> challenge -> authenticate on one connection",
+                    form.describe()
+                )
+            }),
+            PinnedAuth::Kerberos(pool) => Some(format!(
+                "Kerberos through SPNEGO for {} with {}: ticket -> token -> the server's \
+                 mutual-authentication token verified",
+                pool.spn(),
+                pool.source()
+            )),
+        }
     }
 
     async fn transmit(
@@ -593,6 +612,50 @@ fn closed_before_answer(error: &reqwest::Error) -> bool {
         source = current.source();
     }
     false
+}
+
+/// The connection-oriented authentications, each on connections it pins.
+#[derive(Debug)]
+enum PinnedAuth {
+    Ntlm(NtlmPool),
+    Kerberos(KerberosPool),
+}
+
+impl PinnedAuth {
+    /// The pool `auth` needs for `config`'s target, if it handshakes.
+    fn for_auth(auth: &Authenticator, config: &ClientConfig) -> Result<Option<Self>, ClientError> {
+        let mode = match auth {
+            Authenticator::Ntlm(_) => "ntlm",
+            Authenticator::Negotiate(_) => "negotiate",
+            _ => return Ok(None),
+        };
+        if let Some(proxy) = &config.connection.proxy {
+            return Err(ClientError::Proxy {
+                url: mask_url(proxy),
+                message: format!(
+                    "--auth {mode} pins each handshake to one direct connection; going through \
+                     a proxy (CONNECT) is not supported"
+                ),
+            });
+        }
+        let endpoint = owned::Endpoint::new(&config.base_url, &config.connection, config.timeout)?;
+        let connections = pinned::Connections::new(endpoint);
+        Ok(match auth {
+            Authenticator::Ntlm(credentials) => Some(PinnedAuth::Ntlm(NtlmPool::new(
+                connections,
+                credentials.clone(),
+            ))),
+            Authenticator::Negotiate(kerberos) => {
+                let spn = kerberos.spn_for(&config.base_url)?;
+                Some(PinnedAuth::Kerberos(KerberosPool::new(
+                    connections,
+                    Arc::clone(kerberos),
+                    spn,
+                )))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// The longest wait between two connection attempts.

@@ -8,7 +8,9 @@
 //! in SPNEGO. The step a failed handshake stopped at is kept for the pre-flight and `doctor`.
 
 use super::TransportError;
-use super::owned::{Answer, Endpoint, Failure, Outgoing, OwnedConnection};
+use super::handshake::{HandshakeStep, offer_scheme, offers};
+use super::owned::{Answer, Failure, Outgoing, OwnedConnection};
+use super::pinned::{Connections, lock};
 use crate::auth::{NtlmCredentials, ntlm, spnego};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -68,90 +70,6 @@ impl WireForm {
     }
 }
 
-/// The step a handshake failed at, with every scheme the server offered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandshakeStep {
-    /// The server's 401 offered neither NTLM nor Negotiate.
-    NoSchemeOffered { offered: Vec<String> },
-    /// The NEGOTIATE message was answered without a challenge.
-    NoChallenge {
-        form: WireForm,
-        offered: Vec<String>,
-    },
-    /// The server closed the connection after its challenge, each time: the answer could only
-    /// go on another connection, where the challenge means nothing.
-    ChallengeOnOtherConnection,
-    /// The AUTHENTICATE message was answered 401: wrong user, password or domain.
-    Refused {
-        form: WireForm,
-        offered: Vec<String>,
-    },
-}
-
-impl std::fmt::Display for HandshakeStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |offered: &[String]| match offered {
-            [] => "no WWW-Authenticate".to_string(),
-            _ => format!("WWW-Authenticate offered: {}", offered.join(" | ")),
-        };
-        match self {
-            HandshakeStep::NoSchemeOffered { offered } => write!(
-                f,
-                "step 'scheme offered' failed: the server's 401 offers neither NTLM nor \
-                 Negotiate ({})",
-                list(offered)
-            ),
-            HandshakeStep::NoChallenge { form, offered } => write!(
-                f,
-                "step 'challenge' failed: the NEGOTIATE message ({}) was answered without an \
-                 NTLM challenge ({})",
-                form.describe(),
-                list(offered)
-            ),
-            HandshakeStep::ChallengeOnOtherConnection => f.write_str(
-                "step 'challenge on the same connection' failed: the server closed the \
-                 connection after each challenge, so the answer could only go on another one \
-                 (a proxy or load balancer that does not keep connections alive?)",
-            ),
-            HandshakeStep::Refused { form, offered } => write!(
-                f,
-                "step 'authenticate' failed: the AUTHENTICATE message ({}) was refused with \
-                 401: wrong user name, password or domain ({})",
-                form.describe(),
-                list(offered)
-            ),
-        }
-    }
-}
-
-/// The scheme name of one `WWW-Authenticate` offer, lowercased.
-fn offer_scheme(offer: &str) -> Option<&'static str> {
-    let scheme = offer.split_whitespace().next()?;
-    ["ntlm", "negotiate", "basic", "bearer", "digest"]
-        .into_iter()
-        .find(|known| scheme.eq_ignore_ascii_case(known))
-}
-
-/// Every offer in `WWW-Authenticate` headers (comma-separated challenges; a parameter after a
-/// comma such as `charset="UTF-8"` is not an offer).
-pub fn offers(answer: &super::ReceivedResponse) -> Vec<String> {
-    answer
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
-        .flat_map(|(_, value)| value.split(','))
-        .map(str::trim)
-        .filter(|offer| {
-            !offer.is_empty()
-                && offer
-                    .split_whitespace()
-                    .next()
-                    .is_some_and(|scheme| !scheme.contains('='))
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 /// What a handshake came to.
 enum Handshake {
     /// Send the request with this `Authorization` value.
@@ -162,16 +80,10 @@ enum Handshake {
     Restart,
 }
 
-struct Pinned {
-    connection: OwnedConnection,
-    authenticated: bool,
-}
-
 /// Authenticated connections to one endpoint, each used by one request at a time.
 pub(super) struct NtlmPool {
-    endpoint: Endpoint,
+    connections: Connections,
     credentials: NtlmCredentials,
-    idle: Mutex<Vec<Pinned>>,
     form: Mutex<Option<WireForm>>,
     failure: Mutex<Option<HandshakeStep>>,
 }
@@ -182,19 +94,11 @@ impl std::fmt::Debug for NtlmPool {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means another request panicked; the data is a plain value.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl NtlmPool {
-    pub(super) fn new(endpoint: Endpoint, credentials: NtlmCredentials) -> NtlmPool {
+    pub(super) fn new(connections: Connections, credentials: NtlmCredentials) -> NtlmPool {
         NtlmPool {
-            endpoint,
+            connections,
             credentials,
-            idle: Mutex::new(Vec::new()),
             form: Mutex::new(None),
             failure: Mutex::new(None),
         }
@@ -210,30 +114,11 @@ impl NtlmPool {
         *lock(&self.form)
     }
 
-    async fn checkout(&self) -> Result<Pinned, TransportError> {
-        loop {
-            let Some(pinned) = lock(&self.idle).pop() else {
-                break;
-            };
-            if pinned.connection.is_open() {
-                return Ok(pinned);
-            }
-        }
-        self.fresh().await
-    }
-
-    async fn fresh(&self) -> Result<Pinned, TransportError> {
-        Ok(Pinned {
-            connection: self.endpoint.open().await?,
-            authenticated: false,
-        })
-    }
-
     /// Sends `request` on an authenticated connection, handshaking first when it is not (or no
     /// longer) one. A 401 on a connection authenticated before means the server forgot it: the
     /// handshake runs again and the request is resent (a 401 was not carried out).
     pub(super) async fn send(&self, request: &Outgoing<'_>) -> Result<Answer, TransportError> {
-        let mut pinned = self.checkout().await?;
+        let mut pinned = self.connections.checkout().await?;
         let mut handshakes = 0;
         loop {
             let mut authorization = None;
@@ -252,7 +137,7 @@ impl NtlmPool {
                     Handshake::Authorize(value) => authorization = Some(value),
                     Handshake::NotNeeded => {}
                     Handshake::Restart => {
-                        pinned = self.fresh().await?;
+                        pinned = self.connections.fresh().await?;
                         continue;
                     }
                 }
@@ -267,20 +152,14 @@ impl NtlmPool {
                 headers: &headers,
                 ..*request
             };
-            let answer = match pinned.connection.exchange(&self.endpoint, &outgoing).await {
-                Ok(answer) => answer,
-                // Closed before the request went out (an idle connection the server dropped).
-                Err(Failure::NotSent) => {
-                    pinned = self.fresh().await?;
-                    continue;
-                }
-                Err(Failure::Transport(error)) => return Err(error),
+            let Some(answer) = self.connections.exchange(&mut pinned, &outgoing).await? else {
+                continue;
             };
             if answer.response.status == 401 {
                 if authorization.is_none() && pinned.authenticated {
                     pinned.authenticated = false;
                     if !answer.keep_alive || !pinned.connection.is_open() {
-                        pinned = self.fresh().await?;
+                        pinned = self.connections.fresh().await?;
                     }
                     continue;
                 }
@@ -293,9 +172,7 @@ impl NtlmPool {
                 return Ok(answer);
             }
             pinned.authenticated = true;
-            if answer.keep_alive && pinned.connection.is_open() {
-                lock(&self.idle).push(pinned);
-            }
+            self.connections.give_back(pinned, answer.keep_alive);
             return Ok(answer);
         }
     }
@@ -317,7 +194,10 @@ impl NtlmPool {
             headers: &headers,
             body: &[],
         };
-        match connection.exchange(&self.endpoint, &probe).await {
+        match connection
+            .exchange(&self.connections.endpoint, &probe)
+            .await
+        {
             Ok(answer) => Ok(Some(answer)),
             Err(Failure::NotSent) => Ok(None),
             Err(Failure::Transport(error)) => Err(error),
@@ -476,20 +356,6 @@ mod tests {
         assert_eq!(
             challenge_in(&answer(&["Negotiate"]), WireForm::NegotiateRaw),
             None
-        );
-    }
-
-    #[test]
-    fn failed_steps_say_which_step_and_list_every_offer() {
-        let step = HandshakeStep::Refused {
-            form: WireForm::NegotiateSpnego,
-            offered: vec!["Negotiate".into(), "NTLM".into()],
-        };
-        let text = step.to_string();
-        assert!(text.starts_with("step 'authenticate' failed"), "{text}");
-        assert!(
-            text.contains("SPNEGO") && text.contains("Negotiate | NTLM"),
-            "{text}"
         );
     }
 }

@@ -9,7 +9,7 @@ use cmconform::run::{RunOptions, run};
 use regex::Regex;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -163,10 +163,14 @@ impl Drop for TempDir {
 
 /// Whether a variable of the test process must not reach the binary: the harness's own
 /// configuration (a developer's exported `CMCONFORM_BASE_URL` would aim test PUTs at a real
-/// deployment) and proxies (every test server is on loopback).
+/// deployment), proxies (every test server is on loopback) and Kerberos's (a developer's ticket
+/// cache or krb5.conf; tests/kerberos.rs sets its own).
 fn leaks_into_tests(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper.starts_with("CMCONFORM_") || upper.ends_with("_PROXY") || upper == "CI"
+    upper.starts_with("CMCONFORM_")
+        || upper.ends_with("_PROXY")
+        || upper == "CI"
+        || upper.starts_with("KRB5")
 }
 
 /// The `cmconform` binary as every test runs it: no `CMCONFORM_*`, proxy or `CI` variable from
@@ -228,4 +232,152 @@ pub async fn stage(client: &reqwest::Client, state_url: &str, state: &str) -> St
         Some(id) => id.to_string(),
         None => panic!("POST {state_url} ({state}) answered no id: {answer}"),
     }
+}
+
+/// Runs the binary to completion in `cwd`, isolated by [`cmconform`], with `env` added.
+pub async fn run_binary(args: Vec<String>, cwd: &Path, env: Vec<(String, String)>) -> Output {
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut command = cmconform(&args);
+        command.current_dir(&cwd).envs(env);
+        command.output().expect("the cmconform binary runs")
+    })
+    .await
+    .expect("the child process finished")
+}
+
+/// Stdout and stderr of a finished process, for assertions and their messages.
+pub fn output_text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub fn args(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
+/// The credential tests/wia/acceptor.py forwards to its upstream, the reference server.
+pub const UPSTREAM_CREDENTIAL: &str = "Negotiate upstream-credential-of-the-acceptor";
+
+/// The reference server behind an acceptor.
+pub async fn upstream() -> cmconform::server::RunningServer {
+    cmconform::server::spawn(
+        cmconform::server::ServerConfig {
+            credentials: cmconform::server::Credentials::Exact(UPSTREAM_CREDENTIAL.into()),
+            ..cmconform::server::ServerConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("reference server")
+}
+
+/// tests/wia/acceptor.py in front of a reference server (pyspnego for NTLM and SPNEGO, or
+/// python-gssapi with `--kerberos`), stopped by its pid on drop.
+pub struct Acceptor {
+    child: std::process::Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Acceptor {
+    /// Starts the acceptor with `python` in front of `upstream`, with `flags` and `env`; its log
+    /// goes to `dir`.
+    pub fn start(
+        python: &str,
+        dir: &TempDir,
+        upstream: &cmconform::server::RunningServer,
+        flags: &[&str],
+        env: &[(String, String)],
+    ) -> Acceptor {
+        use std::io::BufRead;
+        let log = dir.join(&format!("acceptor-{}.log", uuid::Uuid::new_v4()));
+        let script = repo_root().join("tests/wia/acceptor.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(["--upstream", &upstream.base_url()])
+            .args(["--upstream-auth", UPSTREAM_CREDENTIAL])
+            .arg("--log")
+            .arg(&log)
+            .args(flags)
+            .envs(env.iter().cloned())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the acceptor");
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        }
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|port| port.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the acceptor did not start: {line:?}");
+        };
+        Acceptor { child, port, log }
+    }
+
+    /// The acceptor's base URL on `host` (`localhost` for Kerberos: SPNs name hosts).
+    pub fn url_on(&self, host: &str) -> String {
+        format!("http://{host}:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        self.url_on("127.0.0.1")
+    }
+
+    /// The acceptor's log lines that contain `word`.
+    pub fn lines(&self, word: &str) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(word))
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn count(&self, word: &str) -> usize {
+        self.lines(word).len()
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The reproduction of the first PUT in a dry run's output.
+pub fn put_reproduction(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("-X PUT"))
+        .unwrap_or_else(|| panic!("no PUT reproduction in: {stdout}"))
+        .to_string()
+}
+
+/// Runs a reproduction (a curl command line from a dry run) with `sh` and `env` added: the
+/// unknown id the dry run names is drawn afresh, as the run would. Returns the last status line
+/// curl printed, and all it printed.
+pub fn replay(line: &str, env: &[(String, String)]) -> (String, String) {
+    let line = line.replace("{fresh_id}", &uuid::Uuid::new_v4().to_string());
+    let output = Command::new("sh")
+        .args(["-c", &line])
+        .envs(env.iter().cloned())
+        .output()
+        .expect("sh runs curl");
+    let answer = String::from_utf8_lossy(&output.stdout).into_owned();
+    let last_status = answer
+        .lines()
+        .rfind(|line| line.starts_with("HTTP/"))
+        .unwrap_or_default()
+        .to_string();
+    (last_status, answer)
 }

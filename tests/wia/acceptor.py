@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""An IIS-like Windows Integrated Authentication front for the tests (tests/wia.rs).
+"""An IIS-like Windows Integrated Authentication front for the tests (tests/wia.rs,
+tests/kerberos.rs).
 
 A keep-alive HTTP/1.1 server that keeps one security context per TCP connection, as IIS does,
-with pyspnego (not written by this project) as the NTLM / SPNEGO acceptor. A connection that
-completed a handshake stays authenticated until it closes; its requests are forwarded to the
-upstream (the reference server) with the upstream's own credential. Every line it logs names
-the connection, so a test can count handshakes and see whether one was split across connections.
+with an acceptor this project did not write: pyspnego for NTLM / SPNEGO, or with --kerberos
+MIT Kerberos through python-gssapi (SPNEGO, the keytab named by KRB5_KTNAME). A connection that
+completed a handshake stays authenticated until it closes (with --per-request every request
+must carry a fresh Kerberos token, as IIS does with authPersistNonNTLM off); its requests are
+forwarded to the upstream (the reference server) with the upstream's own credential, and the
+answer to a Kerberos token carries the acceptor's mutual-authentication token. Every line it
+logs names the connection, so a test can count handshakes and see whether one was split across
+connections.
 
 Usage: acceptor.py --upstream URL --upstream-auth VALUE --offer "Negotiate,NTLM"
                    [--html] [--strict-spnego] [--close-after N] [--log FILE]
+                   [--kerberos [--per-request]]
 The NTLM users come from the file named by NTLM_USER_FILE (DOMAIN:user:password lines).
 It prints "listening PORT" once it accepts connections, and stops on SIGTERM.
 """
@@ -22,9 +28,6 @@ import signal
 import sys
 import threading
 import urllib.parse
-
-import spnego
-import spnego.exceptions
 
 IIS_401 = (
     b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
@@ -52,6 +55,10 @@ def parse_args():
     parser.add_argument("--close-after", type=int, default=0,
                         help="close each connection after this many authenticated requests")
     parser.add_argument("--log", default=None)
+    parser.add_argument("--kerberos", action="store_true",
+                        help="accept Kerberos through SPNEGO with python-gssapi")
+    parser.add_argument("--per-request", action="store_true",
+                        help="(--kerberos) every request must carry a fresh token")
     return parser.parse_args()
 
 
@@ -108,29 +115,64 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if not self.authenticated:
-            done, out = self.authenticate()
+            authenticate = self.authenticate_kerberos if self.options.kerberos else self.authenticate
+            done, out = authenticate()
             if not done:
                 return
         else:
             out = None
         self.forward(body, out)
 
-    def authenticate(self):
-        """Steps the connection's context; answers the 401 itself unless the handshake is done."""
+    def read_authorization(self):
+        """The scheme and decoded token of the Authorization header, or (None, None) after
+        answering the 401 itself (anonymous, a scheme not offered, a token not base64)."""
         header = self.headers.get("Authorization")
         if not header or " " not in header:
             self.event("anonymous")
             self.unauthorized(self.offers())
-            return False, None
+            return None, None
         scheme, token = header.split(" ", 1)
-        offered = [offer.lower() for offer in self.offers()]
+        offered = [offer.split(" ")[0].lower() for offer in self.offers()]
         if scheme.lower() not in offered:
             self.refuse(f"scheme {scheme} not offered")
-            return False, None
+            return None, None
         try:
-            data = base64.b64decode(token.strip(), validate=True)
+            return scheme, base64.b64decode(token.strip(), validate=True)
         except ValueError:
             self.refuse("token not base64")
+            return None, None
+
+    def authenticate_kerberos(self):
+        """One Kerberos token, one fresh acceptor context (tokens are single use; the library's
+        replay cache refuses a token seen before); answers the 401 itself unless accepted."""
+        import gssapi
+
+        scheme, data = self.read_authorization()
+        if data is None:
+            return False, None
+        self.scheme = "negotiate"
+        self.event("negotiate kerberos")
+        try:
+            context = gssapi.SecurityContext(creds=ACCEPTOR_CREDENTIALS[0], usage="accept")
+            out = context.step(data)
+            complete = context.complete
+        except gssapi.exceptions.GSSError as error:
+            self.refuse(f"token: {error}".replace("\n", " "))
+            return False, None
+        if not complete:
+            self.refuse("token: the context needs another leg")
+            return False, None
+        self.authenticated = not self.options.per_request
+        self.event(f"authenticated user={context.initiator_name}")
+        return True, out
+
+    def authenticate(self):
+        """Steps the connection's context; answers the 401 itself unless the handshake is done."""
+        import spnego
+        import spnego.exceptions
+
+        scheme, data = self.read_authorization()
+        if data is None:
             return False, None
         raw_ntlm = data.startswith(b"NTLMSSP\x00")
         if scheme.lower() == "negotiate" and raw_ntlm and self.options.strict_spnego:
@@ -186,8 +228,16 @@ def length_sent(handler):
     return handler.headers.get("Content-Length") is not None
 
 
+# The acceptor's credentials (--kerberos), acquired once from KRB5_KTNAME.
+ACCEPTOR_CREDENTIALS = []
+
+
 def main():
     options = parse_args()
+    if options.kerberos:
+        import gssapi
+
+        ACCEPTOR_CREDENTIALS.append(gssapi.Credentials(usage="accept"))
     Handler.options = options
     Handler.log_file = open(options.log, "a") if options.log else None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
