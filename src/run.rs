@@ -149,10 +149,10 @@ impl RunOptions {
 }
 
 /// The target a run talks to; owns the embedded server for the run's lifetime.
-struct Target {
-    client: Arc<HttpClient>,
-    provider: Arc<Provider>,
-    embedded: Option<RunningServer>,
+pub struct Target {
+    pub client: Arc<HttpClient>,
+    pub provider: Arc<Provider>,
+    pub embedded: Option<RunningServer>,
 }
 
 /// The cases a run would execute, in order (also what `list` shows).
@@ -246,7 +246,8 @@ fn judge(executed: ExecutedCase, context: &CheckContext) -> CaseReport {
     CaseReport::from_executed(executed, results)
 }
 
-async fn connect(options: &RunOptions) -> Result<Target, RunError> {
+/// The target of `options` (starting the embedded server without a `--base-url`).
+pub async fn connect(options: &RunOptions) -> Result<Target, RunError> {
     match &options.base_url {
         Some(base_url) => connect_external(options, base_url),
         None => connect_embedded(options).await,
@@ -334,7 +335,7 @@ fn embedded_connection(options: &RunOptions) -> Result<Connection, RunError> {
 
 /// One GET of a nil id before any PUT: a connection that cannot be made (refused, DNS, TLS) or
 /// credentials that are refused mean the run cannot be carried out.
-async fn preflight(client: &HttpClient) -> Result<(), RunError> {
+pub async fn preflight(client: &HttpClient) -> Result<(), RunError> {
     let exchange = client
         .get(&exec::request_path("00000000-0000-0000-0000-000000000000"))
         .await;

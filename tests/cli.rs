@@ -2180,3 +2180,84 @@ fn rate_limits_parse_with_units_and_name_the_flag() {
         assert!(out.stderr.contains("--rate"), "{}", out.stderr);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// load: conformance under sustained load
+
+/// A short load run against the embedded server, as JSON.
+fn load_json(extra: &[&str]) -> (Outcome, serde_json::Value) {
+    let mut args = vec![
+        "load",
+        "--rate",
+        "40/s",
+        "--duration",
+        "1500ms",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = cli(&args);
+    let report = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, report)
+}
+
+#[test]
+fn load_against_the_reference_server_reports_percentiles_and_passes_its_gates() {
+    let (out, report) = load_json(&["--max-p99", "5s", "--max-error-rate", "0.1%"]);
+    out.assert_code(0);
+    assert!(report["iterations"].as_u64() > Some(0), "{}", out.stdout);
+    assert_eq!(report["errors"].as_u64(), Some(0), "{}", out.stdout);
+    let operations = report["operations"].as_array().cloned().unwrap_or_default();
+    for name in ["stage", "get", "put", "iteration"] {
+        let stats = operations
+            .iter()
+            .find(|stats| stats["operation"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {}", out.stdout));
+        assert!(stats["count"].as_u64() > Some(0), "{stats}");
+        assert!(
+            stats["p99_ms"].as_f64() >= stats["p50_ms"].as_f64(),
+            "{stats}"
+        );
+        let buckets = stats["buckets"].as_array().map_or(0, Vec::len);
+        assert!(buckets > 0, "{stats}");
+    }
+    let gates = report["gates"].as_array().cloned().unwrap_or_default();
+    assert!(
+        gates.iter().any(|gate| gate["gate"] == "p99 put"),
+        "{gates:?}"
+    );
+    assert!(gates.iter().all(|gate| gate["passed"] == true), "{gates:?}");
+}
+
+/// A lost update under load is a conformance failure: exit 1, named by its check.
+#[test]
+fn load_fails_on_a_check_that_fails_under_load() {
+    let (out, report) = load_json(&["--fault", "not_persisted"]);
+    out.assert_code(1);
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    assert!(
+        failures
+            .iter()
+            .any(|failure| failure["check"] == "state_persisted"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn load_refuses_a_remote_target_without_consent() {
+    let out = cli(&[
+        "load",
+        "--base-url",
+        "http://192.0.2.1",
+        "--state-url",
+        "http://192.0.2.1/_cmconform/states",
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--i-own-this-target"), "{}", out.stderr);
+    for bad in [["--duration", "0s"], ["--max-error-rate", "101%"]] {
+        let out = cli(&["load", bad[0], bad[1]]);
+        out.assert_code(2);
+        assert!(out.stderr.contains(bad[0]), "{}", out.stderr);
+    }
+}
