@@ -24,6 +24,7 @@ pub mod doctor;
 pub mod dry_run;
 pub mod exec;
 pub mod generate;
+pub mod load;
 pub mod plan;
 pub mod policy;
 pub mod provider;

@@ -166,10 +166,10 @@ impl RunOptions {
 }
 
 /// The target a run talks to; owns the embedded server for the run's lifetime.
-struct Target {
-    client: Arc<HttpClient>,
-    provider: Arc<Provider>,
-    embedded: Option<RunningServer>,
+pub struct Target {
+    pub client: Arc<HttpClient>,
+    pub provider: Arc<Provider>,
+    pub embedded: Option<RunningServer>,
 }
 
 /// The cases a run would execute, in order (also what `list` shows).
@@ -279,7 +279,7 @@ fn judge(executed: ExecutedCase, context: &CheckContext, secrets: &[String]) -> 
 }
 
 /// Every secret a report must not show: the run client's, and the state endpoint's headers.
-fn report_secrets(client: &HttpClient, options: &RunOptions) -> Vec<String> {
+pub(crate) fn report_secrets(client: &HttpClient, options: &RunOptions) -> Vec<String> {
     let mut secrets = client.secrets();
     secrets.extend(
         options
@@ -291,7 +291,8 @@ fn report_secrets(client: &HttpClient, options: &RunOptions) -> Vec<String> {
     secrets
 }
 
-async fn connect(options: &RunOptions) -> Result<Target, RunError> {
+/// The target of `options` (starting the embedded server without a `--base-url`).
+pub async fn connect(options: &RunOptions) -> Result<Target, RunError> {
     match &options.base_url {
         Some(base_url) => connect_external(options, base_url),
         None => connect_embedded(options).await,
@@ -406,7 +407,7 @@ fn embedded_connection(options: &RunOptions) -> Result<Connection, RunError> {
 /// credentials that are refused mean the run cannot be carried out.
 /// A timeout stops a run against a real target (`external`); on the embedded server it is the
 /// `slow_answer` fault under test, which the cases must report.
-async fn preflight(client: &HttpClient, external: bool) -> Result<(), RunError> {
+pub async fn preflight(client: &HttpClient, external: bool) -> Result<(), RunError> {
     let exchange = client
         .get(&exec::request_path("00000000-0000-0000-0000-000000000000"))
         .await;

@@ -52,6 +52,40 @@ pub fn base_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_string())
 }
 
+/// Units of a duration flag, longest first (`ms` before `m` and `s`), in seconds.
+const DURATION_UNITS: [(&str, f64); 4] = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+
+/// A duration with a unit (`200ms`, `20s`, `2m`, `1h`; a bare number is seconds): positive, at
+/// most one day.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let (number, scale) = DURATION_UNITS
+        .iter()
+        .find_map(|(unit, scale)| trimmed.strip_suffix(unit).map(|number| (number, *scale)))
+        .unwrap_or((trimmed, 1.0));
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 200ms, 20s, 2m)"))?;
+    seconds(&(value * scale).to_string()).map_err(|_| {
+        format!("{text}: must be more than 0 and at most {MAX_SECONDS} seconds (one day)")
+    })
+}
+
+/// A share of requests in percent (`0.1%` or `0.1`), from 0 to 100; returned as a fraction.
+pub fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a percentage (e.g. 0.1%)"))?;
+    if !(value.is_finite() && (0.0..=100.0).contains(&value)) {
+        return Err(format!("{text}: must be between 0% and 100%"));
+    }
+    Ok(value / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +105,39 @@ mod tests {
         ];
         for (text, expected) in table {
             assert_eq!(seconds(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn durations_take_a_unit_and_stay_within_a_day() {
+        let table: [(&str, Option<Duration>); 9] = [
+            ("200ms", Some(Duration::from_millis(200))),
+            ("20s", Some(Duration::from_secs(20))),
+            ("2m", Some(Duration::from_secs(120))),
+            ("1h", Some(Duration::from_secs(3600))),
+            (" 1.5 ", Some(Duration::from_millis(1500))),
+            ("25h", None),
+            ("0ms", None),
+            ("-1s", None),
+            ("soon", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(duration(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn percentages_are_fractions_of_0_to_100() {
+        let table: [(&str, Option<f64>); 6] = [
+            ("0.1%", Some(0.001)),
+            ("5", Some(0.05)),
+            ("0%", Some(0.0)),
+            ("100%", Some(1.0)),
+            ("101%", None),
+            ("-1%", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(percent(text).ok(), expected, "{text}");
         }
     }
 

@@ -5,6 +5,7 @@ mod bounds;
 pub mod config;
 mod connection;
 mod console;
+mod load;
 pub mod output;
 mod reports;
 
@@ -47,6 +48,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Run the reference server alone, logging each exchange.
     Serve(ServeArgs),
+    /// Conformance under sustained load: the life cycle at a constant arrival rate, every
+    /// answer checked, latency percentiles per operation, gates on p99 and error rate.
+    Load(Box<load::LoadArgs>),
     /// List the planned cases with their tags and provider states.
     List(ListArgs),
     /// List the checks the harness runs.
@@ -271,6 +275,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run_command(*args).await,
         Command::Serve(args) => serve_command(args).await,
+        Command::Load(args) => load::load_command(*args).await,
         Command::List(args) => list_command(args),
         Command::Checks => checks_command(),
         Command::Doctor(args) => connection::doctor_command(*args).await,

@@ -1,0 +1,103 @@
+//! `cmconform load`: conformance under sustained load, against the embedded reference server.
+//! Short runs (1.5 s at 40 iterations a second): what is asserted is the report's shape, its
+//! gates and its exit codes, never a timing.
+
+mod common;
+
+use std::process::Output;
+
+/// A short load run against the embedded server, as JSON.
+fn load_json(extra: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = vec![
+        "load",
+        "--rate",
+        "40/s",
+        "--duration",
+        "1500ms",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = load(&args);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, report)
+}
+
+fn load(args: &[&str]) -> Output {
+    match common::cmconform(args).output() {
+        Ok(output) => output,
+        Err(error) => panic!("cmconform {args:?} did not run: {error}"),
+    }
+}
+
+fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        common::output_text(out)
+    );
+}
+
+#[test]
+fn load_against_the_reference_server_reports_percentiles_and_passes_its_gates() {
+    let (out, report) = load_json(&["--max-p99", "5s", "--max-error-rate", "0.1%"]);
+    assert_code(&out, 0);
+    let text = common::output_text(&out);
+    assert!(report["iterations"].as_u64() > Some(0), "{text}");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{text}");
+    let operations = report["operations"].as_array().cloned().unwrap_or_default();
+    for name in ["stage", "get", "put", "iteration"] {
+        let Some(stats) = operations.iter().find(|stats| stats["operation"] == name) else {
+            panic!("no {name} in {text}");
+        };
+        assert!(stats["count"].as_u64() > Some(0), "{stats}");
+        assert!(
+            stats["p99_ms"].as_f64() >= stats["p50_ms"].as_f64(),
+            "{stats}"
+        );
+        let buckets = stats["buckets"].as_array().map_or(0, Vec::len);
+        assert!(buckets > 0, "{stats}");
+    }
+    let gates = report["gates"].as_array().cloned().unwrap_or_default();
+    assert!(
+        gates.iter().any(|gate| gate["gate"] == "p99 put"),
+        "{gates:?}"
+    );
+    assert!(gates.iter().all(|gate| gate["passed"] == true), "{gates:?}");
+}
+
+/// A lost update under load is a conformance failure: exit 1, named by its check.
+#[test]
+fn load_fails_on_a_check_that_fails_under_load() {
+    let (out, report) = load_json(&["--fault", "not_persisted"]);
+    assert_code(&out, 1);
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    assert!(
+        failures
+            .iter()
+            .any(|failure| failure["check"] == "state_persisted"),
+        "{}",
+        common::output_text(&out)
+    );
+}
+
+#[test]
+fn load_refuses_a_remote_target_without_consent_and_bad_bounds() {
+    let out = load(&[
+        "load",
+        "--base-url",
+        "http://192.0.2.1",
+        "--state-url",
+        "http://192.0.2.1/_cmconform/states",
+    ]);
+    assert_code(&out, 2);
+    let text = common::output_text(&out);
+    assert!(text.contains("--i-own-this-target"), "{text}");
+    for bad in [["--duration", "0s"], ["--max-error-rate", "101%"]] {
+        let out = load(&["load", bad[0], bad[1]]);
+        assert_code(&out, 2);
+        let text = common::output_text(&out);
+        assert!(text.contains(bad[0]), "{text}");
+    }
+}
