@@ -8,7 +8,7 @@ use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
 use crate::provider::{Provider, ProviderError};
-use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Summary};
+use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Shard, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use std::path::PathBuf;
@@ -177,7 +177,9 @@ pub async fn run(
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
+    let contract_digest = crate::contract::digest::contract_digest(&contract.source)?;
     let cases = planned_cases(&contract, options);
+    let shard = shard_of(&contract, options);
     let target = connect(options).await?;
     preflight(&target.client).await?;
     let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
@@ -192,6 +194,7 @@ pub async fn run(
         target: &masked_target,
         embedded: target.embedded.is_some(),
         seed: options.families.reported_seed(),
+        contract_digest: &contract_digest,
     }));
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
@@ -219,17 +222,34 @@ pub async fn run(
     Ok(RunReport {
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        contract_digest,
         target: crate::client::mask_url(&target_url),
         embedded,
         started_at,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         seed: options.families.reported_seed(),
+        shard,
         notices: match options.base_url {
             Some(_) => options.connection.notices(),
             None => Vec::new(),
         },
         summary: Summary::of(&reports),
         cases: reports,
+    })
+}
+
+/// With `--partition k/n`: k, n and the ids of the unpartitioned plan.
+fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
+    let partition = options.selection.partition?;
+    let mut whole = options.clone();
+    whole.selection.partition = None;
+    Some(Shard {
+        index: partition.index,
+        total: partition.total,
+        plan: planned_cases(contract, &whole)
+            .into_iter()
+            .map(|case| case.id)
+            .collect(),
     })
 }
 

@@ -117,7 +117,8 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
         "<header>\n<h1>cmconform <span class=\"verdict {verdict_class}\">{verdict}</span></h1>\n\
          <dl class=\"meta\"><dt>target</dt><dd><code>{target}</code></dd>\
          <dt>started</dt><dd>{started}</dd><dt>duration</dt><dd>{duration}</dd>\
-         <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>version</dt><dd>{version}</dd></dl>\n",
+         <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>version</dt><dd>{version}</dd>\
+         <dt>contract</dt><dd><code id=\"contract-digest\">{digest}</code></dd></dl>\n",
         target = esc(&target),
         started = esc(&report.started_at),
         duration = if report.duration_ms < 1000.0 {
@@ -130,6 +131,7 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
             |s| s.to_string()
         ),
         version = esc(&report.tool_version),
+        digest = esc(&report.contract_digest),
     );
     if !report.notices.is_empty() {
         html.push_str("<ul class=\"notices\">\n");

@@ -38,6 +38,7 @@ pub fn header_line(report: &RunReport) -> String {
         target: &report.target,
         embedded: report.embedded,
         seed: report.seed,
+        contract_digest: &report.contract_digest,
     })
 }
 
@@ -47,9 +48,11 @@ pub struct RunStart<'a> {
     pub target: &'a str,
     pub embedded: bool,
     pub seed: Option<u64>,
+    pub contract_digest: &'a str,
 }
 
-/// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7`.
+/// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7, contract
+/// sha256:0123456789ab`.
 pub fn start_line(start: &RunStart) -> String {
     let embedded = if start.embedded {
         " (embedded reference server)"
@@ -61,10 +64,11 @@ pub fn start_line(start: &RunStart) -> String {
         .map(|seed| format!(", seed {seed}"))
         .unwrap_or_default();
     format!(
-        "cmconform {}: {} cases against {}{embedded}{seed}",
+        "cmconform {}: {} cases against {}{embedded}{seed}, contract {}",
         env!("CARGO_PKG_VERSION"),
         start.total,
-        start.target
+        start.target,
+        crate::contract::digest::short(start.contract_digest)
     )
 }
 

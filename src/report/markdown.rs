@@ -49,8 +49,9 @@ fn render(report: &RunReport) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Target {target} · cmconform {}{seed}\n",
-        cell(&report.tool_version)
+        "Target {target} · cmconform {}{seed} · contract `{}`\n",
+        cell(&report.tool_version),
+        cell(crate::contract::digest::short(&report.contract_digest))
     );
     for notice in &report.notices {
         let _ = writeln!(md, "> **Notice:** {}\n", cell(notice));

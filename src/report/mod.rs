@@ -185,6 +185,8 @@ impl Summary {
 pub struct RunReport {
     pub report_version: u32,
     pub tool_version: String,
+    /// SHA-256 of the contract files the run was planned from (`contract::digest`).
+    pub contract_digest: String,
     /// The base URL tested (credentials masked), and whether it was the embedded server.
     pub target: String,
     pub embedded: bool,
@@ -192,10 +194,24 @@ pub struct RunReport {
     pub duration_ms: f64,
     /// The generator seed, when generated cases are part of the run.
     pub seed: Option<u64>,
+    /// The shard this report covers (`--partition k/n`); `None` for a whole run.
+    pub shard: Option<Shard>,
     /// Things every reader must see (e.g. TLS verification disabled).
     pub notices: Vec<String>,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
+}
+
+/// One shard of a partitioned run, and the whole plan it was cut from: what `cmconform merge`
+/// needs to put the shards back together in plan order and to notice a missing one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// 1-based shard number (k of `--partition k/n`).
+    pub index: u64,
+    /// Number of shards (n).
+    pub total: u64,
+    /// Every case id of the unpartitioned selection, in plan order.
+    pub plan: Vec<String>,
 }
 
 /// The documented exit codes.
