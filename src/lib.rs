@@ -7,7 +7,8 @@
 //! (check results, with `snapshot`) -> `report` (writers).
 //! `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
-//! anything is sent; `redact` decides what people may see; `cli` is the command line.
+//! anything is sent; `redact` decides what people may see; `merge` joins the
+//! reports of shards; `cli` is the command line.
 
 pub mod auth;
 pub mod checks;
@@ -18,6 +19,7 @@ pub mod doctor;
 pub mod dry_run;
 pub mod exec;
 pub mod generate;
+pub mod merge;
 pub mod plan;
 pub mod provider;
 pub mod redact;

@@ -7,7 +7,7 @@
 
 use crate::auth::{self, AuthError, Authenticator, ntlm};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,26 +37,32 @@ pub struct OutgoingRequest {
     pub credentials: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentRequest {
     pub method: String,
     pub url: String,
     /// Headers as sent, secrets masked.
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "serialize_body")]
+    #[serde(
+        serialize_with = "serialize_body",
+        deserialize_with = "deserialize_body"
+    )]
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReceivedResponse {
     pub status: u16,
     /// Headers as received, secrets masked.
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "serialize_body")]
+    #[serde(
+        serialize_with = "serialize_body",
+        deserialize_with = "deserialize_body"
+    )]
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum TransportError {
     #[error("could not connect: {0}")]
@@ -72,10 +78,13 @@ pub enum TransportError {
 }
 
 /// One request and what came back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
     pub request: SentRequest,
-    #[serde(serialize_with = "serialize_response")]
+    #[serde(
+        serialize_with = "serialize_response",
+        deserialize_with = "deserialize_response"
+    )]
     pub response: Result<ReceivedResponse, TransportError>,
     pub elapsed_ms: f64,
 }
@@ -95,6 +104,22 @@ fn serialize_response<S: serde::Serializer>(
         Ok(received) => Repr::Received(received).serialize(serializer),
         Err(error) => Repr::TransportError(error).serialize(serializer),
     }
+}
+
+/// Reads back what `serialize_response` wrote (`cmconform merge`).
+fn deserialize_response<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Result<ReceivedResponse, TransportError>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    enum Repr {
+        Received(ReceivedResponse),
+        TransportError(TransportError),
+    }
+    Ok(match Repr::deserialize(deserializer)? {
+        Repr::Received(received) => Ok(received),
+        Repr::TransportError(error) => Err(error),
+    })
 }
 
 impl Exchange {
@@ -622,6 +647,13 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 
 fn serialize_body<S: serde::Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&String::from_utf8_lossy(body))
+}
+
+/// A body as the reports write it: text (invalid UTF-8 was replaced when it was written).
+fn deserialize_body<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<u8>, D::Error> {
+    String::deserialize(deserializer).map(String::into_bytes)
 }
 
 #[cfg(test)]

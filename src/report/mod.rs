@@ -22,13 +22,13 @@ use crate::client::Exchange;
 use crate::contract::lifecycle::RequestState;
 use crate::exec::{ExecutedCase, Execution};
 use crate::plan::Family;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 
 /// Version of the JSON report layout (`schemas/report.schema.json`).
 pub const REPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaseStatus {
     Passed,
@@ -50,7 +50,7 @@ impl CaseStatus {
 }
 
 /// An exchange with where it sits in the case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelledExchange {
     pub step: usize,
     pub label: String,
@@ -58,7 +58,7 @@ pub struct LabelledExchange {
     pub exchange: Exchange,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseReport {
     pub id: String,
     pub title: String,
@@ -156,7 +156,7 @@ fn label_exchanges(
     all
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub total: usize,
     pub passed: usize,
@@ -180,8 +180,8 @@ impl Summary {
     }
 }
 
-/// Everything a run produced.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a run produced; reads back from the JSON report (`cmconform merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub report_version: u32,
     pub tool_version: String,
@@ -204,7 +204,7 @@ pub struct RunReport {
 
 /// One shard of a partitioned run, and the whole plan it was cut from: what `cmconform merge`
 /// needs to put the shards back together in plan order and to notice a missing one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     /// 1-based shard number (k of `--partition k/n`).
     pub index: u64,
