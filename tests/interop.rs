@@ -70,9 +70,10 @@ fn verdicts(report: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The run flags every shard shares: the fixtures, the life-cycle table, generated cases with a
-/// fixed seed and one race round, against the embedded server with a fault (so there are
-/// failures to merge too).
+/// The run flags every shard shares: the fixtures, the life-cycle table and generated cases with
+/// a fixed seed, against the embedded server with a fault (so there are failures to merge too).
+/// No race: which conflicting PUT wins is up to the scheduler, and under `wrong_status_code`
+/// the verdict depends on the winner, so two runs may rightly differ there.
 fn run_args(contract: &Path, json: &Path, partition: Option<&str>) -> Vec<String> {
     let mut args = strings(&[
         "run",
@@ -83,9 +84,7 @@ fn run_args(contract: &Path, json: &Path, partition: Option<&str>) -> Vec<String
         "--seed",
         "77",
         "--race-rounds",
-        "1",
-        "--race-concurrency",
-        "2",
+        "0",
         "--format",
         "json",
         "--output",
@@ -132,7 +131,14 @@ fn merged_shards_equal_the_whole_run_case_for_case() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let (whole, merged) = (read_json(&whole), read_json(&dir.join("merged.json")));
     assert!(verdicts(&whole).len() > 50, "{}", verdicts(&whole).len());
-    assert_eq!(verdicts(&merged), verdicts(&whole));
+    let (merged_verdicts, whole_verdicts) = (verdicts(&merged), verdicts(&whole));
+    let differing: Vec<_> = merged_verdicts
+        .iter()
+        .zip(&whole_verdicts)
+        .filter(|(merged, whole)| merged != whole)
+        .collect();
+    assert!(differing.is_empty(), "merged vs whole: {differing:#?}");
+    assert_eq!(merged_verdicts.len(), whole_verdicts.len());
     for field in [
         "summary",
         "seed",
