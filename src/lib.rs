@@ -8,7 +8,7 @@
 //! `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
 //! anything is sent; `redact` decides what people may see; `merge` joins the
-//! reports of shards; `cli` is the command line.
+//! reports of shards; `export` writes the contract as OpenAPI; `cli` is the command line.
 
 pub mod auth;
 pub mod checks;
@@ -18,6 +18,7 @@ pub mod contract;
 pub mod doctor;
 pub mod dry_run;
 pub mod exec;
+pub mod export;
 pub mod generate;
 pub mod merge;
 pub mod plan;

@@ -1,10 +1,11 @@
 //! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks`,
-//! `selftest` and `merge`. Exit codes are decided here and only here.
+//! `selftest`, `merge` and `export`. Exit codes are decided here and only here.
 
 mod bounds;
 pub mod config;
 mod connection;
 mod console;
+mod export;
 mod merge;
 pub mod output;
 mod reports;
@@ -67,6 +68,8 @@ pub enum Command {
         after_help = "Exit codes:\n  0, 1  as the merged run: every case passed, or a check failed\n  2  the reports do not fit together (another contract digest, version or seed; a shard\n     missing or given twice; a case in two shards), or the merged run had errored cases"
     )]
     Merge(merge::MergeArgs),
+    /// Write the contract in another tool's format (`export openapi`).
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +258,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Init(args) => init_command(args),
         Command::Selftest(args) => selftest_command(args).await,
         Command::Merge(args) => merge::merge_command(args),
+        Command::Export(args) => export::export_command(args),
     }
 }
 
