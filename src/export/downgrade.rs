@@ -47,15 +47,15 @@ fn downgrade_schema(object: &mut Map<String, Value>) {
             object.insert(exclusive.into(), true.into());
         }
     }
-    if object.get("type").is_some_and(Value::is_array) {
-        if let Some(Value::Array(types)) = object.remove("type") {
-            type_list(object, types);
-        }
+    if object.get("type").is_some_and(Value::is_array)
+        && let Some(Value::Array(types)) = object.remove("type")
+    {
+        type_list(object, types);
     }
-    if object.contains_key("$ref") && object.len() > 1 {
-        if let Some(reference) = object.remove("$ref") {
-            object.insert("allOf".into(), json!([{"$ref": reference}]));
-        }
+    if object.len() > 1
+        && let Some(reference) = object.remove("$ref")
+    {
+        object.insert("allOf".into(), json!([{"$ref": reference}]));
     }
 }
 
