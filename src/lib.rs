@@ -8,7 +8,8 @@
 //! `policy` decides what the runner may send and trust. `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
 //! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
-//! `cli` is the command line.
+//! `merge` joins the reports of shards; `export` writes the contract as OpenAPI; `cli` is the
+//! command line.
 //!
 //! Unsafe code is denied everywhere but `auth::gssapi`, which calls the Kerberos library that
 //! `--auth negotiate` loads at run time.
@@ -23,8 +24,10 @@ pub mod contract;
 pub mod doctor;
 pub mod dry_run;
 pub mod exec;
+pub mod export;
 pub mod generate;
 pub mod load;
+pub mod merge;
 pub mod plan;
 pub mod policy;
 pub mod provider;

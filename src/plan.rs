@@ -9,7 +9,7 @@ use crate::contract::lifecycle::RequestState;
 use serde::Serialize;
 
 /// Where a case comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Fixture,

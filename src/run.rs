@@ -9,7 +9,7 @@ use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
 use crate::provider::{Provider, ProviderError, StateAuth, StateClient};
-use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Summary};
+use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Shard, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use std::path::PathBuf;
@@ -202,10 +202,12 @@ pub async fn run(
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
+    let contract_digest = crate::contract::digest::contract_digest(&contract.source)?;
     let cases = planned_cases(&contract, options);
     if cases.is_empty() {
         return Err(RunError::NothingSelected);
     }
+    let shard = shard_of(&contract, options);
     let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
     snapshots.validate(
         cases
@@ -228,6 +230,7 @@ pub async fn run(
         embedded: target.embedded.is_some(),
         seed: options.families.reported_seed(),
         profile: options.profile,
+        contract_digest: &contract_digest,
     }));
     let secrets = report_secrets(&target.client, options);
     let stop = exec::StopSignal::default();
@@ -256,12 +259,14 @@ pub async fn run(
     Ok(RunReport {
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        contract_digest,
         target: crate::client::mask_url(&target_url),
         embedded,
         started_at,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         seed: options.families.reported_seed(),
         profile: options.profile,
+        shard,
         notices: match options.base_url {
             Some(_) => options.connection.notices(),
             None => Vec::new(),
@@ -269,6 +274,21 @@ pub async fn run(
         allow_skips: options.allow_skips,
         summary: Summary::of(&reports),
         cases: reports,
+    })
+}
+
+/// With `--partition k/n`: k, n and the ids of the unpartitioned plan.
+fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
+    let partition = options.selection.partition?;
+    let mut whole = options.clone();
+    whole.selection.partition = None;
+    Some(Shard {
+        index: partition.index,
+        total: partition.total,
+        plan: planned_cases(contract, &whole)
+            .into_iter()
+            .map(|case| case.id)
+            .collect(),
     })
 }
 

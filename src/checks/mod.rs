@@ -22,10 +22,10 @@ use crate::exec::{ExecutedCase, Execution, RaceRound, StepEvidence};
 use crate::plan::{Case, PlannedRequest, Step};
 use crate::snapshot::SnapshotStore;
 pub use open_input_equivalence::{OpenOutcome, OpenPath};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a check concluded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -36,7 +36,7 @@ pub enum Verdict {
     Fail(Finding),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub message: String,
     pub expected: String,
@@ -79,6 +79,7 @@ impl Verdict {
 /// One check's verdict on one step of a case.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
+    /// A name of [`REGISTRY`]; a report naming another check does not read back.
     pub check: &'static str,
     /// Index of the step (0 for single-request cases; the round for races).
     pub step: usize,
@@ -262,6 +263,32 @@ pub struct Evaluation {
     pub results: Vec<CheckResult>,
     /// The path the server took on each open step (CONTRACT.md section 7).
     pub open: Vec<OpenOutcome>,
+}
+
+/// A check result as a JSON report holds it (`cmconform merge` reads reports back).
+#[derive(Deserialize)]
+struct StoredCheckResult {
+    check: String,
+    step: usize,
+    #[serde(flatten)]
+    verdict: Verdict,
+}
+
+impl<'de> Deserialize<'de> for CheckResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<CheckResult, D::Error> {
+        let stored = StoredCheckResult::deserialize(deserializer)?;
+        let check = find(&stored.check).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown check '{}' (a report of another cmconform version?)",
+                stored.check
+            ))
+        })?;
+        Ok(CheckResult {
+            check: check.name,
+            step: stored.step,
+            verdict: stored.verdict,
+        })
+    }
 }
 
 /// Runs every check on an executed case.

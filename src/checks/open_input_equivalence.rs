@@ -19,11 +19,11 @@ use crate::exec::{CanonicalRun, StepEvidence};
 use crate::plan::{OpenRule, Step};
 use crate::sequences::{refusal, success};
 use crate::snapshot::render;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The path a server took with an open input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpenPath {
     /// Never 2xx: judged as any refusal.
@@ -48,8 +48,8 @@ impl OpenPath {
     }
 }
 
-/// Which path the server took on one open step, as reports show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Which path the server took on one open step, as reports show it (and `merge` reads back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenOutcome {
     pub step: usize,
     pub path: OpenPath,

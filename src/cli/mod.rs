@@ -1,11 +1,13 @@
-//! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks` and
-//! `selftest`. Exit codes are decided here and only here.
+//! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks`,
+//! `selftest`, `merge` and `export`. Exit codes are decided here and only here.
 
 mod bounds;
 pub mod config;
 mod connection;
 mod console;
+mod export;
 mod load;
+mod merge;
 pub mod output;
 mod reports;
 
@@ -65,6 +67,13 @@ pub enum Command {
         after_help = "Exit codes:\n  0  the conformant server passes and every fault is caught by its intended check\n  1  a false positive, or a fault not caught\n  2  the self-test could not be carried out"
     )]
     Selftest(SelftestArgs),
+    /// Join the JSON reports of the shards of a --partition run into one report (any format).
+    #[command(
+        after_help = "Exit codes:\n  0, 1  as the merged run: every case passed, or a check failed\n  2  the reports do not fit together (another contract digest, version or seed; a shard\n     missing or given twice; a case in two shards), or the merged run had errored cases"
+    )]
+    Merge(merge::MergeArgs),
+    /// Write the contract in another tool's format (`export openapi`).
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +290,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Doctor(args) => connection::doctor_command(*args).await,
         Command::Init(args) => init_command(args),
         Command::Selftest(args) => selftest_command(args).await,
+        Command::Merge(args) => merge::merge_command(args),
+        Command::Export(args) => export::export_command(args),
     }
 }
 

@@ -2,11 +2,11 @@
 
 use super::SentRequest;
 use crate::auth::{AuthMode, AuthSettings};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How curl authenticates a replay when the run's authentication is a handshake: the one-use
 /// tokens a run sent would be refused, so the reproduction asks curl to handshake itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "snake_case")]
 pub enum ReplayAuth {
     /// `curl --ntlm -u 'DOMAIN\user:********'` (the password is for the reader to fill in).

@@ -10,7 +10,7 @@
 
 use crate::auth::{AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -62,13 +62,16 @@ pub struct OutgoingRequest {
     pub credentials: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentRequest {
     pub method: String,
     pub url: String,
     /// Headers as sent, secrets masked.
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "serialize_body")]
+    #[serde(
+        serialize_with = "serialize_body",
+        deserialize_with = "deserialize_body"
+    )]
     pub body: Vec<u8>,
     /// How a replay authenticates when the run handshakes (NTLM, Kerberos): the tokens it sent
     /// were good once only, so they are not among the headers.
@@ -76,19 +79,22 @@ pub struct SentRequest {
     pub auth: Option<ReplayAuth>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReceivedResponse {
     pub status: u16,
     /// Headers as received (masked only in reports).
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "serialize_body")]
+    #[serde(
+        serialize_with = "serialize_body",
+        deserialize_with = "deserialize_body"
+    )]
     pub body: Vec<u8>,
     /// The body parsed as JSON, once: many checks read the same answer.
     #[serde(skip)]
     parsed: OnceLock<Option<serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum TransportError {
     #[error("could not connect: {0}")]
@@ -109,10 +115,13 @@ pub enum TransportError {
 }
 
 /// One request and what came back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
     pub request: SentRequest,
-    #[serde(serialize_with = "serialize_response")]
+    #[serde(
+        serialize_with = "serialize_response",
+        deserialize_with = "deserialize_response"
+    )]
     pub response: Result<ReceivedResponse, TransportError>,
     pub elapsed_ms: f64,
 }
@@ -132,6 +141,22 @@ fn serialize_response<S: serde::Serializer>(
         Ok(received) => Repr::Received(received).serialize(serializer),
         Err(error) => Repr::TransportError(error).serialize(serializer),
     }
+}
+
+/// Reads back what `serialize_response` wrote (`cmconform merge`).
+fn deserialize_response<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Result<ReceivedResponse, TransportError>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    enum Repr {
+        Received(ReceivedResponse),
+        TransportError(TransportError),
+    }
+    Ok(match Repr::deserialize(deserializer)? {
+        Repr::Received(received) => Ok(received),
+        Repr::TransportError(error) => Err(error),
+    })
 }
 
 impl Exchange {
@@ -680,6 +705,13 @@ pub(super) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 
 fn serialize_body<S: serde::Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&String::from_utf8_lossy(body))
+}
+
+/// A body as the reports write it: text (invalid UTF-8 was replaced when it was written).
+fn deserialize_body<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<u8>, D::Error> {
+    String::deserialize(deserializer).map(String::into_bytes)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! against each other and against the life-cycle table before anything is sent. Every load error
 //! names the file and the JSON pointer of the offending value.
 
+pub mod digest;
 pub mod fixture;
 pub mod headers;
 pub mod kind;

@@ -58,11 +58,17 @@ pub fn embedded_snapshot(file: &str) -> Option<&'static str> {
         .and_then(|file| file.contents_utf8())
 }
 
-fn embedded_json_files(folder: &str) -> Vec<SourceFile> {
-    let dir = match folder {
+/// The built-in copy of `schemas`, `fixtures` or `snapshots`.
+pub(super) fn embedded_dir(folder: &str) -> &'static Dir<'static> {
+    match folder {
         "schemas" => &EMBEDDED_SCHEMAS,
+        "snapshots" => &EMBEDDED_SNAPSHOTS,
         _ => &EMBEDDED_FIXTURES,
-    };
+    }
+}
+
+fn embedded_json_files(folder: &str) -> Vec<SourceFile> {
+    let dir = embedded_dir(folder);
     let mut files: Vec<SourceFile> = dir
         .files()
         .filter(|file| file.path().extension().is_some_and(|ext| ext == "json"))

@@ -118,7 +118,8 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
          <dl class=\"meta\"><dt>target</dt><dd><code>{target}</code></dd>\
          <dt>started</dt><dd>{started}</dd><dt>duration</dt><dd>{duration}</dd>\
          <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>profile</dt><dd id=\"profile\">{profile}</dd>\
-         <dt>version</dt><dd>{version}</dd></dl>\n",
+         <dt>version</dt><dd>{version}</dd>\
+         <dt>contract</dt><dd><code id=\"contract-digest\">{digest}</code></dd></dl>\n",
         target = esc(&target),
         started = esc(&report.started_at),
         duration = if report.duration_ms < 1000.0 {
@@ -132,6 +133,7 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
         ),
         version = esc(&report.tool_version),
         profile = report.profile,
+        digest = esc(&report.contract_digest),
     );
     if !report.notices.is_empty() {
         html.push_str("<ul class=\"notices\">\n");

@@ -48,6 +48,7 @@ pub fn header_line(report: &RunReport) -> String {
         embedded: report.embedded,
         seed: report.seed,
         profile: report.profile,
+        contract_digest: &report.contract_digest,
     })
 }
 
@@ -58,10 +59,11 @@ pub struct RunStart<'a> {
     pub embedded: bool,
     pub seed: Option<u64>,
     pub profile: crate::contract::profile::Profile,
+    pub contract_digest: &'a str,
 }
 
 /// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7, profile
-/// documented`.
+/// documented, contract sha256:0123456789ab`.
 pub fn start_line(start: &RunStart) -> String {
     let embedded = if start.embedded {
         " (embedded reference server)"
@@ -73,11 +75,12 @@ pub fn start_line(start: &RunStart) -> String {
         .map(|seed| format!(", seed {seed}"))
         .unwrap_or_default();
     format!(
-        "cmconform {}: {} cases against {}{embedded}{seed}, profile {}",
+        "cmconform {}: {} cases against {}{embedded}{seed}, profile {}, contract {}",
         env!("CARGO_PKG_VERSION"),
         start.total,
         start.target,
-        start.profile
+        start.profile,
+        crate::contract::digest::short(start.contract_digest)
     )
 }
 

@@ -33,10 +33,19 @@ impl ReportWriter for JunitWriter {
     }
 }
 
-/// A suite carrying what every reader must see: the generator seed and the run's notices (e.g.
+/// A suite carrying what every reader must see: the cmconform version and contract digest, the
+/// generator seed and the run's notices (e.g.
 /// TLS verification off), as properties and in system-err, where CI UIs show them.
 fn new_suite(name: String, report: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new(name);
+    suite.add_property(quick_junit::Property::new(
+        "cmconform_version",
+        report.tool_version.clone(),
+    ));
+    suite.add_property(quick_junit::Property::new(
+        "contract_digest",
+        report.contract_digest.clone(),
+    ));
     if let Some(seed) = report.seed {
         suite.add_property(quick_junit::Property::new("seed", seed.to_string()));
     }

@@ -49,9 +49,10 @@ fn render(report: &RunReport) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Target {target} · cmconform {}{seed} · profile `{}`\n",
+        "Target {target} · cmconform {}{seed} · profile `{}` · contract `{}`\n",
         cell(&report.tool_version),
-        report.profile
+        report.profile,
+        cell(crate::contract::digest::short(&report.contract_digest))
     );
     for notice in &report.notices {
         let _ = writeln!(md, "> **Notice:** {}\n", cell(notice));

@@ -24,13 +24,13 @@ use crate::contract::lifecycle::RequestState;
 use crate::contract::profile::Profile;
 use crate::exec::{ExecutedCase, Execution};
 use crate::plan::Family;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 
 /// Version of the JSON report layout (`schemas/report.schema.json`).
 pub const REPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaseStatus {
     Passed,
@@ -52,7 +52,7 @@ impl CaseStatus {
 }
 
 /// An exchange with where it sits in the case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelledExchange {
     pub step: usize,
     pub label: String,
@@ -60,7 +60,7 @@ pub struct LabelledExchange {
     pub exchange: Exchange,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseReport {
     pub id: String,
     pub title: String,
@@ -228,7 +228,7 @@ fn label_exchanges(
     all
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub total: usize,
     pub passed: usize,
@@ -252,11 +252,13 @@ impl Summary {
     }
 }
 
-/// Everything a run produced.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a run produced; reads back from the JSON report (`cmconform merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub report_version: u32,
     pub tool_version: String,
+    /// SHA-256 of the contract files the run was planned from (`contract::digest`).
+    pub contract_digest: String,
     /// The base URL tested (credentials masked), and whether it was the embedded server.
     pub target: String,
     pub embedded: bool,
@@ -266,6 +268,8 @@ pub struct RunReport {
     pub seed: Option<u64>,
     /// How open inputs and web-server answers were judged (CONTRACT.md sections 6 and 7).
     pub profile: Profile,
+    /// The shard this report covers (`--partition k/n`); `None` for a whole run.
+    pub shard: Option<Shard>,
     /// Things every reader must see (e.g. TLS verification disabled).
     pub notices: Vec<String>,
     /// `--allow-skips`: skipped cases do not fail the run. Not part of the JSON layout: the
@@ -274,6 +278,18 @@ pub struct RunReport {
     pub allow_skips: bool,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
+}
+
+/// One shard of a partitioned run, and the whole plan it was cut from: what `cmconform merge`
+/// needs to put the shards back together in plan order and to notice a missing one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based shard number (k of `--partition k/n`).
+    pub index: u64,
+    /// Number of shards (n).
+    pub total: u64,
+    /// Every case id of the unpartitioned selection, in plan order.
+    pub plan: Vec<String>,
 }
 
 /// The documented exit codes.

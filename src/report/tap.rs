@@ -26,6 +26,7 @@ impl ReportWriter for TapWriter {
             one_line(&report.tool_version),
             one_line(&target)
         )?;
+        writeln!(out, "# contract {}", one_line(&report.contract_digest))?;
         if let Some(seed) = report.seed {
             writeln!(out, "# seed {seed}")?;
         }

@@ -32,7 +32,7 @@ mod handlers;
 mod hooks;
 mod lenient_json;
 mod log;
-mod model;
+pub(crate) mod model;
 mod respond;
 mod store;
 mod update;

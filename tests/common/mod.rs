@@ -56,6 +56,11 @@ pub fn stabilize(text: &str) -> String {
         (r#"time="[0-9.]+""#, r#"time="0""#),
         (r#"timestamp="[^"]+""#, r#"timestamp="[timestamp]""#),
         (r"cmconform \d+\.\d+\.\d+", "cmconform [version]"),
+        (r"sha256:[0-9a-f]{12,64}", "sha256:[digest]"),
+        (
+            r#"name="cmconform_version" value="[^"]+""#,
+            r#"name="cmconform_version" value="[version]""#,
+        ),
         (
             r#""tool_version": "[^"]+""#,
             r#""tool_version": "[version]""#,
