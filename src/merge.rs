@@ -273,6 +273,7 @@ mod tests {
     fn case(id: &str) -> serde_json::Value {
         json!({"id": id, "title": id, "section": "1", "tags": [], "family": "fixture",
                "given": null, "status": "passed", "reason": null, "duration_ms": 1.0,
+               "kinds": ["documented"], "open": [],
                "checks": [{"check": "status_value", "step": 0, "outcome": "pass"}],
                "exchanges": []})
     }
@@ -282,7 +283,7 @@ mod tests {
         let mut value = json!({
             "report_version": 1, "tool_version": "0.1.0", "contract_digest": "sha256:00",
             "target": "http://t", "embedded": false, "started_at": format!("2026-01-0{index}T00:00:00Z"),
-            "duration_ms": index as f64, "seed": 7,
+            "duration_ms": index as f64, "seed": 7, "profile": "documented", "allow_skips": false,
             "shard": {"index": index, "total": total, "plan": PLAN},
             "notices": [], "summary": {"total": 0, "passed": 0, "failed": 0, "skipped": 0,
             "errored": 0, "warnings": 0},
@@ -317,7 +318,7 @@ mod tests {
 
     #[test]
     fn shards_that_do_not_fit_together_are_refused() {
-        let table: [(Vec<ShardFile>, &str); 8] = [
+        let table: [(Vec<ShardFile>, &str); 9] = [
             (vec![], "no report"),
             (
                 vec![shard(1, 2, &["a", "b", "c", "d"], keep)],
@@ -356,6 +357,13 @@ mod tests {
                     shard(2, 2, &["c", "d"], |v| v["seed"] = 8.into()),
                 ],
                 "differ in seed: Some(7) vs Some(8)",
+            ),
+            (
+                vec![
+                    shard(1, 2, &["a", "b"], keep),
+                    shard(2, 2, &["c", "d"], |v| v["profile"] = "strict".into()),
+                ],
+                "differ in profile: documented vs strict",
             ),
             (
                 vec![shard(1, 1, &["a", "b", "c", "d"], |v| {
