@@ -125,3 +125,33 @@ fn load() -> cmconform::contract::Contract {
         Err(error) => panic!("{error}"),
     }
 }
+
+/// Generated inputs never fail a faithful deployment: every dialect of the reference server
+/// passes 200 generated cases for each of issue 9's acceptance seeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_inputs_pass_every_dialect_and_seed() {
+    for dialect in ["strict", "aspnet", "nocontent"] {
+        for seed in [1, 2, 3, 7, 99] {
+            generated_pass(dialect, seed).await;
+        }
+    }
+}
+
+async fn generated_pass(dialect: &str, seed: u64) {
+    let mut options = options();
+    let Some(found) = cmconform::server::Dialect::from_name(dialect) else {
+        panic!("no dialect {dialect}");
+    };
+    options.embedded_dialect = found;
+    options.selection.tags = vec!["generated".into()];
+    options.families.generate = 200;
+    options.families.seed = seed;
+    let report = run_report(&options).await;
+    assert!(report.summary.total >= 200, "{dialect} seed {seed}");
+    assert_eq!(
+        failed(&report),
+        Vec::<(String, Vec<&str>)>::new(),
+        "{dialect} seed {seed}"
+    );
+    assert_eq!(report.exit_code(), 0, "{dialect} seed {seed}");
+}
