@@ -4,19 +4,8 @@
 mod common;
 
 use common::repo_root;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-/// A fresh, empty directory under cargo's per-target temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(error) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {error}", dir.display());
-    }
-    dir
-}
 
 /// The binary, in `dir`, through the shared isolated runner (no `CMCONFORM_*`, proxy or CI
 /// variable from the environment).
@@ -96,7 +85,8 @@ fn run_args(contract: &Path, json: &Path, partition: Option<&str>) -> Vec<String
 
 #[test]
 fn merged_shards_equal_the_whole_run_case_for_case() {
-    let dir = temp_dir("merge");
+    let scratch = common::TempDir::new("interop-merge");
+    let dir = scratch.path().to_path_buf();
     let contract = repo_root();
     let whole = dir.join("whole.json");
     let output = cmconform(&dir, &run_args(&contract, &whole, None));
@@ -180,7 +170,8 @@ fn export(dir: &Path, version: &str) -> serde_json::Value {
 
 #[test]
 fn openapi_export_says_what_the_contract_says() {
-    let dir = temp_dir("openapi");
+    let scratch = common::TempDir::new("interop-openapi");
+    let dir = scratch.path().to_path_buf();
     let document = export(&dir, "3.1");
     assert_eq!(document["openapi"], "3.1.0");
     let operations = &document["paths"]["/CertificateManagement/api/v1.0/requests/{id}"];
@@ -255,7 +246,8 @@ fn openapi_spec_validator_accepts_both_versions() {
     if !external_consumers() {
         return;
     }
-    let dir = temp_dir("validator");
+    let scratch = common::TempDir::new("interop-validator");
+    let dir = scratch.path().to_path_buf();
     for version in ["3.1", "3.0"] {
         export(&dir, version);
         let file = dir.join(format!("openapi-{version}.json"));
@@ -333,7 +325,8 @@ fn schemathesis_with_the_export_passes_the_reference_server_and_catches_faults()
     if !external_consumers() {
         return;
     }
-    let dir = temp_dir("schemathesis");
+    let scratch = common::TempDir::new("interop-schemathesis");
+    let dir = scratch.path().to_path_buf();
     export(&dir, "3.1");
     let document = dir.join("openapi-3.1.json");
     let (passed, log) = schemathesis_passes(&dir, &document, None);

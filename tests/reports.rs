@@ -14,7 +14,7 @@ use cmconform::report::{
 };
 use cmconform::run::{RunOptions, StateSource};
 use common::{repo_root, run_report, stabilize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,17 +33,6 @@ fn render(writer: &dyn ReportWriter, report: &RunReport) -> String {
         panic!("{} writer failed: {error}", writer.name());
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A fresh, empty directory under cargo's per-target temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("reports-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(error) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {error}", dir.display());
-    }
-    dir
 }
 
 fn read(path: &Path) -> String {
@@ -102,7 +91,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn one_run_writes_every_report_and_keeps_the_console() {
-    let dir = temp_dir("all");
+    let scratch = common::TempDir::new("reports-all");
+    let dir = scratch.path().to_path_buf();
     let contract = repo_root();
     let mut args: Vec<String> = [
         "run",
@@ -256,7 +246,9 @@ fn assert_html_self_contained(html: &str, total: usize) {
 
 #[test]
 fn bad_report_flags_exit_2_naming_the_value_before_the_run() {
-    let missing_dir = temp_dir("bad").join("no-such-dir").join("r.html");
+    let missing_dir = common::TempDir::new("reports-bad")
+        .join("no-such-dir")
+        .join("r.html");
     let missing = format!("html={}", missing_dir.display());
     for (value, named) in [
         ("nope=x", "nope"),
@@ -328,7 +320,8 @@ async fn junit_is_read_back_by_junitparser() {
         return;
     }
     let report = failing_report().await;
-    let dir = temp_dir("junitparser");
+    let scratch = common::TempDir::new("reports-junitparser");
+    let dir = scratch.path().to_path_buf();
     let path = dir.join("out.xml");
     write(&path, &render(&JunitWriter, &report));
     const SCRIPT: &str = r#"
@@ -373,7 +366,8 @@ async fn tap_is_read_back_by_tap_py() {
         return;
     }
     let report = skipping_report().await;
-    let dir = temp_dir("tap-py");
+    let scratch = common::TempDir::new("reports-tap-py");
+    let dir = scratch.path().to_path_buf();
     let path = dir.join("r.tap");
     write(&path, &render(&TapWriter, &report));
     const SCRIPT: &str = r#"
@@ -461,7 +455,8 @@ async fn html_report_renders_in_headless_chromium() {
         return;
     }
     let mut report = failing_report().await;
-    let dir = temp_dir("chromium");
+    let scratch = common::TempDir::new("reports-chromium");
+    let dir = scratch.path().to_path_buf();
     let clean = dir.join("report.html");
     write(&clean, &render(&HtmlWriter, &report));
     inject_markup(&mut report);
@@ -700,7 +695,8 @@ async fn skipping_report() -> RunReport {
     let server = cmconform::server::spawn(config, 0)
         .await
         .unwrap_or_else(|error| panic!("cannot start the server: {error}"));
-    let dir = temp_dir("ids");
+    let scratch = common::TempDir::new("reports-ids");
+    let dir = scratch.path().to_path_buf();
     let ids = dir.join("ids.json");
     write(
         &ids,
