@@ -1267,3 +1267,35 @@ async fn a_refusal_that_deletes_the_request_fails() {
     );
     backend.shutdown().await;
 }
+
+/// Race answers are judged like any other (issue #10 item 5): a deployment whose race losers
+/// answer 500 with a SqlException stack trace fails no_stack_trace on the race alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_race_loser_with_a_stack_trace_fails() {
+    let scratch = TempDir::new("deploy");
+    let backend = faulty("race_loser_trace").await;
+    let args = strings(&[
+        "run",
+        "--base-url",
+        &backend.base_url(),
+        "--state-url",
+        &backend.state_url(),
+        "-H",
+        "Authorization: Negotiate x",
+        "--filter",
+        "race-conflicting-puts",
+        "--no-lifecycle",
+        "--race-rounds",
+        "1",
+        "-v",
+    ]);
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_eq!(code(&output), 1, "{}", text(&output));
+    assert!(
+        text(&output).contains("no_stack_trace"),
+        "{}",
+        text(&output)
+    );
+    assert!(text(&output).contains("SqlException"), "{}", text(&output));
+    backend.shutdown().await;
+}

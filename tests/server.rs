@@ -834,6 +834,7 @@ async fn demonstrate(fault: Fault) {
         "unknown_id_200" => demo_unknown_id_200(&harness, id).await,
         "credentials_ignored" => demo_credentials_ignored(&harness, id).await,
         "stack_trace_500" => demo_stack_trace_500(&harness, id).await,
+        "race_loser_trace" => demo_race_loser_trace(&harness, id).await,
         "truncated_json" => demo_truncated_json(&harness, id).await,
         "short_body" => demo_short_body(&harness, id).await,
         "slow_answer" => demo_slow_answer(&harness, id).await,
@@ -1062,6 +1063,25 @@ async fn demo_stack_trace_500(harness: &Harness, _id: String) {
         ),
         "{text}"
     );
+}
+
+async fn demo_race_loser_trace(harness: &Harness, id: String) {
+    // An ordinary refusal hides its exception.
+    let pending = harness.stage(RequestState::Pending).await;
+    let (status, body) =
+        conformant_json(harness.put(&pending, TargetStatus::Completed).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_internal_error(&body);
+    // The PUT that comes moments after another one moved the request lost the race.
+    put_ok(harness, &id, TargetStatus::Completed).await;
+    let (status, body) = conformant_json(harness.put(&id, TargetStatus::Canceled).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let text = body.to_string();
+    assert!(
+        text.contains("System.Data.SqlClient.SqlException"),
+        "{text}"
+    );
+    assert!(text.contains(r"\r\n   at "), "{text}");
 }
 
 async fn demo_truncated_json(harness: &Harness, id: String) {

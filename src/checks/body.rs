@@ -2,7 +2,7 @@
 //! timestamp of section 5, and the no-stack-trace rule of section 2.
 
 use super::extra_fields::extra_fields_verdict;
-use super::{CheckContext, Subject, Verdict, has_body, is_success, step};
+use super::{CheckContext, Subject, Verdict, is_success, step};
 use crate::client::{Exchange, ReceivedResponse};
 use crate::contract::fixture::Outcome;
 use crate::contract::request_fields::extra_fields;
@@ -14,14 +14,14 @@ use std::sync::LazyLock;
 
 /// 2xx bodies are Requests, 500 bodies are error objects; each must be JSON valid against its schema.
 pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
-    let view = step(subject)?;
+    let step_schema = match subject {
+        Subject::Step(view) => view.expect.schema.as_deref(),
+        Subject::Race(_) => None,
+    };
     let mut problems = Vec::new();
     let mut extras = Vec::new();
     let mut judged = false;
-    for (label, exchange) in view.exchanges() {
-        let Some(response) = exchange.ok().filter(|r| has_body(r)) else {
-            continue;
-        };
+    for (label, response) in subject.answers_with_bodies() {
         if is_success(response.status)
             && let Some(body) = response.json()
         {
@@ -33,7 +33,7 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
         }
         let schema = match response.status {
             status if is_success(status) && label == "request" => {
-                view.expect.schema.as_deref().unwrap_or(REQUEST_SCHEMA)
+                step_schema.unwrap_or(REQUEST_SCHEMA)
             }
             status if is_success(status) => REQUEST_SCHEMA,
             500 => ERROR_SCHEMA,
@@ -183,13 +183,9 @@ static CORRELATION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// No body leaks a stack trace; a 500 body should carry a correlation ID.
 pub fn no_stack_trace(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
-    let view = step(subject)?;
     let mut traces = Vec::new();
     let mut uncorrelated = Vec::new();
-    for (label, exchange) in view.exchanges() {
-        let Some(response) = exchange.ok().filter(|r| has_body(r)) else {
-            continue;
-        };
+    for (label, response) in subject.answers_with_bodies() {
         let text = response.body_text();
         if let Some(found) = STACK_FRAME.find(&text) {
             traces.push(format!(

@@ -143,6 +143,43 @@ pub enum Subject<'a> {
     Race(&'a [RaceRound]),
 }
 
+impl Subject<'_> {
+    /// Every exchange of the subject, labelled: the step's GET before, request and GET after,
+    /// or each race round's GET before, PUTs and GET after. Every per-response check reads the
+    /// answers through this one list, so no answer escapes them (race answers included).
+    pub fn exchanges(&self) -> Vec<(String, &Exchange)> {
+        match self {
+            Subject::Step(view) => view
+                .exchanges()
+                .into_iter()
+                .map(|(label, exchange)| (label.to_string(), exchange))
+                .collect(),
+            Subject::Race(rounds) => rounds
+                .iter()
+                .enumerate()
+                .flat_map(|(round, r)| {
+                    let mut all = vec![(format!("round {round} GET before"), &r.before)];
+                    all.extend(r.attempts.iter().map(move |(target, exchange)| {
+                        (format!("round {round} PUT {}", target.wire()), exchange)
+                    }));
+                    all.push((format!("round {round} GET after"), &r.after));
+                    all
+                })
+                .collect(),
+        }
+    }
+
+    /// The answers of the subject that carry a body, labelled.
+    pub fn answers_with_bodies(&self) -> Vec<(String, &ReceivedResponse)> {
+        self.exchanges()
+            .into_iter()
+            .filter_map(|(label, exchange)| {
+                exchange.ok().filter(|r| has_body(r)).map(|r| (label, r))
+            })
+            .collect()
+    }
+}
+
 /// A named, documented check.
 pub struct Check {
     pub name: &'static str,

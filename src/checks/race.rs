@@ -159,4 +159,53 @@ mod tests {
             assert_eq!(class(&verdict), expected, "{verdict:?}");
         }
     }
+
+    /// Race answers go through the per-response checks like any other answer (issue #10
+    /// item 5): a loser's stack trace, an HTML or unframed body, a winner that is not a
+    /// Request, a loser with a code no refusal may use.
+    #[test]
+    fn race_answers_are_judged_by_the_per_response_checks() {
+        use crate::checks::testing::answer;
+        use TargetStatus::{Canceled, Completed};
+        let at = "2026-11-29T10:00:00.1Z";
+        let trace = r#"{"Message":"x","StackTrace":"System.Data.SqlClient.SqlException: deadlocked\r\n   at Microsoft.Clm.Data.RequestStore.UpdateStatus(Guid requestUuid)"}"#;
+        let json = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", "1"),
+        ];
+        let html = [("Content-Type", "text/html"), ("Content-Length", "1")];
+        let table: [(&str, (TargetStatus, Exchange), &str); 7] = [
+            (
+                "no_stack_trace",
+                (Canceled, answer(500, &json, trace)),
+                "fail",
+            ),
+            ("no_stack_trace", put(Canceled, 500, ""), "warn"),
+            (
+                "content_type_conformance",
+                (Canceled, answer(500, &html, "<p>")),
+                "fail",
+            ),
+            (
+                "content_length_conformance",
+                (Canceled, answer(500, &[], "{}")),
+                "fail",
+            ),
+            (
+                "status_code_conformance",
+                (Canceled, answer(302, &json, "")),
+                "fail",
+            ),
+            ("status_code_conformance", put(Canceled, 409, ""), "warn"),
+            ("status_code_conformance", put(Canceled, 403, ""), "pass"),
+        ];
+        for (check, loser, expected) in table {
+            let rounds = [round(vec![put(Completed, 200, at), loser], 8)];
+            let Some(check_fn) = crate::checks::find(check) else {
+                panic!("no check {check}");
+            };
+            let verdict = run_on(check_fn.run, &Subject::Race(&rounds));
+            assert_eq!(class(&verdict), expected, "{check}: {verdict:?}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Checks on status lines and headers: the HTTP code classes of CONTRACT.md section 6, the JSON
 //! content type of section 2, the numeric Status of section 5, and the auth rule of section 6.
 
-use super::{CheckContext, StepView, Subject, Verdict, has_body, is_success, step};
+use super::{CheckContext, Subject, Verdict, has_body, is_success, step};
 use crate::client::ReceivedResponse;
 use crate::contract::fixture::Outcome;
 use crate::contract::profile::Profile;
@@ -9,6 +9,9 @@ use crate::contract::profile::Profile;
 /// Success: a code the case allows (200/204), 200 with a body, 204 without. Refusal: never 2xx;
 /// 403 and 500 are documented; other 4xx warn; 1xx, 3xx and 501+ fail.
 pub fn status_code_conformance(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
+    if let Subject::Race(rounds) = subject {
+        return Some(judge_race_codes(rounds));
+    }
     let view = step(subject)?;
     let response = view.response()?;
     Some(match view.expect.outcome {
@@ -47,6 +50,43 @@ fn judge_success(response: &ReceivedResponse, allowed: &[u16]) -> Verdict {
     }
 }
 
+/// Race answers: a winner is a success (200 with a body or 204 without), every other answer a
+/// refusal of the section 6 classes. Which and how many won is `concurrent_single_winner`'s.
+fn judge_race_codes(rounds: &[crate::exec::RaceRound]) -> Verdict {
+    let (mut failures, mut warnings) = (Vec::new(), Vec::new());
+    for (round, attempt) in rounds.iter().enumerate() {
+        for (target, exchange) in &attempt.attempts {
+            let Some(response) = exchange.ok() else {
+                continue;
+            };
+            let verdict = if is_success(response.status) {
+                judge_success(response, &[200, 204])
+            } else {
+                judge_refusal(response.status)
+            };
+            let label = format!("round {round} PUT {}", target.wire());
+            match verdict {
+                Verdict::Pass => {}
+                Verdict::Warn { message } => warnings.push(format!("{label}: {message}")),
+                Verdict::Fail(finding) => {
+                    failures.push(format!("{label}: {}: {}", finding.message, finding.actual))
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Verdict::from_problems(
+            failures,
+            "a concurrent PUT was answered with a code the contract does not allow",
+            "200 with a body or 204 for a winner; 403, 500 or another 4xx for the others",
+        );
+    }
+    match warnings.is_empty() {
+        true => Verdict::Pass,
+        false => Verdict::warn(warnings.join("; ")),
+    }
+}
+
 /// The section 6 classes for an answer that must be a refusal.
 pub fn judge_refusal(status: u16) -> Verdict {
     match status {
@@ -75,15 +115,14 @@ const PRE_API_CODES: [u16; 7] = [400, 401, 404, 411, 413, 414, 431];
 /// web server gives before the API runs: a warning under the documented profile, a failure
 /// under the strict one. A success is JSON always.
 pub fn content_type_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
-    let view = step(subject)?;
-    let bodies = answers_with_bodies(view);
+    let bodies = subject.answers_with_bodies();
     if bodies.is_empty() {
         return None;
     }
     Some(judge_content_types(&bodies, context.profile))
 }
 
-fn judge_content_types(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -> Verdict {
+fn judge_content_types(bodies: &[(String, &ReceivedResponse)], profile: Profile) -> Verdict {
     let (mut wrong, mut web_server) = (Vec::new(), Vec::new());
     for (label, response) in bodies {
         let content_type = response.header("content-type").unwrap_or("(none)");
@@ -122,15 +161,14 @@ fn judge_content_types(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -
 /// (a reverse proxy re-framing the answer) warns under the documented profile and fails under
 /// the strict one; a body with no framing at all (ended by closing) fails.
 pub fn content_length_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
-    let view = step(subject)?;
-    let bodies = answers_with_bodies(view);
+    let bodies = subject.answers_with_bodies();
     if bodies.is_empty() {
         return None;
     }
     Some(judge_lengths(&bodies, context.profile))
 }
 
-fn judge_lengths(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -> Verdict {
+fn judge_lengths(bodies: &[(String, &ReceivedResponse)], profile: Profile) -> Verdict {
     let (mut missing, mut chunked) = (Vec::new(), Vec::new());
     for (label, response) in bodies {
         if response.header("content-length").is_some() {
@@ -163,14 +201,6 @@ fn judge_lengths(bodies: &[(&str, &ReceivedResponse)], profile: Profile) -> Verd
         "chunked framing instead of Content-Length (a proxy re-framing the answer?): {}",
         chunked.join("; ")
     ))
-}
-
-/// The responses of a step that carry a body, labelled.
-fn answers_with_bodies<'a>(view: &'a StepView) -> Vec<(&'static str, &'a ReceivedResponse)> {
-    view.exchanges()
-        .into_iter()
-        .filter_map(|(label, exchange)| exchange.ok().filter(|r| has_body(r)).map(|r| (label, r)))
-        .collect()
 }
 
 /// The media type of a Content-Type value, without parameters.
@@ -324,7 +354,7 @@ mod tests {
             (response(401, &json), Profile::Strict, "pass"),
         ];
         for (received, profile, expected) in table {
-            let verdict = judge_content_types(&[("request", &received)], profile);
+            let verdict = judge_content_types(&[("request".into(), &received)], profile);
             assert_eq!(
                 verdict_class(verdict),
                 expected,
@@ -358,7 +388,7 @@ mod tests {
         ];
         for (headers, profile, expected) in table {
             let received = response(200, headers);
-            let verdict = judge_lengths(&[("request", &received)], profile);
+            let verdict = judge_lengths(&[("request".into(), &received)], profile);
             assert_eq!(verdict_class(verdict), expected, "{headers:?} {profile}");
         }
     }

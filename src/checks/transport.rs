@@ -1,31 +1,11 @@
 //! `transport_error`: the one check that judges the wire itself rather than the answer.
 
 use super::{CheckContext, Subject, Verdict};
-use crate::client::Exchange;
 
 /// Fails when any exchange of the step (or race) did not complete as HTTP: connection refused or
 /// dropped, malformed status line, body shorter than its Content-Length, timeout, body over the cap.
 pub fn transport_error(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
-    let exchanges: Vec<(String, &Exchange)> =
-        match subject {
-            Subject::Step(view) => view
-                .exchanges()
-                .into_iter()
-                .map(|(label, e)| (label.to_string(), e))
-                .collect(),
-            Subject::Race(rounds) => rounds
-                .iter()
-                .enumerate()
-                .flat_map(|(round, r)| {
-                    let mut all = vec![(format!("round {round} GET before"), &r.before)];
-                    all.extend(r.attempts.iter().map(move |(target, e)| {
-                        (format!("round {round} PUT {}", target.wire()), e)
-                    }));
-                    all.push((format!("round {round} GET after"), &r.after));
-                    all
-                })
-                .collect(),
-        };
+    let exchanges = subject.exchanges();
     let broken: Vec<String> = exchanges
         .iter()
         .filter_map(|(label, exchange)| {

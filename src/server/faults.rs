@@ -237,6 +237,14 @@ impl Fault {
             description: "500 answers carry the .NET exception type and stack trace, which must never reach the client.",
         },
         Fault {
+            name: "race_loser_trace",
+            section: "2",
+            check: "no_stack_trace",
+            applies: Applies::Everywhere,
+            hook: Hook::ErrorAnswer(hooks::trace_in_lost_race),
+            description: "A PUT that loses a race to a concurrent one is answered 500 with a System.Data.SqlClient.SqlException stack trace.",
+        },
+        Fault {
             name: "truncated_json",
             section: "3",
             check: "response_schema_conformance",

@@ -205,7 +205,13 @@ async fn put_request(
     let object = match read_put_body(binding, headers, &body)? {
         BodyVerdict::Target(target) => match apply_put(&conn.app, id, target).await {
             Some(PutOutcome::Accepted(object)) => *object,
-            Some(PutOutcome::Refused { from }) => return Err(refusal(id, from, target)),
+            Some(PutOutcome::Refused { from }) => {
+                let store = &conn.app.store;
+                let lost = store
+                    .get(id)
+                    .is_some_and(|r| r.moved_within(LOST_RACE_WINDOW));
+                return Err(refusal(id, from, target, lost));
+            }
             None if behaviour.fabricates_unknown_ids() => fabricated(id),
             None => return Err(not_found(id)),
         },
@@ -231,7 +237,23 @@ async fn put_request(
 }
 
 /// The CM SDK refusing a transition: it throws, and the API answers 500 (section 2).
-fn refusal(id: Uuid, from: RequestState, target: TargetStatus) -> ApiError {
+/// How soon after another PUT moved a request a refusal counts as that PUT's lost race.
+const LOST_RACE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The exception behind a refusal: a PUT that lost a race to another one moments ago meets the
+/// database's deadlock, any other the operation's own check (the answer hides both).
+fn refusal(id: Uuid, from: RequestState, target: TargetStatus, lost_race: bool) -> ApiError {
+    if lost_race {
+        return ApiError::internal(Exception {
+            type_name: respond::SQL_EXCEPTION,
+            message: "Transaction (Process ID 57) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.".into(),
+            frames: vec![
+                "System.Data.SqlClient.SqlConnection.OnError(SqlException exception, Boolean breakConnection, Action`1 wrapCloseInAction)".into(),
+                "Microsoft.Clm.Data.RequestStore.UpdateStatus(Guid requestUuid, Int32 status)".into(),
+                "Microsoft.Clm.Rest.Controllers.RequestsController.Put(Guid id, RequestStatusUpdate update)".into(),
+            ],
+        });
+    }
     let operation = match target {
         TargetStatus::Completed => {
             "Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)"

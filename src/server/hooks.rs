@@ -218,6 +218,15 @@ pub fn trace_in_500(error: &ApiError) -> Option<Response> {
         .then(|| respond::error_json_with_trace(error))
 }
 
+/// `race_loser_trace`: only the answer of a PUT that lost a race carries the trace.
+pub fn trace_in_lost_race(error: &ApiError) -> Option<Response> {
+    let lost = error
+        .exception
+        .as_ref()
+        .is_some_and(|exception| exception.type_name == respond::SQL_EXCEPTION);
+    lost.then(|| respond::error_json_with_trace(error))
+}
+
 pub fn html_4xx(error: &ApiError) -> Option<Response> {
     error
         .status

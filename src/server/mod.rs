@@ -179,6 +179,7 @@ fn seeded_store() -> Store {
         state: RequestState::Approved,
         object,
         submitted_at,
+        moved_at: None,
     });
     store
 }

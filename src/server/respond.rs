@@ -83,6 +83,9 @@ pub struct Exception {
     pub frames: Vec<String>,
 }
 
+/// The exception type of a lost race (a deadlock victim); see `handlers::refusal`.
+pub const SQL_EXCEPTION: &str = "System.Data.SqlClient.SqlException";
+
 impl Exception {
     /// .NET's `Exception.ToString()`: type, message, then one `   at ...` line per frame.
     pub fn dump(&self) -> String {

@@ -7,6 +7,7 @@ use crate::contract::lifecycle::RequestState;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// One request as stored: its life-cycle state, the object GET and PUT answer, and its
@@ -16,6 +17,8 @@ pub struct StoredRequest {
     pub state: RequestState,
     pub object: RequestObject,
     pub submitted_at: DateTime<Utc>,
+    /// When a PUT last moved it: a PUT refused moments later lost a race to that one.
+    pub moved_at: Option<Instant>,
 }
 
 impl StoredRequest {
@@ -26,11 +29,17 @@ impl StoredRequest {
             state,
             object,
             submitted_at,
+            moved_at: None,
         }
     }
 
     pub fn id(&self) -> Uuid {
         self.object.uuid
+    }
+
+    /// Whether a PUT moved it less than `window` ago.
+    pub fn moved_within(&self, window: Duration) -> bool {
+        self.moved_at.is_some_and(|at| at.elapsed() < window)
     }
 }
 

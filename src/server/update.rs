@@ -79,6 +79,7 @@ fn decide(
 fn moved(behaviour: Behaviour, current: &StoredRequest, to: RequestState) -> StoredRequest {
     let mut next = current.clone();
     next.state = to;
+    next.moved_at = Some(std::time::Instant::now());
     next.object.status = behaviour.status_code(to);
     if to == RequestState::Completed {
         next.object.completed =
