@@ -824,6 +824,7 @@ async fn demonstrate(fault: Fault) {
         "completed_not_set" => demo_completed_not_set(&harness, id).await,
         "completed_not_iso" => demo_completed_not_iso(&harness, id).await,
         "immutable_changed" => demo_immutable_changed(&harness, id).await,
+        "completed_far_future" => demo_completed_far_future(&harness, id).await,
         "not_persisted" => demo_not_persisted(&harness, id).await,
         "invalid_status_accepted" => demo_invalid_status_accepted(&harness, id).await,
         "refusal_changes_state" => demo_refusal_changes_state(&harness, id).await,
@@ -977,6 +978,12 @@ async fn demo_refusal_changes_state(harness: &Harness, _id: String) {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_internal_error(&body);
     assert_eq!(harness.get_json(&pending).await["Status"], 8);
+}
+
+async fn demo_completed_far_future(harness: &Harness, id: String) {
+    let body = put_ok(harness, &id, TargetStatus::Completed).await;
+    assert_eq!(body["Completed"], "9999-12-31T23:59:59.9999999Z");
+    assert_eq!(harness.get_json(&id).await["Completed"], body["Completed"]);
 }
 
 async fn demo_refusal_deletes_request(harness: &Harness, id: String) {

@@ -237,7 +237,7 @@ pub static REGISTRY: &[Check] = &[
     Check {
         name: "completed_timestamp",
         section: "5",
-        summary: "After completion, Completed is an ISO 8601 timestamp, not 0001-01-01T00:00:00, and not earlier than Submitted.",
+        summary: "After completion, Completed is an ISO 8601 timestamp, not 0001-01-01T00:00:00, between Submitted and the answer's Date (or now) + 5 minutes, and the PUT answer's Completed equals GET's.",
         run: body::completed_timestamp,
     },
     Check {

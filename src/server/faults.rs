@@ -149,6 +149,14 @@ impl Fault {
             description: "Completing a request writes Completed in a US locale format (11/28/2026 3:01:02 AM) instead of an ISO timestamp.",
         },
         Fault {
+            name: "completed_far_future",
+            section: "5",
+            check: "completed_timestamp",
+            applies: Applies::Everywhere,
+            hook: Hook::CompletionStamp(hooks::far_future_stamp),
+            description: "Completing a request writes Completed as 9999-12-31T23:59:59.9999999Z, long after the answer was sent.",
+        },
+        Fault {
             name: "immutable_changed",
             section: "5",
             check: "immutable_fields",

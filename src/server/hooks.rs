@@ -129,6 +129,11 @@ pub fn never_completed(_: DateTime<Utc>) -> String {
     NOT_COMPLETED.into()
 }
 
+/// `completed_far_future`: the largest value .NET's DateTime can hold.
+pub fn far_future_stamp(_: DateTime<Utc>) -> String {
+    "9999-12-31T23:59:59.9999999Z".into()
+}
+
 pub fn us_locale_stamp(at: DateTime<Utc>) -> String {
     at.format("%-m/%-d/%Y %-I:%M:%S %p").to_string()
 }
