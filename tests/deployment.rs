@@ -91,6 +91,20 @@ async fn faulty(fault: &str) -> RunningServer {
     .expect("the reference server starts")
 }
 
+/// `run` against `backend` as a user runs it against a deployment (staging through its state
+/// endpoint, credentials given), without the life-cycle family, with `extra` flags.
+fn deployment_run(backend: &RunningServer, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["run", "--base-url", &backend.base_url()]);
+    args.extend(strings(&["--state-url", &backend.state_url()]));
+    args.extend(strings(&[
+        "-H",
+        "Authorization: Negotiate x",
+        "--no-lifecycle",
+    ]));
+    args.extend(strings(extra));
+    args
+}
+
 async fn reference(credentials: Credentials) -> RunningServer {
     server::spawn(
         ServerConfig {
@@ -1246,18 +1260,7 @@ async fn checks_judge_raw_answers_and_reports_mask_them() {
 async fn a_refusal_that_deletes_the_request_fails() {
     let scratch = TempDir::new("deploy");
     let backend = faulty("refusal_deletes_request").await;
-    let mut args = strings(&[
-        "run",
-        "--base-url",
-        &backend.base_url(),
-        "--state-url",
-        &backend.state_url(),
-        "-H",
-        "Authorization: Negotiate x",
-        "--filter",
-        "complete-from-pending-forbidden",
-    ]);
-    args.extend(strings(&QUICK));
+    let args = deployment_run(&backend, &["--filter", "complete-from-pending-forbidden"]);
     let output = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(code(&output), 1, "{}", text(&output));
     assert!(
@@ -1274,21 +1277,14 @@ async fn a_refusal_that_deletes_the_request_fails() {
 async fn a_race_loser_with_a_stack_trace_fails() {
     let scratch = TempDir::new("deploy");
     let backend = faulty("race_loser_trace").await;
-    let args = strings(&[
-        "run",
-        "--base-url",
-        &backend.base_url(),
-        "--state-url",
-        &backend.state_url(),
-        "-H",
-        "Authorization: Negotiate x",
+    let extra = [
         "--filter",
         "race-conflicting-puts",
-        "--no-lifecycle",
         "--race-rounds",
         "1",
         "-v",
-    ]);
+    ];
+    let args = deployment_run(&backend, &extra);
     let output = cmconform(args, vec![], scratch.path()).await;
     assert_eq!(code(&output), 1, "{}", text(&output));
     assert!(
