@@ -6,17 +6,14 @@
 //! ratio is what planning, staging, checks and reporting cost on top of bare HTTP. Both are
 //! timed wall-clock and measured for peak RSS by `/usr/bin/time`; medians of several rounds.
 
+mod common;
+
 use cmconform::server::{Credentials, ServerConfig, spawn};
+use common::{Sample, measure, median};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 const ROUNDS: usize = 5;
-
-struct Sample {
-    wall_ms: f64,
-    max_rss_kib: u64,
-}
 
 fn main() {
     let runtime = match tokio::runtime::Runtime::new() {
@@ -89,42 +86,6 @@ fn curl_command(config: &Path) -> Command {
     command
 }
 
-/// Runs `command` under `/usr/bin/time -f %M` and returns its wall time and peak RSS.
-fn measure(command: Command) -> Option<Sample> {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M"])
-        .arg(command.get_program())
-        .args(command.get_args());
-    if let Some(dir) = command.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let started = Instant::now();
-    let output = match timed.output() {
-        Ok(output) => output,
-        Err(error) => {
-            eprintln!("bench: cannot run /usr/bin/time: {error}");
-            return None;
-        }
-    };
-    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let max_rss_kib = stderr
-        .lines()
-        .last()
-        .and_then(|line| line.trim().parse().ok());
-    match max_rss_kib {
-        Some(max_rss_kib) => Some(Sample {
-            wall_ms,
-            max_rss_kib,
-        }),
-        None => {
-            eprintln!("bench: no RSS reading from /usr/bin/time: {stderr}");
-            None
-        }
-    }
-}
-
 /// Writes a curl config replaying every request of the report; returns how many.
 fn replay_config(report: &Path, config: &PathBuf) -> Result<usize, String> {
     let text = std::fs::read_to_string(report)
@@ -182,11 +143,6 @@ fn quote(text: &str) -> String {
         .replace('\r', "\\r")
         .replace('\t', "\\t");
     format!("\"{escaped}\"")
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn print_table(exchanges: usize, harness: &[Sample], peer: &[Sample]) {

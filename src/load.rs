@@ -161,7 +161,9 @@ pub async fn load(
         snapshots: &snapshots,
         profile: options.run.profile,
     };
-    let (samples, mut arrivals) = mpsc::unbounded_channel();
+    // Bounded: when judging falls behind, finished iterations wait to be judged instead of
+    // piling up with their bodies (their latency was already taken when they finished).
+    let (samples, mut arrivals) = mpsc::channel(options.connections.max(1) * 4);
     let started = Instant::now();
     let generator = tokio::spawn(generate(
         Schedule {
@@ -229,13 +231,16 @@ async fn generate(
     cases: Cases,
     client: Arc<HttpClient>,
     provider: Arc<Provider>,
-    samples: mpsc::UnboundedSender<Sample>,
+    samples: mpsc::Sender<Sample>,
 ) {
     let permits = Arc::new(Semaphore::new(schedule.connections));
     let mut running = Vec::new();
     for index in 0u64.. {
         let intended = schedule.start + schedule.interval.mul_f64(index as f64);
-        if intended >= schedule.end {
+        // No iteration starts after the end: a rate the target (or this machine) cannot reach
+        // shows as an achieved rate below the intended one, never as a run that outlives
+        // --duration draining a backlog.
+        if intended >= schedule.end || Instant::now() >= schedule.end {
             break;
         }
         tokio::time::sleep_until(intended).await;
@@ -259,12 +264,13 @@ async fn generate(
             let started = Instant::now();
             let executed = exec::execute_case(case, &client, &provider).await;
             drop(permit);
-            let _ = samples.send(Sample {
+            let sample = Sample {
                 intended,
                 started,
                 finished: Instant::now(),
                 executed,
-            });
+            };
+            let _ = samples.send(sample).await;
         }));
         running.retain(|task: &tokio::task::JoinHandle<()>| !task.is_finished());
     }

@@ -18,7 +18,11 @@ fn load_json(extra: &[&str]) -> (Output, serde_json::Value) {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = load(&args);
+    load_json_with(&args)
+}
+
+fn load_json_with(args: &[&str]) -> (Output, serde_json::Value) {
+    let out = load(args);
     let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, report)
 }
@@ -100,4 +104,31 @@ fn load_refuses_a_remote_target_without_consent_and_bad_bounds() {
         let text = common::output_text(&out);
         assert!(text.contains(bad[0]), "{text}");
     }
+}
+
+/// A rate nobody can reach ends with --duration: iterations stop starting at the end instead of
+/// draining a backlog of every intended one (which, at 1,000,000/s for one second, would run for
+/// minutes and hold gigabytes).
+#[test]
+fn an_unreachable_rate_stops_at_the_end_of_the_duration() {
+    let (out, report) = load_json_with(&[
+        "load",
+        "--rate",
+        "1000000/s",
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_code(&out, 0);
+    let iterations = report["iterations"].as_u64().unwrap_or_default();
+    assert!(
+        iterations > 0 && iterations < 1_000_000,
+        "{iterations} iterations: {}",
+        common::output_text(&out)
+    );
+    let achieved = report["achieved_rate"].as_f64().unwrap_or_default();
+    assert!(achieved < 1_000_000.0, "{report}");
 }

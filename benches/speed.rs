@@ -1,0 +1,206 @@
+//! `cargo bench --bench speed`: issue 13's targets, each measured against a peer or a fixed
+//! bound on the same machine in one run, and printed as a table of ratios.
+//!
+//! - Cold start: a one-case `cmconform run` (process start to exit), median of 15.
+//! - Scale: `run --generate N --tag generated` for N = 1000 (and 100,000 with
+//!   `CMCONFORM_BENCH_LARGE=1`): wall time and peak RSS.
+//! - Throughput: `cmconform load` saturating the same reference server as wrk (Debian's
+//!   package; skipped with a message when absent) at 1 and 16 connections. wrk sends one cached
+//!   GET over and over; `load` stages, GETs, PUTs and GETs again and judges every answer, so the
+//!   ratio is what the whole conformance loop costs against bare HTTP.
+//!
+//! Never part of `cargo test`: timings are read here, not asserted.
+
+mod common;
+
+use cmconform::server::{Credentials, ServerConfig, spawn};
+use common::{measure, median};
+use std::path::Path;
+use std::process::Command;
+
+const COLD_ROUNDS: usize = 15;
+const LOAD_SECONDS: u64 = 5;
+
+struct Target {
+    base_url: String,
+    state_url: String,
+}
+
+fn main() {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return eprintln!("bench: cannot start a runtime: {error}"),
+    };
+    let config = ServerConfig {
+        credentials: Credentials::AnyNonEmpty,
+        ..ServerConfig::default()
+    };
+    let server = match runtime.block_on(spawn(config, 0)) {
+        Ok(server) => server,
+        Err(error) => return eprintln!("bench: cannot start the reference server: {error}"),
+    };
+    let target = Target {
+        base_url: server.base_url(),
+        state_url: server.state_url(),
+    };
+    let work = std::env::temp_dir().join(format!("cmconform-speed-{}", std::process::id()));
+    if let Err(error) = std::fs::create_dir_all(&work) {
+        return eprintln!("bench: {}: {error}", work.display());
+    }
+    println!("| measure | cmconform | bound or peer | ratio | target |");
+    println!("|---|---|---|---|---|");
+    cold_start(&target);
+    let mut sizes = vec![1000];
+    if std::env::var_os("CMCONFORM_BENCH_LARGE").is_some() {
+        sizes.push(100_000);
+    }
+    for size in sizes {
+        scale(&target, size, &work);
+    }
+    for connections in [1, 16] {
+        throughput(&runtime, &target, connections, &work);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    runtime.block_on(server.shutdown());
+}
+
+/// `cmconform ARGS` against the target, from the checkout.
+fn cmconform(target: &Target, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cmconform"));
+    command
+        .args(args)
+        .args(["--base-url", &target.base_url])
+        .args(["--state-url", &target.state_url])
+        .args(["-H", "Authorization: Negotiate bench"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn cold_start(target: &Target) {
+    let mut walls = Vec::new();
+    for _ in 0..COLD_ROUNDS {
+        let run = cmconform(
+            target,
+            &["run", "--filter", "documented-example", "--quiet"],
+        );
+        let Some(sample) = measure(run) else { return };
+        walls.push(sample.wall_ms);
+    }
+    let wall = median(walls);
+    println!(
+        "| one-case run, cold start | {wall:.1} ms | 15 ms | {:.2}x | at most 1x (Hurl not installed: no peer ratio) |",
+        wall / 15.0
+    );
+}
+
+fn scale(target: &Target, size: usize, work: &Path) {
+    let report = work.join(format!("generated-{size}.json"));
+    let report = report.display().to_string();
+    let count = size.to_string();
+    let run = cmconform(
+        target,
+        &[
+            "run",
+            "--generate",
+            &count,
+            "--tag",
+            "generated",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            &report,
+        ],
+    );
+    let Some(sample) = measure(run) else { return };
+    let bound_kib: f64 = if size <= 1000 { 30.0 } else { 100.0 } * 1024.0;
+    println!(
+        "| --generate {size}: peak RSS ({:.1} s) | {:.1} MiB | {:.0} MiB | {:.2}x | at most 1x |",
+        sample.wall_ms / 1000.0,
+        sample.max_rss_kib as f64 / 1024.0,
+        bound_kib / 1024.0,
+        sample.max_rss_kib as f64 / bound_kib
+    );
+}
+
+fn throughput(runtime: &tokio::runtime::Runtime, target: &Target, connections: u16, work: &Path) {
+    let Some(wrk) = wrk_rate(runtime, target, connections) else {
+        return;
+    };
+    let report = work.join(format!("load-{connections}.json"));
+    let duration = format!("{LOAD_SECONDS}s");
+    let connections_text = connections.to_string();
+    let report_text = report.display().to_string();
+    let load = cmconform(
+        target,
+        &[
+            "load",
+            "--rate",
+            "1000000/s",
+            "--duration",
+            &duration,
+            "--connections",
+            &connections_text,
+            "--format",
+            "json",
+            "--output",
+            &report_text,
+        ],
+    );
+    if measure(load).is_none() {
+        return;
+    }
+    let Some(rate) = load_rate(&report) else {
+        return eprintln!("bench: no load report at {report_text}");
+    };
+    println!(
+        "| exchanges/s, {connections} connection(s) | {rate:.0} | wrk {wrk:.0} | {:.2} | at least 0.60 |",
+        rate / wrk.max(1.0)
+    );
+}
+
+/// Requests per second of `cmconform load`, from its JSON report.
+fn load_rate(report: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(report).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(json["requests"].as_f64()? / json["duration_s"].as_f64()?.max(0.001))
+}
+
+/// wrk's requests per second for GETs of one staged request.
+fn wrk_rate(runtime: &tokio::runtime::Runtime, target: &Target, connections: u16) -> Option<f64> {
+    let id = runtime.block_on(stage(&target.state_url))?;
+    let url = format!(
+        "{}/CertificateManagement/api/v1.0/requests/{id}",
+        target.base_url
+    );
+    let output = Command::new("wrk")
+        .args(["-t1", "-c", &connections.to_string()])
+        .args(["-d", &format!("{LOAD_SECONDS}s")])
+        .args(["-H", "Authorization: Negotiate bench", &url])
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!("bench: wrk not run ({error}); install Debian's wrk for the ratio");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|rate| rate.trim().parse().ok())
+}
+
+async fn stage(state_url: &str) -> Option<String> {
+    let body = serde_json::json!({"state": "approved", "action": "setup"});
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(state_url)
+        .json(&body)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    answer["id"].as_str().map(str::to_string)
+}
