@@ -25,3 +25,78 @@ pub fn transport_error(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         broken.join("; "),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::testing::{answer, case, class, evidence, json_answer, verdict_of};
+    use crate::client::{Exchange, TransportError};
+    use crate::contract::lifecycle::RequestState;
+    use crate::contract::profile::Profile;
+    use crate::exec::StepEvidence;
+    use crate::plan::StepKind;
+    use crate::sequences::success;
+    use std::time::Duration;
+
+    fn broken(error: TransportError) -> Exchange {
+        Exchange {
+            response: Err(error),
+            ..answer(200, &[], "")
+        }
+    }
+
+    #[test]
+    fn any_exchange_without_a_complete_answer_fails_and_only_then() {
+        let approved = serde_json::json!({"Status": 3});
+        let completed = serde_json::json!({"Status": 8});
+        let ok = || json_answer(200, &completed);
+        let table: [(StepEvidence, &str); 6] = [
+            (evidence(Some(&approved), ok(), Some(&completed)), "pass"),
+            // A refusal or a server error is an answer: other checks judge it.
+            (
+                evidence(Some(&approved), answer(500, &[], ""), Some(&approved)),
+                "pass",
+            ),
+            (
+                evidence(
+                    Some(&approved),
+                    broken(TransportError::Timeout(Duration::from_secs(1))),
+                    Some(&approved),
+                ),
+                "fail",
+            ),
+            (
+                evidence(
+                    Some(&approved),
+                    broken(TransportError::Protocol("truncated".into())),
+                    None,
+                ),
+                "fail",
+            ),
+            (
+                evidence(
+                    Some(&approved),
+                    broken(TransportError::BodyTooLarge(8)),
+                    None,
+                ),
+                "fail",
+            ),
+            // The GET after counts as much as the PUT.
+            (
+                StepEvidence {
+                    after: Some(broken(TransportError::Closed("reset".into()))),
+                    ..evidence(Some(&approved), ok(), None)
+                },
+                "fail",
+            ),
+        ];
+        for (index, (evidence, expected)) in table.into_iter().enumerate() {
+            let case = case(
+                RequestState::Approved,
+                success(RequestState::Completed),
+                StepKind::Reading,
+            );
+            let verdict = verdict_of("transport_error", case, evidence, Profile::Documented);
+            assert_eq!(class(&verdict), expected, "row {index}: {verdict:?}");
+        }
+    }
+}
