@@ -836,6 +836,7 @@ async fn demonstrate(fault: Fault) {
         "credentials_ignored" => demo_credentials_ignored(&harness, id).await,
         "stack_trace_500" => demo_stack_trace_500(&harness, id).await,
         "race_loser_trace" => demo_race_loser_trace(&harness, id).await,
+        "error_page_trace" => demo_error_page_trace(&harness, id).await,
         "truncated_json" => demo_truncated_json(&harness, id).await,
         "short_body" => demo_short_body(&harness, id).await,
         "slow_answer" => demo_slow_answer(&harness, id).await,
@@ -1069,6 +1070,24 @@ async fn demo_stack_trace_500(harness: &Harness, _id: String) {
             r"\r\n   at Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)"
         ),
         "{text}"
+    );
+}
+
+async fn demo_error_page_trace(harness: &Harness, _id: String) {
+    let pending = harness.stage(RequestState::Pending).await;
+    let response = harness.put(&pending, TargetStatus::Completed).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let page = response.text().await.unwrap_or_default();
+    assert!(
+        page.contains("Server Error in '/CertificateManagement' Application."),
+        "{page}"
+    );
+    assert!(page.contains("[ClmException: "), "{page}");
+    assert!(
+        page.contains(
+            "   Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid) +40"
+        ),
+        "{page}"
     );
 }
 

@@ -1,5 +1,5 @@
 //! Checks on response bodies: the Request schema of section 3, the Uuid of the URL, the Completed
-//! timestamp of section 5, and the no-stack-trace rule of section 2.
+//! timestamp of section 5.
 
 use super::extra_fields::extra_fields_verdict;
 use super::{CheckContext, Subject, Verdict, is_success, step};
@@ -8,9 +8,7 @@ use crate::contract::fixture::Outcome;
 use crate::contract::request_fields::extra_fields;
 use crate::contract::timestamp::Timestamp;
 use crate::contract::{ERROR_SCHEMA, REQUEST_SCHEMA};
-use regex::Regex;
 use serde_json::Value;
-use std::sync::LazyLock;
 
 /// 2xx bodies are Requests, 500 bodies are error objects; each must be JSON valid against its schema.
 pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
@@ -223,49 +221,6 @@ fn completed_mismatch(sources: &[(&str, &ReceivedResponse)]) -> Option<String> {
     (!same).then(|| format!("the PUT answer says Completed {answer} but GET after shows {after}"))
 }
 
-static STACK_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)(^|\\r\\n|\\n)\s*at [\w.`<>\[\]+]+\(.*?\)|System\.[\w.]*Exception\b|--- End of (inner exception )?stack trace|\x22StackTrace\x22\s*:")
-        .expect("constant pattern compiles")
-});
-
-static CORRELATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)correlation|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .expect("constant pattern compiles")
-});
-
-/// No body leaks a stack trace; a 500 body should carry a correlation ID.
-pub fn no_stack_trace(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
-    let mut traces = Vec::new();
-    let mut uncorrelated = Vec::new();
-    for (label, response) in subject.answers_with_bodies() {
-        let text = response.body_text();
-        if let Some(found) = STACK_FRAME.find(&text) {
-            traces.push(format!(
-                "{label} ({}): {:?}",
-                response.status,
-                found.as_str().trim()
-            ));
-        }
-        if response.status == 500 && !CORRELATION.is_match(&text) {
-            uncorrelated.push(label);
-        }
-    }
-    if !traces.is_empty() {
-        return Some(Verdict::fail(
-            "a response leaks a stack trace",
-            "no stack trace or exception dump",
-            traces.join("; "),
-        ));
-    }
-    if !uncorrelated.is_empty() {
-        return Some(Verdict::warn(format!(
-            "500 body without a correlation ID: {}",
-            uncorrelated.join(", ")
-        )));
-    }
-    Some(Verdict::Pass)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,12 +327,5 @@ mod tests {
         assert!(completion_problem(&both_local).is_some_and(|p| p.contains("earlier")));
         let offsets = answer("2015-07-08T01:36:21.93+02:00", "2015-07-07T23:37:00Z");
         assert_eq!(completion_problem(&offsets), None);
-    }
-
-    #[test]
-    fn stack_frames_are_recognized() {
-        let trace = "System.InvalidOperationException: bad\r\n   at Microsoft.Clm.Provision.ExecuteOperations.Complete(Guid requestUuid)";
-        assert!(STACK_FRAME.is_match(trace));
-        assert!(!STACK_FRAME.is_match(r#"{"Message":"An error has occurred. Correlation ID: 1"}"#));
     }
 }

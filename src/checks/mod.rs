@@ -5,6 +5,7 @@
 mod body;
 pub mod by_value;
 mod extra_fields;
+mod no_stack_trace;
 pub mod open_input_equivalence;
 mod race;
 mod snapshot;
@@ -273,8 +274,8 @@ pub static REGISTRY: &[Check] = &[
     Check {
         name: "no_stack_trace",
         section: "2",
-        summary: "No response body carries a stack trace or exception dump; a 500 body should carry a correlation ID (warning otherwise).",
-        run: body::no_stack_trace,
+        summary: "No response body carries a stack trace or exception dump (.NET traces, ASP.NET error pages); a 500 body should carry a correlation ID that is not an id of the request (warning otherwise, and for an empty 500).",
+        run: no_stack_trace::no_stack_trace,
     },
     Check {
         name: "snapshot",

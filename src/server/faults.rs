@@ -245,6 +245,14 @@ impl Fault {
             description: "500 answers carry the .NET exception type and stack trace, which must never reach the client.",
         },
         Fault {
+            name: "error_page_trace",
+            section: "2",
+            check: "no_stack_trace",
+            applies: Applies::Everywhere,
+            hook: Hook::ErrorAnswer(hooks::error_page_500),
+            description: "500 answers are ASP.NET's error page (Server Error in '/CertificateManagement' Application.) with the exception and its stack frames.",
+        },
+        Fault {
             name: "race_loser_trace",
             section: "2",
             check: "no_stack_trace",

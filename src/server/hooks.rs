@@ -232,6 +232,12 @@ pub fn trace_in_lost_race(error: &ApiError) -> Option<Response> {
     lost.then(|| respond::error_json_with_trace(error))
 }
 
+/// `error_page_trace`: 500s are ASP.NET's own error page, stack trace included.
+pub fn error_page_500(error: &ApiError) -> Option<Response> {
+    (error.status == StatusCode::INTERNAL_SERVER_ERROR)
+        .then(|| respond::error_page_with_trace(error))
+}
+
 pub fn html_4xx(error: &ApiError) -> Option<Response> {
     error
         .status

@@ -171,6 +171,32 @@ pub fn error_html(error: &ApiError) -> Response {
     )
 }
 
+/// ASP.NET's own error page for an unhandled exception (`customErrors mode="Off"`): the
+/// "Server Error in '/...' Application." title, the exception as `[ClmException: message]`,
+/// and frames that end in an IL offset instead of starting with "at".
+pub fn error_page_with_trace(error: &ApiError) -> Response {
+    let message = html_escape(
+        error
+            .exception
+            .as_ref()
+            .map_or(&error.message, |exception| &exception.message),
+    );
+    let frames: String = error
+        .exception
+        .iter()
+        .flat_map(|exception| exception.frames.iter())
+        .enumerate()
+        .map(|(index, frame)| format!("   {} +{}\r\n", html_escape(frame), 40 + index * 57))
+        .collect();
+    let page = format!(
+        "<html>\r\n<head><title>{message}</title></head>\r\n<body bgcolor=\"white\">\r\n<span><H1>Server Error in '/CertificateManagement' Application.<hr width=100% size=1 color=silver></H1>\r\n<h2> <i>{message}</i> </h2></span>\r\n<b> Description: </b>An unhandled exception occurred during the execution of the current web request.<br><br>\r\n<b> Exception Details: </b>Microsoft.Clm.Shared.ClmException: {message}<br><br>\r\n<b>Stack Trace:</b> <br><br>\r\n<table width=100% bgcolor=\"#ffffcc\"><tr><td><code><pre>\r\n[ClmException: {message}]\r\n{frames}</pre></code></td></tr></table>\r\n</body></html>\r\n"
+    );
+    finish(
+        error,
+        bytes(error.status, "text/html; charset=utf-8", page.into_bytes()),
+    )
+}
+
 fn finish(error: &ApiError, mut response: Response) -> Response {
     if let Some((name, value)) = &error.header {
         response
