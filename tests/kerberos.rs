@@ -316,7 +316,8 @@ async fn password_and_client_keytab_credentials() {
 
 /// Each way Kerberos fails ends the run before any case with exit 2, naming the step: no
 /// ticket, a wrong SPN (unknown to the KDC), a token the server refuses (an SPN it holds no key
-/// for), a wrong password, an unreachable KDC; `doctor` names the step too.
+/// for), a wrong password, an unreachable KDC, an answer without the server's mutual
+/// authentication token; `doctor` names the step too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_steps_are_named() {
     let Some(python) = kerberos_tools() else {
@@ -376,6 +377,11 @@ async fn failed_steps_are_named() {
         assert!(all.contains(step), "{step}: {all}");
         assert!(!all.contains("not-the-password"), "{all}");
     }
+    let silent = realm.acceptor(&backend, &["--no-mutual"]);
+    let output = cmconform(&realm, run_args(&silent, &backend), realm.client_env()).await;
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(all.contains("step 'mutual authentication' failed"), "{all}");
     let doctor = args(&[
         "doctor",
         "--base-url",

@@ -14,7 +14,7 @@ connections.
 
 Usage: acceptor.py --upstream URL --upstream-auth VALUE --offer "Negotiate,NTLM"
                    [--html] [--strict-spnego] [--close-after N] [--log FILE]
-                   [--kerberos [--per-request]]
+                   [--kerberos [--per-request] [--no-mutual]]
 The NTLM users come from the file named by NTLM_USER_FILE (DOMAIN:user:password lines).
 It prints "listening PORT" once it accepts connections, and stops on SIGTERM.
 """
@@ -59,6 +59,8 @@ def parse_args():
                         help="accept Kerberos through SPNEGO with python-gssapi")
     parser.add_argument("--per-request", action="store_true",
                         help="(--kerberos) every request must carry a fresh token")
+    parser.add_argument("--no-mutual", action="store_true",
+                        help="(--kerberos) leave the mutual-authentication token out")
     return parser.parse_args()
 
 
@@ -216,7 +218,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = response.status
         finally:
             connection.close()
-        if final_token:
+        if final_token and not self.options.no_mutual:
             answer_headers.append(("WWW-Authenticate",
                                    f"{self.scheme.capitalize()} {base64.b64encode(final_token).decode()}"))
         self.served += 1
