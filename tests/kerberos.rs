@@ -438,6 +438,68 @@ async fn a_reproduction_replays_with_curl_negotiate() {
     backend.shutdown().await;
 }
 
+/// A test CA and a certificate for `localhost` it signed (ECDSA P-256 with SHA-256), as PEM
+/// files in `dir`: `(ca, certificate, key)`.
+fn tls_files(dir: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+        .expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let certificate = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("server certificate");
+    let files = [
+        ("ca.pem", ca.pem()),
+        ("server.pem", certificate.pem()),
+        ("server.key", key.serialize_pem()),
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(name, pem)| {
+            let path = format!("{dir}/{name}");
+            std::fs::write(&path, pem).expect("PEM file");
+            path
+        })
+        .collect();
+    (paths[0].clone(), paths[1].clone(), paths[2].clone())
+}
+
+/// Extended Protection over https: every token carries the connection's `tls-server-end-point`
+/// channel binding. An acceptor that requires the binding of its certificate accepts a full
+/// run; one that requires another binding refuses the token (MIT accepts a token without any
+/// binding, so the refusal shows the binding is sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_protection_binds_tokens_to_the_tls_connection() {
+    let Some(python) = kerberos_tools() else {
+        return;
+    };
+    let realm = Realm::start(python);
+    let backend = upstream().await;
+    let (ca, certificate, key) = tls_files(&realm.dir());
+    for (binding, code) in [("right", 0), ("wrong", 2)] {
+        let flags = ["--tls", &certificate, &key, "--channel-binding", binding];
+        let acceptor = realm.acceptor(&backend, &flags);
+        let mut list = run_args(&acceptor, &backend);
+        list[2] = format!("https://localhost:{}", acceptor.port);
+        list.extend(args(&["--cacert", &ca]));
+        let output = cmconform(&realm, list, realm.client_env()).await;
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(code), "{binding}: {all}");
+        if code == 0 {
+            assert!(acceptor.count(" authenticated user=svc-cm@") > 0, "{all}");
+            assert_eq!(acceptor.lines(" refused "), Vec::<String>::new());
+        } else {
+            assert!(all.contains("step 'token' failed"), "{all}");
+            let refused = acceptor.lines(" refused token:");
+            assert!(!refused.is_empty(), "{all}");
+        }
+    }
+    backend.shutdown().await;
+}
+
 /// Without the GSSAPI library `--auth negotiate` stops with exit 2 and names the library;
 /// the dry run needs no library and prints `curl --negotiate -u :`. (No Kerberos tools needed.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

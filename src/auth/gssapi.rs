@@ -30,6 +30,16 @@ struct OidDesc {
     elements: *mut c_void,
 }
 
+/// gss_channel_bindings_struct: only the application data is used (addresses unspecified).
+#[repr(C)]
+struct ChannelBindings {
+    initiator_addrtype: OmUint32,
+    initiator_address: BufferDesc,
+    acceptor_addrtype: OmUint32,
+    acceptor_address: BufferDesc,
+    application_data: BufferDesc,
+}
+
 #[repr(C)]
 struct OidSetDesc {
     count: usize,
@@ -376,6 +386,8 @@ impl Drop for Credential {
 pub struct Context {
     gssapi: Arc<Gssapi>,
     credential: Option<Arc<Credential>>,
+    /// The channel binding's application data (`tls-server-end-point:<hash>` over https).
+    channel_binding: Option<Vec<u8>>,
     target: *mut c_void,
     context: *mut c_void,
     complete: bool,
@@ -395,11 +407,13 @@ impl std::fmt::Debug for Context {
 
 impl Context {
     /// A context for `spn`: `HTTP/host` (host-based) or `HTTP/host@REALM` (a principal name);
-    /// with no `credential`, the environment's (`KRB5CCNAME`, `KRB5_CLIENT_KTNAME`).
+    /// with no `credential`, the environment's (`KRB5CCNAME`, `KRB5_CLIENT_KTNAME`); with a
+    /// `channel_binding`, its tokens are bound to the connection (Extended Protection).
     pub fn new(
         gssapi: Arc<Gssapi>,
         spn: &str,
         credential: Option<Arc<Credential>>,
+        channel_binding: Option<Vec<u8>>,
     ) -> Result<Context, GssError> {
         let (text, oid) = match spn.split_once('/') {
             Some((service, host)) if !host.contains('@') => {
@@ -414,6 +428,7 @@ impl Context {
         Ok(Context {
             gssapi,
             credential,
+            channel_binding,
             target,
             context: std::ptr::null_mut(),
             complete: false,
@@ -492,6 +507,26 @@ impl Context {
             .credential
             .as_ref()
             .map_or(std::ptr::null_mut(), |credential| credential.handle);
+        let mut binding_data = self.channel_binding.clone().unwrap_or_default();
+        let empty = || BufferDesc {
+            length: 0,
+            value: std::ptr::null_mut(),
+        };
+        let mut bindings = ChannelBindings {
+            initiator_addrtype: 0,
+            initiator_address: empty(),
+            acceptor_addrtype: 0,
+            acceptor_address: empty(),
+            application_data: BufferDesc {
+                length: binding_data.len(),
+                value: binding_data.as_mut_ptr().cast(),
+            },
+        };
+        let bindings_pointer: *mut c_void = if self.channel_binding.is_some() {
+            (&mut bindings as *mut ChannelBindings).cast()
+        } else {
+            std::ptr::null_mut()
+        };
         // SAFETY: every pointer is to a live local, to a context handle the caller owns, to
         // this context's target name or to a credential kept alive by the Arc; a null
         // credential means the default (the environment's ticket), a null channel binding
@@ -505,7 +540,7 @@ impl Context {
                 &mut mech_desc,
                 MUTUAL_FLAG | SEQUENCE_FLAG,
                 0,
-                std::ptr::null_mut(),
+                bindings_pointer,
                 &mut input_buffer,
                 std::ptr::null_mut(),
                 &mut output,

@@ -69,14 +69,15 @@ impl Kerberos {
             .map_err(|error| KerberosFailure::of(&error, user))
     }
 
-    /// A fresh context towards `spn` and its first token. Blocks on the KDC when no service
-    /// ticket is cached yet.
+    /// A fresh context towards `spn` and its first token, bound to `channel_binding` when the
+    /// connection has one. Blocks on the KDC when no service ticket is cached yet.
     pub fn first_token(
         &self,
         spn: &str,
         credential: Option<Arc<Credential>>,
+        channel_binding: Option<Vec<u8>>,
     ) -> Result<(Context, Vec<u8>), KerberosFailure> {
-        let mut context = Context::new(Arc::clone(&self.gssapi), spn, credential)
+        let mut context = Context::new(Arc::clone(&self.gssapi), spn, credential, channel_binding)
             .map_err(|error| KerberosFailure::of(&error, spn))?;
         let token = context
             .step(None)

@@ -46,8 +46,8 @@ pub fn wrap_response(ntlm_authenticate: &[u8]) -> Vec<u8> {
     tlv(0xa1, &tlv(0x30, &[token, mic].concat()))
 }
 
-/// Reads one TLV at the start of `bytes`: `(tag, content, rest)`.
-fn read_tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+/// Reads one DER TLV at the start of `bytes`: `(tag, content, rest)`.
+pub(crate) fn read_tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = bytes.split_first()?;
     let (&first, rest) = rest.split_first()?;
     let (length, rest) = if first < 0x80 {

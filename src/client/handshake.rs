@@ -257,6 +257,14 @@ mod tests {
                 "step 'token' failed",
                 "--spn",
             ),
+            (
+                HandshakeStep::MutualAuthentication {
+                    spn: "HTTP/cm".into(),
+                    detail: "no token".into(),
+                },
+                "step 'mutual authentication' failed",
+                "holder of the SPN's key",
+            ),
         ];
         for (step, starts, fix) in cases {
             let text = step.to_string();

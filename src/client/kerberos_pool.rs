@@ -3,8 +3,9 @@
 //! asks again (a 401 there) a fresh context makes a fresh token, since Kerberos tokens are
 //! single use. The first request on a connection carries its token at once (one round trip,
 //! no anonymous probe); the server's mutual-authentication token in the answer is verified
-//! before the answer is believed. The step a failure stopped at is kept for the pre-flight and
-//! `doctor`.
+//! before the answer is believed. Over https each token carries the connection's
+//! `tls-server-end-point` channel binding (Extended Protection). The step a failure stopped at
+//! is kept for the pre-flight and `doctor`.
 
 use super::TransportError;
 use super::handshake::{HandshakeStep, offer_scheme, offers};
@@ -77,7 +78,10 @@ impl KerberosPool {
 
     /// A fresh context and its first token, off the async threads (the library may ask the
     /// KDC for a ticket).
-    async fn first_token(&self) -> Result<(Context, String), TransportError> {
+    async fn first_token(
+        &self,
+        channel_binding: Option<Vec<u8>>,
+    ) -> Result<(Context, String), TransportError> {
         let credential = self
             .credential
             .get_or_init(|| {
@@ -93,9 +97,11 @@ impl KerberosPool {
             .map_err(|failure| self.fail(HandshakeStep::Kerberos(failure)))?;
         let kerberos = Arc::clone(&self.kerberos);
         let spn = self.spn.clone();
-        let made = tokio::task::spawn_blocking(move || kerberos.first_token(&spn, credential))
-            .await
-            .unwrap_or_else(|error| Err(panicked(&error)));
+        let made = tokio::task::spawn_blocking(move || {
+            kerberos.first_token(&spn, credential, channel_binding)
+        })
+        .await
+        .unwrap_or_else(|error| Err(panicked(&error)));
         let (context, token) =
             made.map_err(|failure| self.fail(HandshakeStep::Kerberos(failure)))?;
         Ok((context, format!("Negotiate {}", BASE64.encode(token))))
@@ -120,7 +126,8 @@ impl KerberosPool {
                     )));
                 }
                 tokens += 1;
-                let (context, authorization) = self.first_token().await?;
+                let binding = pinned.connection.channel_binding().map(<[u8]>::to_vec);
+                let (context, authorization) = self.first_token(binding).await?;
                 headers.push(("Authorization".to_string(), authorization));
                 sent = Some(Sent { context });
             }

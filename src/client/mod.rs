@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+mod channel_binding;
 mod connection;
 mod curl;
 pub use curl::ReplayAuth;

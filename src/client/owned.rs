@@ -127,6 +127,7 @@ impl Endpoint {
             .await
             .map_err(|error| connect_error(format!("{}:{}: {error}", self.host, self.port)))?;
         let _ = stream.set_nodelay(true);
+        let mut channel_binding = None;
         let sender = match &self.tls {
             Some((connector, name)) => {
                 let stream = connector
@@ -137,12 +138,21 @@ impl Endpoint {
                         let retry = !detail.contains("certificate");
                         (TransportError::Connect(detail), retry)
                     })?;
+                channel_binding = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|leaf| super::channel_binding::tls_server_end_point(leaf.as_ref()));
                 handshake(TokioIo::new(stream)).await
             }
             None => handshake(TokioIo::new(stream)).await,
         }
         .map_err(|error| connect_error(format!("HTTP/1.1 handshake: {}", error_chain(&error))))?;
-        Ok(OwnedConnection { sender })
+        Ok(OwnedConnection {
+            sender,
+            channel_binding,
+        })
     }
 
     /// The `Host` header value.
@@ -167,9 +177,16 @@ where
 #[derive(Debug)]
 pub(super) struct OwnedConnection {
     sender: SendRequest<Full<Bytes>>,
+    /// The `tls-server-end-point` channel binding of an https connection (Extended Protection).
+    channel_binding: Option<Vec<u8>>,
 }
 
 impl OwnedConnection {
+    /// The channel binding a Kerberos token on this connection carries (none over http).
+    pub(super) fn channel_binding(&self) -> Option<&[u8]> {
+        self.channel_binding.as_deref()
+    }
+
     /// Whether the connection may still carry a request (the server has not closed it).
     pub(super) fn is_open(&self) -> bool {
         !self.sender.is_closed()

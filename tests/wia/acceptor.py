@@ -15,6 +15,7 @@ connections.
 Usage: acceptor.py --upstream URL --upstream-auth VALUE --offer "Negotiate,NTLM"
                    [--html] [--strict-spnego] [--close-after N] [--log FILE]
                    [--kerberos [--per-request] [--no-mutual]]
+                   [--tls CERT KEY [--channel-binding right|wrong]]
 The NTLM users come from the file named by NTLM_USER_FILE (DOMAIN:user:password lines).
 It prints "listening PORT" once it accepts connections, and stops on SIGTERM.
 """
@@ -61,6 +62,11 @@ def parse_args():
                         help="(--kerberos) every request must carry a fresh token")
     parser.add_argument("--no-mutual", action="store_true",
                         help="(--kerberos) leave the mutual-authentication token out")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                        help="serve https with this PEM certificate and key")
+    parser.add_argument("--channel-binding", choices=["right", "wrong"],
+                        help="(--kerberos --tls) require the tls-server-end-point binding of the "
+                             "certificate (SHA-256), or a wrong one")
     return parser.parse_args()
 
 
@@ -158,7 +164,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.scheme = "negotiate"
         self.event("negotiate kerberos")
         try:
-            context = gssapi.SecurityContext(creds=ACCEPTOR_CREDENTIALS[0], usage="accept")
+            context = gssapi.SecurityContext(creds=ACCEPTOR_CREDENTIALS[0], usage="accept",
+                                             channel_bindings=CHANNEL_BINDINGS[0])
             out = context.step(data)
             complete = context.complete
         except gssapi.exceptions.GSSError as error:
@@ -233,8 +240,21 @@ def length_sent(handler):
     return handler.headers.get("Content-Length") is not None
 
 
-# The acceptor's credentials (--kerberos), acquired once from KRB5_KTNAME.
+# The acceptor's credentials (--kerberos), acquired once from KRB5_KTNAME, and the channel
+# binding it requires (--channel-binding; None: none required).
 ACCEPTOR_CREDENTIALS = []
+CHANNEL_BINDINGS = [None]
+
+
+def tls_server_end_point(certificate_file, right):
+    """RFC 5929's binding of a SHA-256-signed certificate: its SHA-256 hash (or a wrong one)."""
+    import hashlib
+    import ssl
+
+    with open(certificate_file) as pem:
+        der = ssl.PEM_cert_to_DER_cert(pem.read())
+    digest = hashlib.sha256(der if right else der + b"wrong").digest()
+    return b"tls-server-end-point:" + digest
 
 
 def main():
@@ -243,10 +263,19 @@ def main():
         import gssapi
 
         ACCEPTOR_CREDENTIALS.append(gssapi.Credentials(usage="accept"))
+        if options.channel_binding:
+            data = tls_server_end_point(options.tls[0], options.channel_binding == "right")
+            CHANNEL_BINDINGS[0] = gssapi.raw.ChannelBindings(application_data=data)
     Handler.options = options
     Handler.log_file = open(options.log, "a") if options.log else None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if options.tls:
+        import ssl
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*options.tls)
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()
