@@ -378,6 +378,15 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
             credentials: Credentials::Exact(credential.clone()),
             slow_delay: options.embedded_slow_delay,
             log: false,
+            // The harness's client keeps idle connections 90 s (reqwest's default): a server that
+            // closed them sooner could close one just as it is reused for a PUT. The harness is
+            // the only client, and --race-concurrency may open more than serve's default cap.
+            limits: server::Limits {
+                header_timeout: Duration::from_secs(300),
+                idle_timeout: Duration::from_secs(300),
+                max_connections: usize::from(u16::MAX) * 2,
+                ..server::Limits::default()
+            },
         },
         0,
     )

@@ -11,6 +11,10 @@ pub const MAX_SECONDS: f64 = 86_400.0;
 pub const MAX_GENERATE: u32 = 1_000_000;
 /// The most retries of a connection that could not be established.
 pub const MAX_RETRIES: u32 = 10;
+/// The most connections `serve --max-connections` may allow (each is a file descriptor).
+pub const MAX_CONNECTIONS: u32 = 1_000_000;
+/// The most staged requests `serve --max-requests` may keep (each is a few KiB).
+pub const MAX_REQUESTS: u32 = 10_000_000;
 
 /// A timeout in seconds: a positive number, at most one day.
 pub fn seconds(text: &str) -> Result<Duration, String> {

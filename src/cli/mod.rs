@@ -261,6 +261,21 @@ pub struct ServeArgs {
     pub credential: Option<String>,
     #[command(flatten)]
     pub auth: connection::ServeAuthArgs,
+    /// Seconds a request head may take to arrive; idle kept-alive, partial and trickled
+    /// connections are closed after it.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = bounds::seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a connection may make no progress while the server reads a body or writes an
+    /// answer before it is closed.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = bounds::seconds)]
+    pub idle_timeout: Duration,
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=i64::from(bounds::MAX_CONNECTIONS)))]
+    pub max_connections: u32,
+    /// Staged requests kept; past it the least recently used one is evicted (the documented
+    /// example is always kept).
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=i64::from(bounds::MAX_REQUESTS)))]
+    pub max_requests: u32,
 }
 
 #[derive(Debug, Args)]
@@ -529,6 +544,12 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
         fault,
         credentials: args.auth.credentials(args.credential.clone())?,
         log: true,
+        limits: crate::server::Limits {
+            header_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
+            max_requests: args.max_requests as usize,
+        },
         ..crate::server::ServerConfig::default()
     };
     let server = crate::server::spawn(config, args.port)

@@ -11,7 +11,7 @@ use super::dialect::Routing;
 use super::hooks::Exchange;
 use super::model::{RequestObject, generated_request};
 use super::respond::{self, ApiError, Exception};
-use super::store::StoredRequest;
+use super::store::{Removal, StoredRequest};
 use super::update::{PutOutcome, apply_put};
 use crate::contract::REQUESTS_PATH;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
@@ -282,9 +282,14 @@ fn refusal(id: Uuid, from: RequestState, target: TargetStatus, lost_race: bool) 
     })
 }
 
-/// `POST /_cmconform/states` with `{"state": "<state>", "action": "setup"}`: stages a fresh
-/// request in that state and answers `{"id": "<guid>"}`. No authentication and no fault: the
-/// harness must always be able to stage states.
+/// `POST /_cmconform/states`, the Pact-style provider-state endpoint. No authentication and no
+/// fault: the harness must always be able to stage states.
+/// - `{"state": "<state>", "action": "setup"}` (or no action) stages a fresh request in that
+///   state and answers `{"id": "<guid>"}`;
+/// - `{"state": "<state>", "action": "teardown", "id": "<guid>"}` forgets that request and
+///   answers `{"id": "<guid>", "removed": true}` (`false` if it was already gone: evicted or
+///   torn down before, so a repeated teardown is harmless). The documented example is not
+///   staged and cannot be torn down (400).
 pub async fn stage(
     State(conn): State<ConnState>,
     method: Method,
@@ -297,15 +302,17 @@ pub async fn stage(
         );
         return respond::error_json(&error.with_header(ALLOW, "POST"));
     }
-    let state = match body
+    let action = body
         .map_err(|rejection| rejection.to_string())
-        .and_then(|body| staging_request(&body))
-    {
-        Ok(state) => state,
-        Err(message) => {
-            return respond::error_json(&ApiError::new(StatusCode::BAD_REQUEST, message));
-        }
-    };
+        .and_then(|body| staging_request(&body));
+    match action {
+        Ok(StateAction::Setup(state)) => setup(&conn, state),
+        Ok(StateAction::Teardown(id)) => teardown(&conn, id),
+        Err(message) => respond::error_json(&ApiError::new(StatusCode::BAD_REQUEST, message)),
+    }
+}
+
+fn setup(conn: &ConnState, state: RequestState) -> Response {
     let mut staged = StoredRequest::generated(state);
     staged.object.status = conn.app.behaviour.status_code(state);
     let id = staged.id();
@@ -313,20 +320,50 @@ pub async fn stage(
     respond::json_value(StatusCode::OK, &json!({ "id": id }))
 }
 
-/// The state a staging body asks for, or what is wrong with the body.
-fn staging_request(body: &[u8]) -> Result<RequestState, String> {
+fn teardown(conn: &ConnState, id: Uuid) -> Response {
+    let removed = match conn.app.store.remove(id) {
+        Removal::Removed => true,
+        Removal::Unknown => false,
+        Removal::Pinned => {
+            let message =
+                format!("{id} is the documented example, not a staged request: it stays.");
+            return respond::error_json(&ApiError::new(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    respond::json_value(StatusCode::OK, &json!({ "id": id, "removed": removed }))
+}
+
+/// What a state-endpoint body asks for.
+#[derive(Debug, PartialEq)]
+enum StateAction {
+    Setup(RequestState),
+    Teardown(Uuid),
+}
+
+/// The action a staging body asks for, or what is wrong with the body. A teardown names its
+/// state too (Pact sends it); it must be a state, but the id alone says what to forget.
+fn staging_request(body: &[u8]) -> Result<StateAction, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|error| format!("body is not JSON: {error}"))?;
     let object = value.as_object().ok_or("body must be a JSON object")?;
+    let state: RequestState = match object.get("state") {
+        Some(Value::String(name)) => name.parse()?,
+        Some(other) => return Err(format!("'state' must be a string, not {other}")),
+        None => return Err("body has no 'state' property".into()),
+    };
     match object.get("action") {
-        None => {}
-        Some(Value::String(action)) if action == "setup" => {}
-        Some(other) => return Err(format!("'action' must be \"setup\", not {other}")),
-    }
-    match object.get("state") {
-        Some(Value::String(name)) => name.parse(),
-        Some(other) => Err(format!("'state' must be a string, not {other}")),
-        None => Err("body has no 'state' property".into()),
+        None => Ok(StateAction::Setup(state)),
+        Some(Value::String(action)) if action == "setup" => Ok(StateAction::Setup(state)),
+        Some(Value::String(action)) if action == "teardown" => match object.get("id") {
+            Some(Value::String(id)) => Uuid::parse_str(id)
+                .map(StateAction::Teardown)
+                .map_err(|_| format!("'id' must be a GUID, not \"{id}\"")),
+            Some(other) => Err(format!("'id' must be a GUID string, not {other}")),
+            None => Err("a teardown needs the 'id' that its setup answered".into()),
+        },
+        Some(other) => Err(format!(
+            "'action' must be \"setup\" or \"teardown\", not {other}"
+        )),
     }
 }
 
@@ -402,22 +439,47 @@ mod tests {
 
     #[test]
     fn staging_bodies() {
-        assert_eq!(
-            staging_request(br#"{"state":"approved","action":"setup"}"#),
-            Ok(RequestState::Approved)
-        );
-        assert_eq!(
-            staging_request(br#"{"state":"failed"}"#),
-            Ok(RequestState::Failed)
-        );
-        assert!(
-            staging_request(br#"{"state":"Approved"}"#)
-                .is_err_and(|m| m.contains("expected one of"))
-        );
-        assert!(
-            staging_request(br#"{"state":"approved","action":"teardown"}"#)
-                .is_err_and(|m| m.contains("action"))
-        );
-        assert!(staging_request(b"nope").is_err_and(|m| m.contains("not JSON")));
+        use StateAction::{Setup, Teardown};
+        let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+        let teardown = format!(r#"{{"state":"approved","action":"teardown","id":"{id}"}}"#);
+        let ok: [(&[u8], StateAction); 3] = [
+            (
+                br#"{"state":"approved","action":"setup"}"#,
+                Setup(RequestState::Approved),
+            ),
+            (br#"{"state":"failed"}"#, Setup(RequestState::Failed)),
+            (
+                teardown.as_bytes(),
+                Teardown(Uuid::from_u128(0xa9b4b42c_cc50_4c9b_89d1_bbc0bcd5a099)),
+            ),
+        ];
+        for (body, action) in ok {
+            assert_eq!(staging_request(body), Ok(action));
+        }
+        let errors: [(&[u8], &str); 6] = [
+            (br#"{"state":"Approved"}"#, "expected one of"),
+            (
+                br#"{"state":"approved","action":"teardown"}"#,
+                "needs the 'id'",
+            ),
+            (
+                br#"{"state":"approved","action":"teardown","id":"x"}"#,
+                "must be a GUID",
+            ),
+            (
+                br#"{"state":"approved","action":"teardown","id":5}"#,
+                "GUID string",
+            ),
+            (br#"{"state":"approved","action":"reset"}"#, "\"teardown\""),
+            (b"nope", "not JSON"),
+        ];
+        for (body, expected) in errors {
+            let result = staging_request(body);
+            assert!(
+                result.as_ref().is_err_and(|m| m.contains(expected)),
+                "{}: {result:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }

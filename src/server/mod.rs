@@ -17,11 +17,12 @@
 //! - `binding`: how a PUT body becomes a target status, canonically or as Json.NET binds it;
 //! - `lenient_json`: Json.NET's lenient reader (quotes, comments, bare names, duplicates);
 //! - `update`: what a PUT does to a stored request, atomically;
-//! - `store`: the thread-safe request store;
+//! - `store`: the thread-safe request store, bounded by an LRU;
 //! - `model`: the Request object, timestamps, the documented example, generated requests;
 //! - `respond`: JSON answers and error bodies with correlation IDs;
 //! - `log`: the exchange log, which never blocks or stops serving;
-//! - `wire`: the accept loop, per-connection hyper, and the faults below HTTP.
+//! - `wire`: the accept loop, per-connection hyper with its timeouts and the connection cap, and
+//!   the faults below HTTP.
 
 mod auth;
 mod behaviour;
@@ -70,6 +71,37 @@ pub struct ServerConfig {
     pub slow_delay: Duration,
     /// Log each exchange to stderr (`method path -> status`), never header values.
     pub log: bool,
+    /// Bounds on connections and on the store.
+    pub limits: Limits,
+}
+
+/// What keeps the server answering when clients misbehave or runs pile up: every connection ends
+/// after a bounded wait, their number is capped, and so is the number of staged requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long the head of a request may take to arrive, from the moment the server waits for
+    /// it: a new connection, or a kept-alive one after its last answer (partial, trickled and
+    /// idle connections all end here).
+    pub header_timeout: Duration,
+    /// How long a connection may make no progress (no byte read or written) while the server
+    /// reads or writes it: a stalled body, or a client that stops reading its answer. Longer
+    /// than the `slow_answer` delay, which is the server's own wait.
+    pub idle_timeout: Duration,
+    /// Connections open at once; one beyond is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Staged requests kept; past it the least recently used is evicted.
+    pub max_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_requests: store::DEFAULT_MAX_REQUESTS,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -80,6 +112,7 @@ impl Default for ServerConfig {
             credentials: Credentials::AnyNonEmpty,
             slow_delay: Duration::from_secs(3),
             log: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -151,7 +184,7 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
     let addr = listener.local_addr()?;
     let behaviour = Behaviour::new(config.dialect, config.fault, config.slow_delay);
     let app = Arc::new(App {
-        store: seeded_store(),
+        store: seeded_store(config.limits.max_requests),
         behaviour,
         config,
     });
@@ -170,11 +203,12 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
     })
 }
 
-/// The documented example of sections 1 and 4, before its completion.
-fn seeded_store() -> Store {
-    let store = Store::default();
+/// The documented example of sections 1 and 4, before its completion, pinned: eviction and
+/// teardown apply to staged requests only.
+fn seeded_store(max_requests: usize) -> Store {
+    let store = Store::with_cap(max_requests);
     let (object, submitted_at) = model::documented_example();
-    store.insert(StoredRequest {
+    store.insert_pinned(StoredRequest {
         // The GET page shows the example with Status 3 before its completion: Approved.
         state: RequestState::Approved,
         object,

@@ -1,6 +1,8 @@
 //! The connection layer: the accept loop, one hyper HTTP/1 connection per accepted socket
-//! (so shutdown can stop every connection, not only the listener), and the two faults that must
-//! misbehave below HTTP: `garbage_http` ([`Hijack`]) and `short_body` ([`short_body`]).
+//! (so shutdown can stop every connection, not only the listener), the bounds that keep a
+//! misbehaving client from holding the server ([`Limits`](super::Limits): hyper's header-read timeout, an idle
+//! deadline on the socket, a cap on open connections), and the two faults that must misbehave
+//! below HTTP: `garbage_http` ([`Hijack`]) and `short_body` ([`short_body`]).
 //!
 //! No HTTP is parsed or written by hand here: hyper frames every answer, and the hijack only
 //! replaces the bytes hyper writes once a handler has armed it.
@@ -13,7 +15,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use hyper::body::Frame;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,8 +27,9 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::{Instant, Sleep};
 
 /// How long a graceful shutdown lets in-flight exchanges finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -40,14 +43,23 @@ pub async fn accept_loop(
     state: ConnState,
     mut stop: watch::Receiver<bool>,
 ) {
+    let limits = state.app.config.limits;
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             _ = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
+                    // Over the cap: close at once, so a flood of idle sockets costs nothing.
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        refuse(&state, peer, limits.max_connections);
+                        continue;
+                    };
                     let exchange_state = ConnState { hijack: Hijack::default(), auth: Default::default(), ..state.clone() };
-                    connections.spawn(serve_connection(stream, router.clone(), exchange_state, stop.clone()));
+                    connections.spawn(serve_connection(stream, router.clone(), exchange_state, stop.clone(), slot));
                 }
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(error) => {
@@ -67,23 +79,40 @@ pub async fn accept_loop(
     }
 }
 
+/// A connection beyond `--max-connections`, dropped when this returns.
+fn refuse(state: &ConnState, peer: std::net::SocketAddr, max: usize) {
+    if state.app.config.log {
+        super::log::line(format!(
+            "cmconform server: {peer}: closed at once, {max} connections are open (--max-connections)"
+        ));
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     router: Router<ConnState>,
     state: ConnState,
     mut stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
 ) {
     let hijack = state.hijack.clone();
+    let limits = state.app.config.limits;
+    let idle = idle_timeout(&state);
     let service = TowerToHyperService::new(router.with_state(state));
     let io = TokioIo::new(WireStream {
         inner: stream,
         hijack,
         garbage_sent: 0,
+        idle,
+        deadline: Box::pin(tokio::time::sleep(idle)),
     });
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(io, service);
     tokio::pin!(connection);
-    // Connection errors (client gone, hijacked answer) end this connection only; the server
-    // has nothing to report about them.
+    // Connection errors (client gone, hijacked answer, a timeout) end this connection only; the
+    // server has nothing to report about them.
     tokio::select! {
         _ = connection.as_mut() => {}
         _ = stopped(&mut stop) => {
@@ -91,6 +120,16 @@ async fn serve_connection(
             let _ = connection.await;
         }
     }
+}
+
+/// The idle deadline of a connection: the configured one, but always past the `slow_answer`
+/// delay, which is the server's own silence and must not cut its own answer.
+fn idle_timeout(state: &ConnState) -> Duration {
+    let config = &state.app.config;
+    config
+        .limits
+        .idle_timeout
+        .max(config.slow_delay + Duration::from_secs(1))
 }
 
 /// Resolves once the server is told to stop, or its handle is gone. (The guard `wait_for`
@@ -121,10 +160,31 @@ pub const GARBAGE: &[u8] = b"garbage\r\n\r\n";
 /// hijack is armed, then the answer is replaced by [`GARBAGE`] and the write fails, which makes
 /// hyper drop the connection. Working at write time (not by peeking at the request) keeps the
 /// fault correct on kept-alive connections that carry several exchanges.
+///
+/// It also keeps the idle deadline: every byte read or written moves it `idle` ahead, and a read
+/// or write still waiting when it passes fails with `TimedOut`, which ends the connection.
 struct WireStream {
     inner: TcpStream,
     hijack: Hijack,
     garbage_sent: usize,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl WireStream {
+    fn progressed(&mut self) {
+        let next = Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
+    }
+
+    /// What a pending read or write becomes: still pending, or timed out once the deadline passed.
+    fn pending_or_idle<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        ready!(self.deadline.as_mut().poll(cx));
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no progress within the idle timeout",
+        )))
+    }
 }
 
 impl AsyncRead for WireStream {
@@ -133,7 +193,16 @@ impl AsyncRead for WireStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => this.pending_or_idle(cx),
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                this.progressed();
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
     }
 }
 
@@ -145,7 +214,14 @@ impl AsyncWrite for WireStream {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if !this.hijack.is_armed() {
-            return Pin::new(&mut this.inner).poll_write(cx, buf);
+            return match Pin::new(&mut this.inner).poll_write(cx, buf) {
+                Poll::Pending => this.pending_or_idle(cx),
+                Poll::Ready(Ok(written)) => {
+                    this.progressed();
+                    Poll::Ready(Ok(written))
+                }
+                other => other,
+            };
         }
         while let Some(rest) = GARBAGE
             .get(this.garbage_sent..)
