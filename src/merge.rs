@@ -109,6 +109,7 @@ pub fn merge(shards: Vec<ShardFile>) -> Result<RunReport, MergeError> {
         allow_skips: reports.iter().all(|r| r.allow_skips),
         shard: None,
         notices: distinct(reports.iter().flat_map(|r| r.notices.iter().cloned())),
+        fault: base.fault.clone(),
         summary: Summary::of(&cases),
         cases,
     })

@@ -28,6 +28,12 @@ pub enum RunError {
     Server(std::io::Error),
     #[error("target {url} is unreachable: {detail}")]
     Unreachable { url: String, detail: String },
+    #[error("proxy {proxy} is unreachable, so target {url} was not reached: {detail}")]
+    ProxyUnreachable {
+        proxy: String,
+        url: String,
+        detail: String,
+    },
     #[error("authentication failed at {url}: {detail}")]
     AuthFailed { url: String, detail: String },
     #[error(
@@ -216,7 +222,9 @@ pub async fn run(
             .filter_map(|step| step.expect.snapshot.as_deref()),
     )?;
     let target = connect(options).await?;
-    preflight(&target.client, target.embedded.is_none()).await?;
+    if let Err(error) = preflight(&target.client, target.embedded.is_none()).await {
+        return Err(blame_the_proxy(error, options).await);
+    }
     let context = CheckContext {
         schemas: &contract.schemas,
         snapshots: &snapshots,
@@ -231,6 +239,7 @@ pub async fn run(
         seed: options.families.reported_seed(),
         profile: options.profile,
         contract_digest: &contract_digest,
+        fault: embedded_fault_name(options).as_deref(),
     }));
     let secrets = report_secrets(&target.client, options);
     let stop = exec::StopSignal::default();
@@ -271,10 +280,59 @@ pub async fn run(
             Some(_) => options.connection.notices(),
             None => Vec::new(),
         },
+        fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
         summary: Summary::of(&reports),
         cases: reports,
     })
+}
+
+/// The fault the embedded server runs with (`--fault` applies to it only).
+fn embedded_fault_name(options: &RunOptions) -> Option<String> {
+    options
+        .embedded_fault
+        .filter(|_| options.base_url.is_none())
+        .map(|fault| fault.name().to_string())
+}
+
+/// The report of a run that stopped before its cases (target unreachable, authentication
+/// failed, ...): one errored case, `run`, whose reason is the error, so that every requested
+/// report exists and says why (CI steps publish reports whatever the outcome).
+pub fn stopped_report(
+    options: &RunOptions,
+    error: &RunError,
+    started_at: String,
+    started: Instant,
+) -> RunReport {
+    // Without a readable contract the digest is unknown: all zeros keeps the report valid.
+    let contract_digest = Contract::from_source(options.contract.clone())
+        .ok()
+        .and_then(|contract| crate::contract::digest::contract_digest(&contract.source).ok())
+        .unwrap_or_else(|| format!("sha256:{}", "0".repeat(64)));
+    let target = options
+        .base_url
+        .as_deref()
+        .map(crate::client::mask_url)
+        .unwrap_or_else(|| "embedded reference server".to_string());
+    let stopped = CaseReport::stopped(format!("the run stopped before its cases: {error}"));
+    let cases = vec![stopped];
+    RunReport {
+        report_version: REPORT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        contract_digest,
+        target,
+        embedded: options.base_url.is_none(),
+        started_at,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        seed: options.families.reported_seed(),
+        profile: options.profile,
+        shard: None,
+        notices: vec![format!("The run stopped before its cases: {error}")],
+        fault: embedded_fault_name(options),
+        allow_skips: options.allow_skips,
+        summary: Summary::of(&cases),
+        cases,
+    }
 }
 
 /// With `--partition k/n`: k, n and the ids of the unpartitioned plan.
@@ -430,6 +488,35 @@ fn embedded_connection(options: &RunOptions) -> Result<Connection, RunError> {
         retries: options.connection.retries,
         ..Connection::default()
     })
+}
+
+/// How long the proxy gets to accept a connection when the target was unreachable through it.
+const PROXY_PROBE: Duration = Duration::from_secs(5);
+
+/// A target unreachable through `--proxy` is often an unreachable proxy: then the proxy is named,
+/// not the target (which was never tried).
+async fn blame_the_proxy(error: RunError, options: &RunOptions) -> RunError {
+    let (RunError::Unreachable { url, .. }, Some(proxy)) = (&error, &options.connection.proxy)
+    else {
+        return error;
+    };
+    let Some(address) = reqwest::Url::parse(proxy).ok().and_then(|parsed| {
+        let host = parsed.host_str()?.trim_matches(['[', ']']).to_string();
+        Some((host, parsed.port_or_known_default()?))
+    }) else {
+        return error;
+    };
+    let detail =
+        match tokio::time::timeout(PROXY_PROBE, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(_)) => return error,
+            Ok(Err(io)) => io.to_string(),
+            Err(_) => format!("no connection within {PROXY_PROBE:?}"),
+        };
+    RunError::ProxyUnreachable {
+        proxy: crate::client::mask_url(proxy),
+        url: url.clone(),
+        detail,
+    }
 }
 
 /// One GET of a nil id before any PUT: a connection that cannot be made (refused, DNS, TLS) or

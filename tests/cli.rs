@@ -392,6 +392,30 @@ fn run_with_a_fault_fails_with_exit_1_and_shows_how_to_reproduce() {
         "{all}"
     );
     assert!(all.contains("0 passed, 1 failed"), "{all}");
+    assert!(
+        all.contains("(embedded reference server, fault success_201)"),
+        "{all}"
+    );
+}
+
+#[test]
+fn the_json_report_records_the_fault_of_the_embedded_server() {
+    let mut args = vec![
+        "run",
+        "--format",
+        "json",
+        "--filter",
+        "complete-from-approved",
+    ];
+    args.extend(SMALL);
+    let plain = cli(&args);
+    plain.assert_code(0);
+    assert_eq!(parse_json(&plain.stdout, "report").get("fault"), None);
+    args.extend(["--fault", "success_201"]);
+    let faulted = cli(&args);
+    faulted.assert_code(1);
+    let report = parse_json(&faulted.stdout, "report");
+    assert_eq!(report["fault"], "success_201", "{}", faulted.stdout);
 }
 
 #[test]
@@ -642,21 +666,96 @@ fn zero_jobs_exits_2() {
     assert!(out.stderr.contains("--jobs"), "{}", out.stderr);
 }
 
-#[test]
-fn unreachable_target_exits_2() {
-    let port = match std::net::TcpListener::bind("127.0.0.1:0") {
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    match std::net::TcpListener::bind("127.0.0.1:0") {
         Ok(listener) => match listener.local_addr() {
             Ok(addr) => addr.port(),
             Err(error) => panic!("no local address: {error}"),
         },
         Err(error) => panic!("cannot bind 127.0.0.1:0: {error}"),
-    };
-    // The listener is dropped here: nothing listens on the port any more.
-    let url = format!("http://127.0.0.1:{port}");
+    }
+}
+
+#[test]
+fn unreachable_target_exits_2() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
     let out = cli(&["run", "--base-url", &url, "--filter", "id-unknown-guid"]);
     out.assert_code(2);
     assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
     assert!(out.stderr.contains(&url), "{}", out.stderr);
+}
+
+#[test]
+fn a_run_that_stops_at_start_still_writes_every_report() {
+    let dir = TempDir::new("stopped");
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let specs: Vec<String> = ["json=r.json", "junit=r.xml", "human=r.txt", "html=r.html"]
+        .iter()
+        .map(|spec| {
+            let (format, name) = spec.split_once('=').unwrap_or_default();
+            format!("{format}={}", path(name))
+        })
+        .collect();
+    let mut args = vec!["run", "--base-url", &url, "--retries", "0"];
+    for spec in &specs {
+        args.extend(["--report", spec.as_str()]);
+    }
+    let output = path("out.tap");
+    args.extend(["--format", "tap", "--output", &output]);
+    let out = cli(&args);
+    out.assert_code(2);
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    for name in ["r.json", "r.xml", "r.txt", "r.html", "out.tap"] {
+        let text = read(&dir.join(name));
+        assert!(text.contains("unreachable"), "{name}: {text}");
+    }
+    let report = parse_json(&read(&dir.join("r.json")), "report");
+    assert_eq!(report["summary"]["errored"], 1, "{report}");
+    assert_eq!(report["cases"][0]["status"], "errored", "{report}");
+    let schema = parse_json(
+        &read(&repo_root().join("schemas/report.schema.json")),
+        "schema",
+    );
+    let validator = match jsonschema::draft202012::new(&schema) {
+        Ok(validator) => validator,
+        Err(error) => panic!("report schema does not compile: {error}"),
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn an_unreachable_proxy_is_named_instead_of_the_target() {
+    let target = format!("http://127.0.0.1:{}", closed_port());
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let out = cli(&[
+        "run",
+        "--base-url",
+        &target,
+        "--proxy",
+        &proxy,
+        "--retries",
+        "0",
+        "--filter",
+        "id-unknown-guid",
+    ]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(&format!("proxy {proxy}")) && out.stderr.contains("is unreachable"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr
+            .contains(&format!("target {target} is unreachable")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

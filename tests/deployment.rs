@@ -1295,3 +1295,51 @@ async fn a_race_loser_with_a_stack_trace_fails() {
     assert!(text(&output).contains("SqlException"), "{}", text(&output));
     backend.shutdown().await;
 }
+
+// ---------------------------------------------------------------- terminal safety
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_verbose_escapes_the_targets_control_bytes() {
+    let scratch = TempDir::new("deploy");
+    // ESC (a colour and a screen clear), BEL and NUL in the body (HTTP forbids them in headers).
+    let body = "{\"Message\":\"\u{1b}[2J\u{1b}[31mowned\u{7}\u{0}\"}";
+    let (hostile, _, task) = canned(format!(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    let ids = scratch.write(
+        "ids.json",
+        &format!(r#"{{"approved": ["{}"]}}"#, uuid::Uuid::new_v4()),
+    );
+    let mut args = strings(&[
+        "run",
+        "-v",
+        "--ids",
+        &ids.to_string_lossy(),
+        "--base-url",
+        &hostile,
+        "-H",
+        "Authorization: Bearer x",
+        "--report",
+        &format!("human={}", scratch.join("report.txt").to_string_lossy()),
+    ]);
+    args.extend(strings(&FILTERS));
+    args.extend(strings(&QUICK));
+    let output = cmconform(args, vec![], scratch.path()).await;
+    let shown = text(&output);
+    assert!(shown.contains("owned"), "the answer is shown: {shown}");
+    assert!(shown.contains("\\u{001b}[31m"), "ESC is escaped: {shown}");
+    let report = std::fs::read_to_string(scratch.join("report.txt")).unwrap_or_default();
+    for (name, raw) in [("console", &shown), ("human report", &report)] {
+        for control in ['\u{1b}', '\u{7}', '\u{0}'] {
+            assert!(
+                !raw.contains(control),
+                "{name} holds a raw {:?}: {raw}",
+                control
+            );
+        }
+    }
+    task.abort();
+}

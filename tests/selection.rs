@@ -395,7 +395,11 @@ fn bad_values_in_the_file_name_the_file_and_the_key() {
     let dir = temp_dir("bad-values");
     for (text, key) in [
         ("timeout = -1\n", "'timeout'"),
-        ("base_url = 5\n", "'base_url'"),
+        // Coerced to "5" it would be blamed on the URL: it is the wrong type.
+        (
+            "base_url = 5\n",
+            "'base_url': expected a string, got integer",
+        ),
         ("user = 5\n", "'user'"),
         ("timeout = [1, 2]\n", "'timeout'"),
         ("[run]\nbogus = 1\n", "'run.bogus'"),

@@ -61,10 +61,19 @@ fn round_problem(round: &RaceRound) -> Option<String> {
         .and_then(|body| body.get("Status").and_then(|s| s.as_i64()));
     (status != Some(expected)).then(|| {
         format!(
-            "winner asked {} but GET shows Status {status:?}",
-            winner.wire()
+            "winner asked {} (Status {expected}) but GET shows {}",
+            winner.wire(),
+            shown_status(status)
         )
     })
+}
+
+/// The Status a GET showed, in words: never Rust's `Some(8)` or `None`.
+fn shown_status(status: Option<i64>) -> String {
+    status.map_or_else(
+        || "no integer Status".to_string(),
+        |code| format!("Status {code}"),
+    )
 }
 
 /// Whether every success that answered with a Request shows the same Status and Completed: a
@@ -206,6 +215,25 @@ mod tests {
             };
             let verdict = run_on(check_fn.run, &Subject::Race(&rounds));
             assert_eq!(class(&verdict), expected, "{check}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_status_after_the_race_is_named_in_words() {
+        let at = "2026-11-29T10:00:00.1Z";
+        let winner = || vec![put(TargetStatus::Completed, 200, at)];
+        let mut missing = round(winner(), 8);
+        missing.after = json_answer(200, &json!({"Status": "8"}));
+        for (round, expected) in [
+            (round(winner(), 17), "but GET shows Status 17"),
+            (missing, "but GET shows no integer Status"),
+        ] {
+            let problem = round_problem(&round).unwrap_or_default();
+            assert!(problem.ends_with(expected), "{problem}");
+            assert!(
+                !problem.contains("None") && !problem.contains("Some("),
+                "{problem}"
+            );
         }
     }
 }

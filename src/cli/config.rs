@@ -346,8 +346,10 @@ fn toml_words(
 
 fn toml_word(value: &toml::Value, sub: &clap::Command, arg: &clap::Arg) -> Result<String, String> {
     // A flag that refuses a word takes a number (or a fixed choice, which then refuses it).
-    let takes_number =
-        !is_switch(arg) && check_value(sub, arg.get_long().unwrap_or_default(), "x").is_err();
+    let long = arg.get_long().unwrap_or_default();
+    let takes_number = !is_switch(arg)
+        && check_value(sub, long, "x").is_err()
+        && check_value(sub, long, "1").is_ok();
     match value {
         toml::Value::String(text) => Ok(text.clone()),
         toml::Value::Boolean(flag) if is_switch(arg) => Ok(flag.to_string()),

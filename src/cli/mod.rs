@@ -444,13 +444,22 @@ async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         _ => console::Verbosity::Normal,
     };
     let mut console = console::Console::new(verbosity);
-    let report = run::run(&options, |event| {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = std::time::Instant::now();
+    let outcome = run::run(&options, |event| {
         if stream_to_console {
             console.observe(event);
         }
     })
-    .await?;
+    .await;
     console.finish();
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) => {
+            let stopped = run::stopped_report(&options, &error, started_at, started);
+            return Err(write_stopped_reports(&args, &stopped, output, error.into()));
+        }
+    };
     write_report(&args, &report, output, stream_to_console)?;
     Ok(report.exit_code())
 }
@@ -526,6 +535,32 @@ fn write_report(
     })?;
     file_written?;
     extra_reports
+}
+
+/// A run that stopped before its cases still writes `--output` and every `--report`, with the
+/// error as their content; the error stays what the run ends with (exit 2), and a report that
+/// cannot be written is added to it.
+fn write_stopped_reports(
+    args: &RunArgs,
+    report: &RunReport,
+    output: Option<std::fs::File>,
+    error: anyhow::Error,
+) -> anyhow::Error {
+    let mut problems = Vec::new();
+    if let (Some(file), Some(writer)) = (output, report::writer_for(&args.format)) {
+        let mut out = std::io::BufWriter::new(file);
+        if let Err(write_error) = writer.write(report, &mut out).and_then(|()| out.flush()) {
+            problems.push(output_flag_error(args, &write_error).to_string());
+        }
+    }
+    if let Err(write_error) = reports::write_all(&args.reports.reports, report) {
+        problems.push(write_error.to_string());
+    }
+    if problems.is_empty() {
+        error
+    } else {
+        UsageError(format!("{error}; {}", problems.join("; "))).into()
+    }
 }
 
 fn output_flag_error(args: &RunArgs, error: &std::io::Error) -> anyhow::Error {

@@ -25,24 +25,7 @@ impl ReportWriter for HtmlWriter {
 /// Text made safe for HTML text and quoted attributes; control characters (which HTML cannot
 /// carry) are shown as `\u{..}` escapes.
 fn esc(text: &str) -> String {
-    let visible: String = if text.chars().any(is_invisible) {
-        text.chars()
-            .map(|c| {
-                if is_invisible(c) {
-                    format!("\\u{{{:04x}}}", u32::from(c))
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        text.to_string()
-    };
-    html_escape::encode_safe(&visible).into_owned()
-}
-
-fn is_invisible(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    html_escape::encode_safe(&super::human::visible_controls(text)).into_owned()
 }
 
 /// The case's status as a CSS class and filter key.

@@ -13,7 +13,7 @@ impl ReportWriter for HumanWriter {
     }
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(out, "{}", header_line(report))?;
+        writeln!(out, "{}", visible_controls(&header_line(report)))?;
         for case in &report.cases {
             writeln!(out, "{}", case_line(case))?;
         }
@@ -21,24 +21,47 @@ impl ReportWriter for HumanWriter {
     }
 }
 
+/// Text with its control characters (ESC, BEL, NUL, ...) shown as `\u{001b}` escapes, line
+/// breaks and tabs kept: the target's bytes must never drive the terminal that shows them.
+pub fn visible_controls(text: &str) -> String {
+    if !text.chars().any(is_invisible) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if is_invisible(c) {
+                format!("\\u{{{:04x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
 /// What follows the case lines: notices, failure details, the summary line. The console prints
-/// case lines as they finish, then this.
+/// case lines as they finish, then this. It quotes the target's answers, so it is written with
+/// their control characters escaped.
 pub fn write_human_tail(
     report: &RunReport,
     out: &mut dyn Write,
     with_warnings: bool,
 ) -> std::io::Result<()> {
-    write_details(report, out, with_warnings)?;
-    writeln!(out, "{}", summary_line(&report.summary))?;
+    let mut tail = Vec::new();
+    write_details(report, &mut tail, with_warnings)?;
+    writeln!(tail, "{}", summary_line(&report.summary))?;
     if report.skips_fail() {
         writeln!(
-            out,
+            tail,
             "{} skipped: a skipped case was not tested, so the run fails; stage its state \
              (--state-url or --ids, see `cmconform list`) or pass --allow-skips",
             report.summary.skipped
         )?;
     }
-    Ok(())
+    out.write_all(visible_controls(&String::from_utf8_lossy(&tail)).as_bytes())
 }
 
 pub fn header_line(report: &RunReport) -> String {
@@ -49,6 +72,7 @@ pub fn header_line(report: &RunReport) -> String {
         seed: report.seed,
         profile: report.profile,
         contract_digest: &report.contract_digest,
+        fault: report.fault.as_deref(),
     })
 }
 
@@ -60,15 +84,17 @@ pub struct RunStart<'a> {
     pub seed: Option<u64>,
     pub profile: crate::contract::profile::Profile,
     pub contract_digest: &'a str,
+    /// The rule the embedded server broke, if any.
+    pub fault: Option<&'a str>,
 }
 
 /// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7, profile
 /// documented, contract sha256:0123456789ab`.
 pub fn start_line(start: &RunStart) -> String {
-    let embedded = if start.embedded {
-        " (embedded reference server)"
-    } else {
-        ""
+    let embedded = match (start.embedded, start.fault) {
+        (true, Some(fault)) => format!(" (embedded reference server, fault {fault})"),
+        (true, None) => " (embedded reference server)".to_string(),
+        (false, _) => String::new(),
     };
     let seed = start
         .seed
@@ -100,12 +126,13 @@ pub fn case_line(case: &CaseReport) -> String {
         .open_text()
         .map(|paths| format!(" [open input: {paths}]"))
         .unwrap_or_default();
-    format!(
+    let line = format!(
         "{:<5} {} ({:.0} ms){open}{warnings}{reason}",
         case.status.label(),
         case.id,
         case.duration_ms
-    )
+    );
+    visible_controls(&line)
 }
 
 pub fn summary_line(summary: &Summary) -> String {
@@ -238,5 +265,5 @@ pub fn exchanges_text(case: &CaseReport) -> String {
             Err(error) => text.push_str(&format!("      ! {error}\n")),
         }
     }
-    text
+    visible_controls(&text)
 }

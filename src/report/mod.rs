@@ -81,6 +81,25 @@ pub struct CaseReport {
 }
 
 impl CaseReport {
+    /// The one case of a run that stopped before its cases: errored, with the error as reason.
+    pub fn stopped(reason: String) -> CaseReport {
+        CaseReport {
+            id: "run".into(),
+            title: "The run could not be carried out".into(),
+            section: String::new(),
+            tags: Vec::new(),
+            family: Family::Fixture,
+            given: None,
+            status: CaseStatus::Errored,
+            reason: Some(reason),
+            duration_ms: 0.0,
+            kinds: Vec::new(),
+            open: Vec::new(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+        }
+    }
+
     pub fn from_executed(executed: ExecutedCase, evaluation: Evaluation) -> CaseReport {
         let Evaluation {
             results: checks,
@@ -272,6 +291,9 @@ pub struct RunReport {
     pub shard: Option<Shard>,
     /// Things every reader must see (e.g. TLS verification disabled).
     pub notices: Vec<String>,
+    /// The rule the embedded server broke (`run --fault NAME`); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
     /// `--allow-skips`: skipped cases do not fail the run. Not part of the JSON layout: the
     /// exit code says what it decided.
     #[serde(skip)]
