@@ -94,6 +94,8 @@ pub struct RunOptions {
     pub profile: Profile,
     /// Skipped cases do not fail the run (`--allow-skips`).
     pub allow_skips: bool,
+    /// Bytes of each body a failing case keeps in reports (`--evidence-bytes`).
+    pub evidence_bytes: usize,
 }
 
 /// Which case families run besides the fixtures (issue: generated, life cycle, concurrency).
@@ -167,6 +169,7 @@ impl RunOptions {
             fail_fast: false,
             profile: Profile::default(),
             allow_skips: false,
+            evidence_bytes: crate::report::DEFAULT_EVIDENCE_BYTES,
         }
     }
 }
@@ -251,7 +254,7 @@ pub async fn run(
         options.jobs,
         fail_fast,
         |case| {
-            let report = judge(case, &context, &secrets);
+            let report = judge(case, &context, &secrets, options.evidence_bytes);
             if report.status == CaseStatus::Failed {
                 stop.store(true, std::sync::atomic::Ordering::SeqCst);
             }
@@ -351,9 +354,17 @@ fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
 }
 
 /// Checks judge the raw exchanges; only then is the case masked for people to see.
-fn judge(executed: ExecutedCase, context: &CheckContext, secrets: &[String]) -> CaseReport {
+/// Checks judge the whole raw answers; the report keeps them masked, then bounded.
+fn judge(
+    executed: ExecutedCase,
+    context: &CheckContext,
+    secrets: &[String],
+    evidence_bytes: usize,
+) -> CaseReport {
     let evaluation = checks::evaluate(&executed, context);
-    CaseReport::from_executed(executed, evaluation).redacted(secrets)
+    CaseReport::from_executed(executed, evaluation)
+        .redacted(secrets)
+        .bounded(evidence_bytes)
 }
 
 /// Every secret a report must not show: the run client's, and the state endpoint's headers.

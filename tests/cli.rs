@@ -714,19 +714,7 @@ fn a_run_that_stops_at_start_still_writes_every_report() {
     let report = parse_json(&read(&dir.join("r.json")), "report");
     assert_eq!(report["summary"]["errored"], 1, "{report}");
     assert_eq!(report["cases"][0]["status"], "errored", "{report}");
-    let schema = parse_json(
-        &read(&repo_root().join("schemas/report.schema.json")),
-        "schema",
-    );
-    let validator = match jsonschema::draft202012::new(&schema) {
-        Ok(validator) => validator,
-        Err(error) => panic!("report schema does not compile: {error}"),
-    };
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_valid_report(&report);
 }
 
 #[test]
@@ -2058,7 +2046,38 @@ fn pipe_cases(dir: &TempDir, doctor_url: &str) -> Vec<(Vec<String>, i32)> {
             0,
         ),
         (strings(&["init", "--force", "--dir", &dir.arg("")]), 0),
+        (strings(&["export", "openapi"]), 0),
+        (strings(&["merge", &shard_report(dir)]), 0),
+        (
+            strings(&[
+                "load",
+                "--duration",
+                "200ms",
+                "--rate",
+                "20/s",
+                "--format",
+                "json",
+            ]),
+            0,
+        ),
     ]
+}
+
+/// A one-shard JSON report in `dir`, for `merge`.
+fn shard_report(dir: &TempDir) -> String {
+    let path = dir.arg("shard.json");
+    let mut args = vec![
+        "run",
+        "--partition",
+        "1/1",
+        "--format",
+        "json",
+        "--output",
+        &path,
+    ];
+    args.extend(DOCUMENTED_ONLY);
+    cli(&args).assert_code(0);
+    path
 }
 
 /// Runs every subcommand of [`pipe_cases`] with its streams set by `redirect`: (arguments,
@@ -2090,8 +2109,9 @@ async fn each_subcommand_into(
     .unwrap_or_default()
 }
 
-/// `cmconform ... 2>&1 | head -0`: both streams closed. Nothing panics; list and checks exit 0,
-/// run keeps its own exit code.
+/// `cmconform ... 2>&1 | head -0`: both streams closed, for every subcommand that ends (`serve`
+/// runs until stopped; its closed log pipe is tested with `serve` itself). Nothing panics; list
+/// and checks exit 0, run keeps its own exit code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_subcommand_ends_quietly_on_a_closed_pipe() {
     let outcomes = each_subcommand_into("closed-pipe", |command| {
@@ -2106,7 +2126,7 @@ async fn every_subcommand_ends_quietly_on_a_closed_pipe() {
         command.stdout(writer);
     })
     .await;
-    assert_eq!(outcomes.len(), 9);
+    assert_eq!(outcomes.len(), 12);
     for (args, expected, code, _) in outcomes {
         assert_eq!(code, Some(expected), "{args:?}");
     }
@@ -2126,7 +2146,7 @@ async fn every_subcommand_exits_2_on_a_full_disk() {
         };
     })
     .await;
-    assert_eq!(outcomes.len(), 9);
+    assert_eq!(outcomes.len(), 12);
     for (args, _, code, stderr) in outcomes {
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(
@@ -2443,4 +2463,67 @@ fn broken_snapshot_files_are_contract_errors() {
     let out = cli(&["run", "--contract", &contract, "--filter", "complete-from"]);
     out.assert_code(2);
     assert!(out.stderr.contains("snapshots"), "{}", out.stderr);
+}
+
+#[test]
+fn reports_keep_failing_bodies_up_to_evidence_bytes_with_length_and_digest() {
+    let mut args = vec![
+        "run",
+        "--format",
+        "json",
+        "--filter",
+        "complete-from-approved",
+    ];
+    args.extend(SMALL);
+    args.extend(["--fault", "success_201", "--evidence-bytes", "100"]);
+    let out = cli(&args);
+    out.assert_code(1);
+    let report = parse_json(&out.stdout, "report");
+    let received: Vec<&serde_json::Value> = report["cases"][0]["exchanges"]
+        .as_array()
+        .map(|exchanges| {
+            exchanges
+                .iter()
+                .map(|e| &e["response"]["received"])
+                .collect()
+        })
+        .unwrap_or_default();
+    let cut: Vec<&&serde_json::Value> = received
+        .iter()
+        .filter(|r| r.get("truncated").is_some())
+        .collect();
+    assert!(!cut.is_empty(), "no body was cut: {report}");
+    for received in cut {
+        let body = received["body"].as_str().unwrap_or_default();
+        assert!(body.len() <= 100, "{received}");
+        assert_eq!(received["truncated"]["kept"], body.len(), "{received}");
+        assert!(
+            received["truncated"]["length"].as_u64() > Some(100),
+            "{received}"
+        );
+    }
+    // The 201 was judged on the whole answer: the check still names it.
+    assert!(
+        out.stdout.contains("status_code_conformance"),
+        "{}",
+        out.stdout
+    );
+    assert_valid_report(&report);
+}
+
+/// The JSON report is valid against schemas/report.schema.json.
+fn assert_valid_report(report: &serde_json::Value) {
+    let schema = parse_json(
+        &read(&repo_root().join("schemas/report.schema.json")),
+        "schema",
+    );
+    let validator = match jsonschema::draft202012::new(&schema) {
+        Ok(validator) => validator,
+        Err(error) => panic!("report schema does not compile: {error}"),
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }

@@ -90,6 +90,48 @@ pub fn percent(text: &str) -> Result<f64, String> {
     Ok(value / 100.0)
 }
 
+/// `--race-concurrency`: at least 2 PUTs, and no more than the open-file limit allows.
+pub fn race_concurrency(text: &str) -> Result<u16, String> {
+    race_concurrency_within(text, open_file_limit())
+}
+
+/// Descriptors kept for everything but the race's sockets (contract files, reports, the pool).
+const RESERVED_FILES: u64 = 64;
+
+fn race_concurrency_within(text: &str, limit: Option<u64>) -> Result<u16, String> {
+    let value: u16 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number from 2 to {}", u16::MAX))?;
+    if value < 2 {
+        return Err(format!("{value}: a race needs at least 2 PUTs"));
+    }
+    // Each PUT holds a client socket, and the embedded server's end of it is in this process too.
+    let allowed = limit.map(|files| files.saturating_sub(RESERVED_FILES) / 2);
+    match allowed {
+        Some(allowed) if u64::from(value) > allowed => Err(format!(
+            "{value}: at most {allowed} PUTs at once under this process's open-file limit of {} \
+             (ulimit -n); raise the limit or lower --race-concurrency",
+            limit.unwrap_or_default()
+        )),
+        _ => Ok(value),
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None` where it cannot be
+/// read or is unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +203,33 @@ mod tests {
         for (text, expected) in table {
             assert_eq!(base_url(text).ok().as_deref(), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn race_concurrency_stays_under_the_open_file_limit() {
+        let table = [
+            ("8", Some(1024), Ok(8)),
+            ("480", Some(1024), Ok(480)),
+            ("481", Some(1024), Err("at most 480 PUTs at once")),
+            ("65535", None, Ok(65535)),
+            ("1", None, Err("at least 2")),
+            ("x", None, Err("not a number")),
+            ("70000", None, Err("not a number")),
+        ];
+        for (text, limit, expected) in table {
+            let result = race_concurrency_within(text, limit);
+            match expected {
+                Ok(value) => assert_eq!(result, Ok(value), "{text}"),
+                Err(part) => assert!(
+                    result.as_ref().is_err_and(|message| message.contains(part)),
+                    "{text}: {result:?}"
+                ),
+            }
+        }
+        assert!(
+            race_concurrency_within("481", Some(1024))
+                .is_err_and(|message| message.contains("--race-concurrency")
+                    && message.contains("ulimit -n"))
+        );
     }
 }

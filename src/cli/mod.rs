@@ -128,7 +128,9 @@ pub struct ContractArgs {
     #[arg(long)]
     pub no_lifecycle: bool,
     /// Conflicting PUTs sent at once in the concurrency case.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..))]
+    /// At most half the open-file limit (`ulimit -n`): each PUT holds a socket, and the embedded
+    /// server one more.
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = bounds::race_concurrency)]
     pub race_concurrency: u16,
     /// Rounds of the concurrency case (0 leaves it out).
     #[arg(long, value_name = "R", default_value_t = 5)]
@@ -211,6 +213,11 @@ pub struct RunArgs {
     /// the run. Without it any skip exits 1: an untested case is no pass.
     #[arg(long)]
     pub allow_skips: bool,
+    /// Bytes of each answer body a failing case keeps in reports; beyond it the report keeps
+    /// the body's length and SHA-256 and says it was cut. Passing cases keep at most 4 KiB.
+    /// Checks always judge the whole body.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::report::DEFAULT_EVIDENCE_BYTES, value_parser = clap::value_parser!(usize))]
+    pub evidence_bytes: usize,
     /// Plan only: print each request as a curl command (secrets masked) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -414,6 +421,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     options.fail_fast = args.fail_fast;
     options.profile = args.profile;
     options.allow_skips = args.allow_skips;
+    options.evidence_bytes = args.evidence_bytes;
     options.connection = args.connection.connection()?;
     options.snapshot_mode = match (args.update_snapshots, &options.contract) {
         (false, _) => SnapshotMode::Compare,

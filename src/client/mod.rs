@@ -90,9 +90,23 @@ pub struct ReceivedResponse {
         deserialize_with = "deserialize_body"
     )]
     pub body: Vec<u8>,
+    /// Set when a report keeps only the head of the body (`--evidence-bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
     /// The body parsed as JSON, once: many checks read the same answer.
     #[serde(skip)]
     parsed: OnceLock<Option<serde_json::Value>>,
+}
+
+/// What a report left out of a body: its whole length and digest, and how much it kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// Bytes of the whole body.
+    pub length: usize,
+    /// `sha256:<hex>` of the whole body (as reported: secrets masked).
+    pub sha256: String,
+    /// Bytes kept in the report.
+    pub kept: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -172,8 +186,36 @@ impl ReceivedResponse {
             status,
             headers,
             body,
+            truncated: None,
             parsed: OnceLock::new(),
         }
+    }
+
+    /// Keeps at most `keep` bytes of the body (cut at a character boundary), recording the whole
+    /// body's length and digest. Only reports are bounded: the checks have judged the whole body.
+    pub fn bound_body(&mut self, keep: usize) {
+        if self.body.len() <= keep {
+            return;
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.body);
+        let hex: String = digest
+            .as_ref()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let mut cut = keep;
+        // Back off continuation bytes so a UTF-8 body stays readable.
+        while cut > 0 && self.body.get(cut).is_some_and(|byte| byte & 0xC0 == 0x80) {
+            cut -= 1;
+        }
+        self.truncated = Some(Truncation {
+            length: self.body.len(),
+            sha256: format!("sha256:{hex}"),
+            kept: cut,
+        });
+        self.body.truncate(cut);
+        self.body.shrink_to_fit();
+        self.parsed = OnceLock::new();
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

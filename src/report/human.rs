@@ -261,6 +261,12 @@ pub fn exchanges_text(case: &CaseReport) -> String {
                 if !response.body.is_empty() {
                     text.push_str(&format!("      < {}\n", response.body_text()));
                 }
+                if let Some(cut) = &response.truncated {
+                    text.push_str(&format!(
+                        "      < [{} of {} bytes kept ({}); --evidence-bytes keeps more]\n",
+                        cut.kept, cut.length, cut.sha256
+                    ));
+                }
             }
             Err(error) => text.push_str(&format!("      ! {error}\n")),
         }

@@ -182,6 +182,22 @@ impl CaseReport {
         self
     }
 
+    /// Bounds the bodies this case keeps for the report: up to `failing_limit` bytes each when it
+    /// failed or errored, up to [`PASSING_EVIDENCE_BYTES`] (a summary: the head, the length
+    /// and the digest) when it passed. Call after judging and redaction.
+    pub fn bounded(mut self, failing_limit: usize) -> CaseReport {
+        let keep = match self.status {
+            CaseStatus::Failed | CaseStatus::Errored => failing_limit,
+            CaseStatus::Passed | CaseStatus::Skipped => failing_limit.min(PASSING_EVIDENCE_BYTES),
+        };
+        for labelled in &mut self.exchanges {
+            if let Ok(received) = &mut labelled.exchange.response {
+                received.bound_body(keep);
+            }
+        }
+        self
+    }
+
     pub fn warnings(&self) -> usize {
         self.checks
             .iter()
@@ -270,6 +286,13 @@ impl Summary {
         }
     }
 }
+
+/// Bytes of each body a passing case keeps in reports: enough for a documented Request, a
+/// summary of anything larger (its length and digest are recorded).
+pub const PASSING_EVIDENCE_BYTES: usize = 4 * 1024;
+
+/// `--evidence-bytes` by default: bytes of each body a failing case keeps in reports.
+pub const DEFAULT_EVIDENCE_BYTES: usize = 64 * 1024;
 
 /// Everything a run produced; reads back from the JSON report (`cmconform merge`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -396,5 +419,68 @@ pub fn verdict_text(result: &CheckResult) -> String {
         Verdict::Pass => format!("{}: pass", result.check),
         Verdict::Warn { message } => format!("{}: warning: {message}", result.check),
         Verdict::Fail(finding) => format!("{}: {}", result.check, finding.message),
+    }
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+
+    fn case_with_body(status: CaseStatus, body: &str) -> CaseReport {
+        let mut case = CaseReport::stopped(String::new());
+        case.status = status;
+        case.exchanges.push(LabelledExchange {
+            step: 0,
+            label: "request".into(),
+            exchange: crate::checks::testing::answer(500, &[], body),
+        });
+        case
+    }
+
+    fn kept(case: &CaseReport) -> (usize, Option<crate::client::Truncation>) {
+        let received = case.exchanges[0].exchange.ok();
+        (
+            received.map_or(0, |r| r.body.len()),
+            received.and_then(|r| r.truncated.clone()),
+        )
+    }
+
+    #[test]
+    fn failing_cases_keep_up_to_the_limit_passing_ones_a_summary() {
+        let big = "x".repeat(10_000);
+        let table = [
+            (CaseStatus::Failed, 100, "short", 5, false),
+            (CaseStatus::Failed, 100, big.as_str(), 100, true),
+            (CaseStatus::Errored, 20_000, big.as_str(), 10_000, false),
+            (
+                CaseStatus::Passed,
+                20_000,
+                big.as_str(),
+                PASSING_EVIDENCE_BYTES,
+                true,
+            ),
+            (CaseStatus::Passed, 10, big.as_str(), 10, true),
+            (CaseStatus::Failed, 0, big.as_str(), 0, true),
+        ];
+        for (status, limit, body, expected, cut) in table {
+            let (length, truncated) = kept(&case_with_body(status, body).bounded(limit));
+            assert_eq!(length, expected, "{status:?} {limit}");
+            assert_eq!(truncated.is_some(), cut, "{status:?} {limit}");
+            if let Some(truncated) = truncated {
+                assert_eq!((truncated.length, truncated.kept), (body.len(), expected));
+                let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+                let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+                assert_eq!(truncated.sha256, format!("sha256:{hex}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_character() {
+        // "é" is two bytes: a limit of 3 falls inside the second one.
+        let case = case_with_body(CaseStatus::Failed, "éé").bounded(3);
+        let (length, truncated) = kept(&case);
+        assert_eq!(length, 2);
+        assert_eq!(truncated.map(|t| t.kept), Some(2));
     }
 }
