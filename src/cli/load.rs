@@ -127,14 +127,8 @@ pub async fn load_command(args: LoadArgs) -> anyhow::Result<i32> {
     let text = render(&args.format, &report)?;
     match output {
         Some(mut file) => file.write_all(text.as_bytes())?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(error) = stdout.write_all(text.as_bytes())
-                && error.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(error.into());
-            }
-        }
+        // A closed pipe ends quietly; a full disk is an error naming standard output.
+        None => super::output::to_stdout(|out| out.write_all(text.as_bytes()))?,
     }
     Ok(report.exit_code())
 }
