@@ -986,6 +986,7 @@ async fn secrets_never_leave_the_process() {
             ("json", Some("report.json")),
             ("junit", None),
             ("junit", Some("report.xml")),
+            ("har", Some("report.har")),
         ] {
             let mut args = strings(&[
                 "run",
@@ -1053,7 +1054,7 @@ async fn secrets_never_leave_the_process() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12);
+    assert_eq!(checked, 14);
 }
 
 /// A skipped case was not tested: it fails the run (exit 1, and the console says why) unless

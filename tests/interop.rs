@@ -236,7 +236,7 @@ fn external_consumers() -> bool {
         return true;
     }
     println!(
-        "skipped: set CMCONFORM_EXTERNAL_CONSUMERS=1 (needs python3 with openapi-spec-validator and schemathesis; .ci/run installs them)"
+        "skipped: set CMCONFORM_EXTERNAL_CONSUMERS=1 (needs python3 with openapi-spec-validator, schemathesis and haralyzer; .ci/run installs them)"
     );
     false
 }
@@ -337,4 +337,158 @@ fn schemathesis_with_the_export_passes_the_reference_server_and_catches_faults()
         assert!(log.contains("failed"), "{fault}:\n{log}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Headers whose values must not reach the HAR file (the masking of `redact`).
+const HAR_SECRETS: [&str; 3] = ["HAR-TOKEN-SECRET", "HAR-COOKIE-SECRET", "HAR-BEARER-SECRET"];
+
+/// A full run (fixtures, life cycle, generated cases, a fault so some fail) with `--report har=`
+/// and `--report json=`, secrets in its headers.
+fn har_run(dir: &Path) -> (serde_json::Value, serde_json::Value, String) {
+    let mut args = strings(&[
+        "run",
+        "--fault",
+        "wrong_status_code",
+        "--generate",
+        "6",
+        "--seed",
+        "5",
+        "-H",
+        "X-Api-Token: HAR-TOKEN-SECRET",
+        "-H",
+        "Cookie: session=HAR-COOKIE-SECRET",
+        "-H",
+        "Authorization: Bearer HAR-BEARER-SECRET",
+        "--report",
+        "har=run.har",
+        "--report",
+        "json=run.json",
+        "--contract",
+    ]);
+    args.push(repo_root().display().to_string());
+    let output = cmconform(dir, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let har_text = std::fs::read_to_string(dir.join("run.har")).unwrap_or_default();
+    (
+        read_json(&dir.join("run.har")),
+        read_json(&dir.join("run.json")),
+        har_text,
+    )
+}
+
+fn har_schema() -> jsonschema::Validator {
+    let schema = read_json(&repo_root().join("tests/har/har-1.2.schema.json"));
+    jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|error| panic!("tests/har/har-1.2.schema.json does not compile: {error}"))
+}
+
+#[test]
+fn har_report_of_a_full_run_is_valid_har_with_every_exchange_and_no_secret() {
+    let scratch = common::TempDir::new("interop-har");
+    let (har, json, har_text) = har_run(scratch.path());
+    let schema = har_schema();
+    let errors: Vec<String> = schema.iter_errors(&har).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "not HAR 1.2: {errors:#?}");
+    // The schema can fail: a spec field it does not know, or a missing required timing.
+    for (pointer, broken) in [
+        (
+            "/log/entries/0/timings",
+            serde_json::json!({"send": 0, "receive": 0}),
+        ),
+        ("/log/entries/0/cache", serde_json::json!({"unknown": 1})),
+    ] {
+        let mut mutated = har.clone();
+        if let Some(place) = mutated.pointer_mut(pointer) {
+            *place = broken;
+        }
+        assert!(!schema.is_valid(&mutated), "{pointer} broken yet valid");
+    }
+
+    // Every exchange of the JSON report, in order, tagged with its case, step and label.
+    let expected: Vec<String> = json["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|case| {
+            let exchanges = case["exchanges"].as_array().cloned().unwrap_or_default();
+            let id = case["id"].clone();
+            exchanges
+                .into_iter()
+                .map(move |e| format!("{id} {} {} {}", e["step"], e["label"], e["request"]["url"]))
+        })
+        .collect();
+    let entries = har["log"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let tagged: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let case = &e["_case"];
+            format!(
+                "{} {} {} {}",
+                case["id"], case["step"], case["label"], e["request"]["url"]
+            )
+        })
+        .collect();
+    assert!(tagged.len() > 100, "{} entries", tagged.len());
+    assert_eq!(tagged, expected);
+    // Timings add up (HAR: time is the sum of the non -1 timings); answers and failures show.
+    for entry in &entries {
+        let timings = &entry["timings"];
+        let sum: f64 = ["send", "wait", "receive"]
+            .iter()
+            .filter_map(|name| timings[name].as_f64())
+            .sum();
+        let time = entry["time"].as_f64().unwrap_or(-1.0);
+        assert!((time - sum).abs() < 1e-6, "{entry}");
+    }
+    assert!(entries.iter().any(|e| e["_case"]["status"] == "failed"));
+    assert!(entries.iter().any(|e| {
+        e["response"]["content"]["text"]
+            .as_str()
+            .is_some_and(|body| body.contains("\"Status\""))
+    }));
+    for secret in HAR_SECRETS {
+        assert!(!har_text.contains(secret), "{secret} leaked into the HAR");
+    }
+    assert!(har_text.contains("Bearer ********"), "masked, scheme kept");
+}
+
+/// A HAR library of another language reads the file: haralyzer (PyPI) sees every entry with
+/// its method, URL, status and body.
+#[test]
+fn haralyzer_reads_the_har_report() {
+    if !external_consumers() {
+        return;
+    }
+    let scratch = common::TempDir::new("interop-haralyzer");
+    let dir = scratch.path().to_path_buf();
+    let (har, _, _) = har_run(&dir);
+    let output = Command::new("python3")
+        .arg(repo_root().join("tests/consumers/har_read.py"))
+        .arg(dir.join("run.har"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run python3: {error}"));
+    assert!(output.status.success(), "{}", text(&output));
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("haralyzer output: {error}: {}", text(&output)));
+    let entries = har["log"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ours: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!([
+                e["request"]["method"],
+                e["request"]["url"],
+                e["response"]["status"],
+                e["response"]["content"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+            ])
+        })
+        .collect();
+    assert_eq!(read, serde_json::Value::Array(ours));
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReportArgs {
     /// Also write the report in FORMAT to PATH (repeatable), e.g. `--report junit=out.xml
-    /// --report html=out.html`. FORMAT: human, json, junit, html, markdown, tap.
+    /// --report html=out.html`. FORMAT: human, json, junit, html, markdown, tap, har.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_spec)]
     pub reports: Vec<ReportSpec>,
 }

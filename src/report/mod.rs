@@ -1,6 +1,7 @@
 //! Reports: the plain-data result of a run ([`RunReport`]) and one writer per output format
 //! behind the [`ReportWriter`] trait. Writers only read the report; they never re-judge it.
 
+mod har;
 mod html;
 mod human;
 mod json;
@@ -8,6 +9,7 @@ mod junit;
 mod markdown;
 mod tap;
 
+pub use har::{HarWriter, har_document};
 pub use html::HtmlWriter;
 pub use human::{
     HumanWriter, RunStart, case_line, exchanges_text, start_line, summary_line, write_human_tail,
@@ -400,18 +402,19 @@ pub trait ReportWriter {
 
 /// Every writer, by `--format` name.
 pub fn writer_for(name: &str) -> Option<Box<dyn ReportWriter>> {
-    let writers: [Box<dyn ReportWriter>; 6] = [
+    let writers: [Box<dyn ReportWriter>; 7] = [
         Box::new(HumanWriter),
         Box::new(JsonWriter),
         Box::new(JunitWriter),
         Box::new(HtmlWriter),
         Box::new(MarkdownWriter),
         Box::new(TapWriter),
+        Box::new(HarWriter),
     ];
     writers.into_iter().find(|writer| writer.name() == name)
 }
 
-pub const FORMATS: [&str; 6] = ["human", "json", "junit", "html", "markdown", "tap"];
+pub const FORMATS: [&str; 7] = ["human", "json", "junit", "html", "markdown", "tap", "har"];
 
 /// A one-line description of a verdict, for text formats.
 pub fn verdict_text(result: &CheckResult) -> String {
