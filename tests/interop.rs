@@ -241,12 +241,16 @@ fn external_consumers() -> bool {
     false
 }
 
+/// A scratch directory for a test of an external consumer, or `None` when those do not run.
+fn consumer_scratch(name: &str) -> Option<common::TempDir> {
+    external_consumers().then(|| common::TempDir::new(name))
+}
+
 #[test]
 fn openapi_spec_validator_accepts_both_versions() {
-    if !external_consumers() {
+    let Some(scratch) = consumer_scratch("interop-validator") else {
         return;
-    }
-    let scratch = common::TempDir::new("interop-validator");
+    };
     let dir = scratch.path().to_path_buf();
     for version in ["3.1", "3.0"] {
         export(&dir, version);
@@ -322,10 +326,9 @@ fn schemathesis_passes(dir: &Path, document: &Path, fault: Option<&str>) -> (boo
 
 #[test]
 fn schemathesis_with_the_export_passes_the_reference_server_and_catches_faults() {
-    if !external_consumers() {
+    let Some(scratch) = consumer_scratch("interop-schemathesis") else {
         return;
-    }
-    let scratch = common::TempDir::new("interop-schemathesis");
+    };
     let dir = scratch.path().to_path_buf();
     export(&dir, "3.1");
     let document = dir.join("openapi-3.1.json");
@@ -459,10 +462,9 @@ fn har_report_of_a_full_run_is_valid_har_with_every_exchange_and_no_secret() {
 /// its method, URL, status and body.
 #[test]
 fn haralyzer_reads_the_har_report() {
-    if !external_consumers() {
+    let Some(scratch) = consumer_scratch("interop-haralyzer") else {
         return;
-    }
-    let scratch = common::TempDir::new("interop-haralyzer");
+    };
     let dir = scratch.path().to_path_buf();
     let (har, _, _) = har_run(&dir);
     let output = Command::new("python3")
