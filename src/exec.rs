@@ -117,7 +117,9 @@ fn start(
     let fallback = case.clone();
     let handle = tokio::spawn(async move {
         let _permit = permit;
-        run_case(case, &client, &provider, reserved).await
+        provider
+            .scoped(run_case(case, &client, &provider, reserved))
+            .await
     });
     (fallback, handle)
 }

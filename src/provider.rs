@@ -2,9 +2,16 @@
 //! a case runs. Either a state endpoint stages a fresh request (`--state-url`, and the embedded
 //! server's `/_cmconform/states`), or a file lists ids staged by hand on a real deployment
 //! (`--ids`), each used at most once.
+//!
+//! State changes follow Pact's provider-state protocol: `POST {"state", "params", "action"}`,
+//! with `action` `setup` before a case and, with `--state-teardown`, `teardown` after it for
+//! every request the case staged. `--state-map` names our states by the free-text descriptions a
+//! Pact provider knows ("a request in state Approved").
 
 use crate::contract::lifecycle::RequestState;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -23,6 +30,89 @@ pub enum ProviderError {
     },
     #[error("state endpoint {url}: {message}")]
     StateUrl { url: String, message: String },
+    #[error("{path}: cannot read the state map")]
+    MapIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {key}: {message}")]
+    MapInvalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// Pact-style state changes: the description sent for each of our states (`--state-map`; our
+/// state name when the map has none), and whether staged requests are torn down after each case
+/// (`--state-teardown`).
+#[derive(Debug, Clone, Default)]
+pub struct PactStates {
+    pub descriptions: BTreeMap<RequestState, String>,
+    pub teardown: bool,
+}
+
+impl PactStates {
+    /// Reads a `--state-map` file: a JSON object from a free-text description to one of our
+    /// states (any case). A state several descriptions map to is sent as the first of them.
+    pub fn new(map: Option<&Path>, teardown: bool) -> Result<PactStates, ProviderError> {
+        let descriptions = match map {
+            Some(path) => read_state_map(path)?,
+            None => BTreeMap::new(),
+        };
+        Ok(PactStates {
+            descriptions,
+            teardown,
+        })
+    }
+
+    /// What the state endpoint is asked for to get a request in `state`.
+    pub fn description(&self, state: RequestState) -> String {
+        self.descriptions
+            .get(&state)
+            .cloned()
+            .unwrap_or_else(|| state.name().to_string())
+    }
+}
+
+fn read_state_map(path: &Path) -> Result<BTreeMap<RequestState, String>, ProviderError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProviderError::MapIo {
+        path: path.into(),
+        source,
+    })?;
+    let invalid = |key: &str, message: String| ProviderError::MapInvalid {
+        path: path.into(),
+        key: format!("{key:?}"),
+        message,
+    };
+    let document: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| invalid("/", format!("invalid JSON: {error}")))?;
+    let object = document.as_object().ok_or_else(|| {
+        invalid(
+            "/",
+            "expected an object from a provider-state description to a state name".into(),
+        )
+    })?;
+    let mut descriptions = BTreeMap::new();
+    for (description, value) in object {
+        if description.trim().is_empty() {
+            return Err(invalid(description, "empty description".into()));
+        }
+        let state: RequestState = value
+            .as_str()
+            .ok_or_else(|| format!("expected a state name, not {value}"))
+            .and_then(str::parse)
+            .map_err(|message| invalid(description, message))?;
+        descriptions
+            .entry(state)
+            .or_insert_with(|| description.clone());
+    }
+    Ok(descriptions)
+}
+
+tokio::task_local! {
+    /// The requests staged by the case running on this task (`--state-teardown`).
+    static STAGED: RefCell<Vec<(RequestState, String)>>;
 }
 
 /// `--state-auth`: whether the state endpoint gets the run's credentials.
@@ -55,6 +145,7 @@ pub enum Provider {
         headers: Vec<(String, String)>,
         /// Cap on the endpoint's answers (`--max-body`).
         max_body: usize,
+        pact: PactStates,
     },
     /// Pre-staged ids, consumed in file order.
     Ids(Mutex<BTreeMap<RequestState, VecDeque<String>>>),
@@ -79,6 +170,7 @@ impl Provider {
             url: url.into(),
             headers: Vec::new(),
             max_body,
+            pact: PactStates::default(),
         }
     }
 
@@ -94,7 +186,17 @@ impl Provider {
             url: url.into(),
             headers,
             max_body,
+            pact: PactStates::default(),
         }
+    }
+
+    /// A state endpoint that speaks Pact's descriptions and tears down (`--state-map`,
+    /// `--state-teardown`); other providers are returned unchanged.
+    pub fn with_pact(mut self, states: PactStates) -> Provider {
+        if let Provider::StateUrl { pact, .. } = &mut self {
+            *pact = states;
+        }
+        self
     }
 
     /// Reads an `--ids` file: `{"approved": ["guid", ...], "pending": [...], ...}`.
@@ -151,20 +253,125 @@ impl Provider {
     /// Obtains a request in `state`.
     pub async fn stage(&self, state: RequestState) -> Result<Staged, ProviderError> {
         match self {
-            Provider::StateUrl {
-                client,
-                url,
-                headers,
-                max_body,
-            } => stage_via_url(client, url, headers, *max_body, state)
-                .await
-                .map(Staged::Id),
+            Provider::StateUrl { pact, .. } => {
+                let body = state_change(pact, state, "setup", serde_json::json!({}));
+                let id = self.post_state(&body, state, "setup").await?;
+                let id = staged_id(&id).ok_or_else(|| {
+                    self.failure(format!(
+                        "setup of '{state}': answer has no GUID 'id' (nor 'result.id')"
+                    ))
+                })?;
+                if pact.teardown {
+                    // Outside a case's scope (no teardown asked) there is nothing to record.
+                    let _ = STAGED.try_with(|staged| staged.borrow_mut().push((state, id.clone())));
+                }
+                Ok(Staged::Id(id))
+            }
             Provider::Ids(ids) => Ok(take_id(ids, state)),
             Provider::Unavailable => Ok(Staged::Skip(format!(
                 "needs a request in state '{state}': pass --state-url or --ids"
             ))),
         }
     }
+}
+
+impl Provider {
+    /// Runs one case; with `--state-teardown`, then asks the state endpoint to tear down every
+    /// request the case staged. A failed teardown is a warning on stderr: the case was judged.
+    pub async fn scoped<F: Future>(&self, case: F) -> F::Output {
+        let teardown = matches!(self, Provider::StateUrl { pact, .. } if pact.teardown);
+        if !teardown {
+            return case.await;
+        }
+        let (output, staged) = STAGED
+            .scope(RefCell::new(Vec::new()), async {
+                let output = case.await;
+                (output, STAGED.with(RefCell::take))
+            })
+            .await;
+        for (state, id) in staged {
+            if let Err(error) = self.teardown(state, &id).await {
+                eprintln!("warning: {error}");
+            }
+        }
+        output
+    }
+
+    async fn teardown(&self, state: RequestState, id: &str) -> Result<(), ProviderError> {
+        let Provider::StateUrl { pact, .. } = self else {
+            return Ok(());
+        };
+        let mut body = state_change(pact, state, "teardown", serde_json::json!({ "id": id }));
+        // Pact puts it in `params`; the reference server's endpoint reads it at the top level.
+        body["id"] = serde_json::json!(id);
+        self.post_state(&body, state, "teardown").await.map(|_| ())
+    }
+
+    fn failure(&self, message: String) -> ProviderError {
+        let url = match self {
+            Provider::StateUrl { url, .. } => crate::client::mask_url(url),
+            _ => String::new(),
+        };
+        ProviderError::StateUrl { url, message }
+    }
+
+    /// POSTs one state change and returns the answer parsed as JSON; only 200 is success.
+    async fn post_state(
+        &self,
+        body: &serde_json::Value,
+        state: RequestState,
+        action: &str,
+    ) -> Result<serde_json::Value, ProviderError> {
+        let Provider::StateUrl {
+            client,
+            url,
+            headers,
+            max_body,
+            ..
+        } = self
+        else {
+            return Err(self.failure(format!("{action} of '{state}': no state endpoint")));
+        };
+        let what = format!("{action} of '{state}'");
+        let (status, text) = send_state(client, url, headers, *max_body, body, &what)
+            .await
+            .map_err(|message| self.failure(message))?;
+        if status != 200 {
+            let why = if status == 401 {
+                " (the endpoint wants credentials: --state-auth same, or --state-header)"
+            } else {
+                ""
+            };
+            return Err(self.failure(format!("{what} answered {status}, expected 200{why}")));
+        }
+        match action {
+            // A teardown's answer carries nothing we use (Pact: an empty body or `{}`).
+            "teardown" => Ok(serde_json::Value::Null),
+            _ => serde_json::from_str(&text)
+                .map_err(|_| self.failure(format!("{what}: answer is not JSON"))),
+        }
+    }
+}
+
+/// The body of a state change, as Pact's provider-state protocol has it.
+fn state_change(
+    pact: &PactStates,
+    state: RequestState,
+    action: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({ "state": pact.description(state), "params": params, "action": action })
+}
+
+/// The staged GUID of a setup's answer: `{"id": G}`, or Pact-style values nested in a result
+/// object, `{"result": {"id": G}}`.
+fn staged_id(answer: &serde_json::Value) -> Option<String> {
+    let id = answer
+        .get("id")
+        .or_else(|| answer.get("result").and_then(|result| result.get("id")))?;
+    id.as_str()
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .map(str::to_string)
 }
 
 /// An `--ids` file for `cases`: for each state exactly as many placeholder GUIDs as the cases
@@ -199,35 +406,29 @@ fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: Request
     }
 }
 
-async fn stage_via_url(
+/// Sends one state change; the answer's status and text, or why there is none.
+async fn send_state(
     client: &StateClient,
     url: &str,
     headers: &[(String, String)],
     max_body: usize,
-    state: RequestState,
-) -> Result<String, ProviderError> {
-    let failure = |message: String| ProviderError::StateUrl {
-        url: crate::client::mask_url(url),
-        message,
-    };
-    let body = serde_json::json!({ "state": state.name(), "action": "setup" });
-    let (status, text) = match client {
+    body: &serde_json::Value,
+    what: &str,
+) -> Result<(u16, String), String> {
+    match client {
         StateClient::Plain(client) => {
-            let mut request = client.post(url).json(&body);
+            let mut request = client.post(url).json(body);
             for (name, value) in headers {
                 request = request.header(name.as_str(), value.as_str());
             }
             let response = request.send().await.map_err(|error| {
-                failure(format!(
-                    "setup of '{state}' failed: {}",
-                    crate::client::error_chain(&error)
-                ))
+                format!("{what} failed: {}", crate::client::error_chain(&error))
             })?;
             let status = response.status().as_u16();
             let text = crate::capped::read_text(response, max_body)
                 .await
-                .map_err(|error| failure(format!("setup of '{state}': {error}")))?;
-            (status, text)
+                .map_err(|error| format!("{what}: {error}"))?;
+            Ok((status, text))
         }
         StateClient::Authenticated(client) => {
             let path = reqwest::Url::parse(url)
@@ -235,7 +436,7 @@ async fn stage_via_url(
                     Some(query) => format!("{}?{query}", parsed.path()),
                     None => parsed.path().to_string(),
                 })
-                .map_err(|error| failure(format!("not a URL: {error}")))?;
+                .map_err(|error| format!("not a URL: {error}"))?;
             let mut request_headers =
                 vec![("Content-Type".to_string(), "application/json".to_string())];
             request_headers.extend(headers.iter().cloned());
@@ -250,28 +451,10 @@ async fn stage_via_url(
                 .await;
             let received = exchange
                 .response
-                .map_err(|error| failure(format!("setup of '{state}' failed: {error}")))?;
-            (received.status, received.body_text())
+                .map_err(|error| format!("{what} failed: {error}"))?;
+            Ok((received.status, received.body_text()))
         }
-    };
-    if status != 200 {
-        let why = if status == 401 {
-            " (the endpoint wants credentials: --state-auth same, or --state-header)"
-        } else {
-            ""
-        };
-        return Err(failure(format!(
-            "setup of '{state}' answered {status}, expected 200{why}"
-        )));
     }
-    let answer: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| failure(format!("setup of '{state}': answer is not JSON")))?;
-    answer
-        .get("id")
-        .and_then(serde_json::Value::as_str)
-        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-        .map(str::to_string)
-        .ok_or_else(|| failure(format!("setup of '{state}': answer has no GUID 'id'")))
 }
 
 /// The origin of `url` (`scheme://host[:port]`), the base of an authenticated state client.
@@ -308,6 +491,84 @@ mod tests {
         );
         let second = provider.stage(RequestState::Approved).await.ok();
         assert!(matches!(second, Some(Staged::Skip(reason)) if reason.contains("no id left")));
+    }
+
+    #[test]
+    fn staged_ids_come_bare_or_nested_in_a_result() {
+        let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+        let cases = [
+            (serde_json::json!({ "id": id }), Some(id)),
+            (serde_json::json!({ "result": { "id": id } }), Some(id)),
+            (
+                serde_json::json!({ "id": id, "result": { "id": "x" } }),
+                Some(id),
+            ),
+            (
+                serde_json::json!({ "result": { "id": "not-a-guid" } }),
+                None,
+            ),
+            (serde_json::json!({ "result": id }), None),
+            (serde_json::json!({ "ID": id }), None),
+            (serde_json::json!([id]), None),
+        ];
+        for (answer, expected) in cases {
+            assert_eq!(staged_id(&answer).as_deref(), expected, "{answer}");
+        }
+    }
+
+    fn write_map(text: &str) -> Result<PactStates, String> {
+        let path =
+            std::env::temp_dir().join(format!("cmconform-map-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, text).ok();
+        let states = PactStates::new(Some(&path), true).map_err(|error| error.to_string());
+        std::fs::remove_file(&path).ok();
+        states
+    }
+
+    #[test]
+    fn state_maps_send_descriptions_and_name_the_bad_key() {
+        let states = write_map(
+            r#"{"a request in state Approved": "Approved", "an approved request": "approved",
+                "a pending request": "PENDING"}"#,
+        );
+        let states = states.unwrap_or_default();
+        assert_eq!(
+            states.description(RequestState::Approved),
+            "a request in state Approved"
+        );
+        assert_eq!(
+            states.description(RequestState::Pending),
+            "a pending request"
+        );
+        assert_eq!(states.description(RequestState::Failed), "failed");
+        let body = state_change(
+            &states,
+            RequestState::Failed,
+            "teardown",
+            serde_json::json!({"id": "g"}),
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"state": "failed", "params": {"id": "g"}, "action": "teardown"})
+        );
+        let bad = [
+            (
+                r#"{"a request": "approval"}"#,
+                r#""a request": unknown state 'approval'"#,
+            ),
+            (
+                r#"{"a request": 3}"#,
+                r#""a request": expected a state name, not 3"#,
+            ),
+            (r#"{" ": "approved"}"#, r#"" ": empty description"#),
+            (r#"["approved"]"#, r#""/": expected an object"#),
+            ("{", r#""/": invalid JSON"#),
+        ];
+        for (text, message) in bad {
+            let error = write_map(text).err().unwrap_or_default();
+            assert!(error.contains(message), "{text}: {error}");
+            assert!(error.contains("cmconform-map-"), "names the file: {error}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::contract::profile::Profile;
 use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
-use crate::provider::{Provider, ProviderError, StateAuth, StateClient};
+use crate::provider::{PactStates, Provider, ProviderError, StateAuth, StateClient};
 use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Shard, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
@@ -70,6 +70,8 @@ pub struct RunOptions {
     pub state_auth: StateAuth,
     /// `--state-header` headers on every state request.
     pub state_headers: Vec<(String, String)>,
+    /// `--state-map` and `--state-teardown`: Pact-style state changes.
+    pub pact_states: PactStates,
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub jobs: usize,
@@ -154,6 +156,7 @@ impl RunOptions {
             states: StateSource::None,
             state_auth: StateAuth::None,
             state_headers: Vec::new(),
+            pact_states: PactStates::default(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
             jobs: DEFAULT_JOBS,
@@ -404,7 +407,8 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
             state_client(options, url)?,
             options.state_headers.clone(),
             options.connection.max_body,
-        ),
+        )
+        .with_pact(options.pact_states.clone()),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
     Ok(Target {

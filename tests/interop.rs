@@ -265,7 +265,8 @@ fn openapi_spec_validator_accepts_both_versions() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `cmconform serve --port 0 [--fault F]`, killed when dropped.
+/// `cmconform serve --port 0 [--fault F]` (or another server that says where it listens), killed
+/// when dropped.
 struct Served {
     child: std::process::Child,
     base_url: String,
@@ -277,12 +278,19 @@ impl Served {
         if let Some(fault) = fault {
             args.extend(strings(&["--fault", fault]));
         }
-        let mut child = common::cmconform(&args)
-            .current_dir(dir)
+        let mut binary = common::cmconform(&args);
+        binary.current_dir(dir);
+        Served::listening(&mut binary, "cmconform serve")
+    }
+
+    /// Spawns `command` and waits for the first line of its stderr, which names its http:// URL.
+    fn listening(command: &mut Command, what: &str) -> Served {
+        let mut child = command
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start cmconform serve: {error}"));
+            .unwrap_or_else(|error| panic!("cannot start {what}: {error}"));
         let mut first = String::new();
         if let Some(stderr) = child.stderr.take() {
             let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first);
@@ -290,7 +298,7 @@ impl Served {
         let base_url = first
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("serve did not say where it listens: {first:?}"))
+            .unwrap_or_else(|| panic!("{what} did not say where it listens: {first:?}"))
             .to_string();
         Served { child, base_url }
     }
@@ -493,4 +501,110 @@ fn haralyzer_reads_the_har_report() {
         })
         .collect();
     assert_eq!(read, serde_json::Value::Array(ours));
+}
+
+/// The Pact-style provider-state service of tests/interop/pact_states.py, in front of `serve`'s
+/// own state endpoint; it appends every state change it receives to `log`.
+fn pact_states(dir: &Path, upstream: &str, log: &Path) -> Served {
+    let mut command = Command::new("python3");
+    command
+        .arg(repo_root().join("tests/interop/pact_states.py"))
+        .arg(upstream)
+        .arg(log)
+        .current_dir(dir);
+    Served::listening(&mut command, "tests/interop/pact_states.py")
+}
+
+/// Every description the Pact-style service knows, mapped to our states (written in its case).
+const STATE_MAP: &str = r#"{
+  "a request in state Pending": "Pending", "a request in state Approved": "Approved",
+  "a request in state Executing": "Executing", "a request in state Completed": "Completed",
+  "a request in state Canceled": "Canceled", "a request in state Denied": "Denied",
+  "a request in state Failed": "Failed"
+}"#;
+
+#[test]
+fn pact_provider_states_stage_and_tear_down_every_request() {
+    let scratch = common::TempDir::new("interop-pact");
+    let dir = scratch.path().to_path_buf();
+    let served = Served::start(&dir, None);
+    let log = dir.join("states.log");
+    let pact = pact_states(
+        &dir,
+        &format!("{}/_cmconform/states", served.base_url),
+        &log,
+    );
+    std::fs::write(dir.join("map.json"), STATE_MAP).unwrap_or_default();
+    let base = strings(&[
+        "run",
+        "--base-url",
+        &served.base_url,
+        "-H",
+        "Authorization: Negotiate x",
+        "--state-url",
+        &pact.base_url,
+        "--race-rounds",
+        "1",
+    ]);
+    let mut args = base.clone();
+    args.extend(strings(&["--state-map", "map.json", "--state-teardown"]));
+    let output = cmconform(&dir, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        !text(&output).contains("warning: state endpoint"),
+        "{}",
+        text(&output)
+    );
+
+    let calls: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let (setups, teardowns): (Vec<_>, Vec<_>) =
+        calls.iter().partition(|call| call["action"] == "setup");
+    assert!(setups.len() > 20, "{} setups", setups.len());
+    assert_eq!(
+        setups.len(),
+        teardowns.len(),
+        "one teardown per staged request"
+    );
+    for call in &calls {
+        let state = call["state"].as_str().unwrap_or_default();
+        assert!(state.starts_with("a request in state "), "{call}");
+    }
+    assert!(
+        setups
+            .iter()
+            .all(|call| call["params"] == serde_json::json!({}))
+    );
+    // The service answered 400 to any teardown of a request it had not staged, so every id came
+    // back exactly once, with the description it was staged under.
+    assert!(
+        teardowns
+            .iter()
+            .all(|call| call["params"]["id"].is_string())
+    );
+
+    // Without the map the service does not know our state names: cases error, exit 2.
+    let output = cmconform(&dir, &base);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("answered 400"), "{}", text(&output));
+    // A bad map: exit 2 before the run, naming the file and the key.
+    std::fs::write(
+        dir.join("bad.json"),
+        r#"{"a request in state Approved": "approval"}"#,
+    )
+    .unwrap_or_default();
+    let mut args = base.clone();
+    args.extend(strings(&["--state-map", "bad.json"]));
+    let output = cmconform(&dir, &args);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("bad.json: \"a request in state Approved\": unknown state 'approval'"),
+        "{}",
+        text(&output)
+    );
+    drop(pact);
 }

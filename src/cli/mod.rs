@@ -166,7 +166,8 @@ pub struct RunArgs {
     /// any (https://h/cm); the documented path is appended. No query or fragment.
     #[arg(long, value_name = "URL", value_parser = bounds::base_url)]
     pub base_url: Option<String>,
-    /// Provider-state endpoint: POST {"state": S, "action": "setup"} answers {"id": GUID}.
+    /// Provider-state endpoint: POST {"state": S, "params": {}, "action": "setup"} answers
+    /// {"id": GUID} or {"result": {"id": GUID}} (Pact's provider-state protocol).
     #[arg(long, value_name = "URL", conflicts_with = "ids")]
     pub state_url: Option<String>,
     /// Credentials for --state-url: none (only --state-header), or same (the run's --auth
@@ -176,6 +177,14 @@ pub struct RunArgs {
     /// Header added to every --state-url request, curl-style 'Name: value' (repeatable).
     #[arg(long = "state-header", value_name = "HEADER", requires = "state_url")]
     pub state_headers: Vec<String>,
+    /// JSON object from a Pact provider-state description to one of our states, e.g.
+    /// {"a request in state Approved": "approved"}: the description is sent instead of the name.
+    #[arg(long, value_name = "FILE", requires = "state_url")]
+    pub state_map: Option<PathBuf>,
+    /// After each case, POST {"state", "params": {"id": GUID}, "action": "teardown"} for every
+    /// request it staged through --state-url.
+    #[arg(long, requires = "state_url")]
+    pub state_teardown: bool,
     /// JSON map from state name to GUIDs staged on the target; each id is used once.
     #[arg(long, value_name = "FILE")]
     pub ids: Option<PathBuf>,
@@ -412,6 +421,9 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
         .map(|header| crate::client::HttpClient::parse_header(header))
         .collect::<Result<_, _>>()
         .map_err(|error| UsageError(format!("--state-header: {error}")))?;
+    options.pact_states =
+        crate::provider::PactStates::new(args.state_map.as_deref(), args.state_teardown)
+            .map_err(|error| UsageError(format!("--state-map {error}")))?;
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }

@@ -82,7 +82,8 @@ impl FromStr for RequestState {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|state| state.name() == text)
+            // Case-insensitive: Pact states and hand-written files say "Approved" as often.
+            .find(|state| state.name().eq_ignore_ascii_case(text))
             .ok_or_else(|| {
                 format!(
                     "unknown state '{text}' (expected one of: {})",

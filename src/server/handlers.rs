@@ -442,11 +442,13 @@ mod tests {
         use StateAction::{Setup, Teardown};
         let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
         let teardown = format!(r#"{{"state":"approved","action":"teardown","id":"{id}"}}"#);
-        let ok: [(&[u8], StateAction); 3] = [
+        let ok: [(&[u8], StateAction); 4] = [
             (
                 br#"{"state":"approved","action":"setup"}"#,
                 Setup(RequestState::Approved),
             ),
+            // State names are case-insensitive (Pact states say "Approved").
+            (br#"{"state":"Approved"}"#, Setup(RequestState::Approved)),
             (br#"{"state":"failed"}"#, Setup(RequestState::Failed)),
             (
                 teardown.as_bytes(),
@@ -457,7 +459,7 @@ mod tests {
             assert_eq!(staging_request(body), Ok(action));
         }
         let errors: [(&[u8], &str); 6] = [
-            (br#"{"state":"Approved"}"#, "expected one of"),
+            (br#"{"state":"Approval"}"#, "expected one of"),
             (
                 br#"{"state":"approved","action":"teardown"}"#,
                 "needs the 'id'",
