@@ -302,7 +302,8 @@ impl Provider {
             return Ok(());
         };
         let mut body = state_change(pact, state, "teardown", serde_json::json!({ "id": id }));
-        // Pact puts it in `params`; the reference server's endpoint reads it at the top level.
+        // Pact puts it in `params`; services written for the first state protocol read it at
+        // the top level.
         body["id"] = serde_json::json!(id);
         self.post_state(&body, state, "teardown").await.map(|_| ())
     }

@@ -286,7 +286,8 @@ fn refusal(id: Uuid, from: RequestState, target: TargetStatus, lost_race: bool) 
 /// fault: the harness must always be able to stage states.
 /// - `{"state": "<state>", "action": "setup"}` (or no action) stages a fresh request in that
 ///   state and answers `{"id": "<guid>"}`;
-/// - `{"state": "<state>", "action": "teardown", "id": "<guid>"}` forgets that request and
+/// - `{"state": "<state>", "action": "teardown", "params": {"id": "<guid>"}}` (or `"id"` at the
+///   top level) forgets that request and
 ///   answers `{"id": "<guid>", "removed": true}` (`false` if it was already gone: evicted or
 ///   torn down before, so a repeated teardown is harmless). The documented example is not
 ///   staged and cannot be torn down (400).
@@ -354,7 +355,12 @@ fn staging_request(body: &[u8]) -> Result<StateAction, String> {
     match object.get("action") {
         None => Ok(StateAction::Setup(state)),
         Some(Value::String(action)) if action == "setup" => Ok(StateAction::Setup(state)),
-        Some(Value::String(action)) if action == "teardown" => match object.get("id") {
+        // Pact carries the id in `params`; a top-level `id` is accepted too.
+        Some(Value::String(action)) if action == "teardown" => match object
+            .get("params")
+            .and_then(|params| params.get("id"))
+            .or_else(|| object.get("id"))
+        {
             Some(Value::String(id)) => Uuid::parse_str(id)
                 .map(StateAction::Teardown)
                 .map_err(|_| format!("'id' must be a GUID, not \"{id}\"")),
@@ -442,7 +448,9 @@ mod tests {
         use StateAction::{Setup, Teardown};
         let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
         let teardown = format!(r#"{{"state":"approved","action":"teardown","id":"{id}"}}"#);
-        let ok: [(&[u8], StateAction); 4] = [
+        let pact =
+            format!(r#"{{"state":"Approved","action":"teardown","params":{{"id":"{id}"}}}}"#);
+        let ok: [(&[u8], StateAction); 5] = [
             (
                 br#"{"state":"approved","action":"setup"}"#,
                 Setup(RequestState::Approved),
@@ -452,6 +460,10 @@ mod tests {
             (br#"{"state":"failed"}"#, Setup(RequestState::Failed)),
             (
                 teardown.as_bytes(),
+                Teardown(Uuid::from_u128(0xa9b4b42c_cc50_4c9b_89d1_bbc0bcd5a099)),
+            ),
+            (
+                pact.as_bytes(),
                 Teardown(Uuid::from_u128(0xa9b4b42c_cc50_4c9b_89d1_bbc0bcd5a099)),
             ),
         ];
