@@ -1,7 +1,9 @@
 //! `cargo bench --bench speed`: issue 13's targets, each measured against a peer or a fixed
 //! bound on the same machine in one run, and printed as a table of ratios.
 //!
-//! - Cold start: a one-case `cmconform run` (process start to exit), median of 15.
+//! - Cold start: a one-case `cmconform run` (process start to exit), median of 15, against
+//!   Hurl running the same exchanges (stage, GET, PUT, GET) when `hurl` is on the `PATH`
+//!   (`cargo install --locked hurl`; skipped with a message when absent).
 //! - Scale: `run --generate N --tag generated` for N = 1000 (and 100,000 with
 //!   `CMCONFORM_BENCH_LARGE=1`): wall time and peak RSS.
 //! - Throughput: `cmconform load` saturating the same reference server as wrk (Debian's
@@ -49,7 +51,7 @@ fn main() {
     }
     println!("| measure | cmconform | bound or peer | ratio | target |");
     println!("|---|---|---|---|---|");
-    cold_start(&target);
+    cold_start(&target, &work);
     let mut sizes = vec![1000];
     if std::env::var_os("CMCONFORM_BENCH_LARGE").is_some() {
         sizes.push(100_000);
@@ -76,8 +78,12 @@ fn cmconform(target: &Target, args: &[&str]) -> Command {
     command
 }
 
-fn cold_start(target: &Target) {
-    let mut walls = Vec::new();
+/// Interleaved rounds of cmconform and (when present) Hurl, so both see the same machine load.
+fn cold_start(target: &Target, work: &Path) {
+    let hurl = hurl_case(target, work)
+        .map_err(|reason| eprintln!("bench: no Hurl ratio: {reason}"))
+        .ok();
+    let (mut walls, mut peers) = (Vec::new(), Vec::new());
     for _ in 0..COLD_ROUNDS {
         let run = cmconform(
             target,
@@ -85,12 +91,76 @@ fn cold_start(target: &Target) {
         );
         let Some(sample) = measure(run) else { return };
         walls.push(sample.wall_ms);
+        if let Some(sample) = hurl.as_ref().and_then(|hurl| measure(hurl())) {
+            peers.push(sample.wall_ms);
+        }
     }
     let wall = median(walls);
     println!(
-        "| one-case run, cold start | {wall:.1} ms | 15 ms | {:.2}x | at most 1x (Hurl not installed: no peer ratio) |",
+        "| one-case run, cold start | {wall:.1} ms | 15 ms | {:.2}x | at most 1x |",
         wall / 15.0
     );
+    if !peers.is_empty() {
+        let peer = median(peers);
+        println!(
+            "| one-case run, cold start vs Hurl | {wall:.1} ms | Hurl {peer:.1} ms | {:.2}x faster | at least 1.5x |",
+            peer / wall.max(0.001)
+        );
+    }
+}
+
+/// The exchanges of one case, as Hurl runs them: stage an Approved request, GET it, complete it
+/// and GET it again, asserting the documented status codes and Status values.
+const HURL_CASE: &str = r#"POST {{state_url}}
+{"state": "approved"}
+HTTP 200
+[Captures]
+id: jsonpath "$.id"
+
+GET {{base_url}}/CertificateManagement/api/v1.0/requests/{{id}}
+Authorization: Negotiate bench
+HTTP 200
+[Asserts]
+jsonpath "$.Status" == 3
+
+PUT {{base_url}}/CertificateManagement/api/v1.0/requests/{{id}}
+Authorization: Negotiate bench
+{"status": "Completed"}
+HTTP 200
+[Asserts]
+jsonpath "$.Status" == 8
+
+GET {{base_url}}/CertificateManagement/api/v1.0/requests/{{id}}
+Authorization: Negotiate bench
+HTTP 200
+[Asserts]
+jsonpath "$.Status" == 8
+"#;
+
+/// A maker of Hurl commands for [`HURL_CASE`], after one run that must pass (a failing peer
+/// would be fast for the wrong reason).
+fn hurl_case(target: &Target, work: &Path) -> Result<impl Fn() -> Command, String> {
+    let file = work.join("one-case.hurl");
+    std::fs::write(&file, HURL_CASE).map_err(|error| format!("{}: {error}", file.display()))?;
+    let (base_url, state_url) = (target.base_url.clone(), target.state_url.clone());
+    let hurl = move || {
+        let mut command = Command::new("hurl");
+        command
+            .args(["--variable", &format!("base_url={base_url}")])
+            .args(["--variable", &format!("state_url={state_url}")])
+            .arg(&file);
+        command
+    };
+    let check = hurl()
+        .output()
+        .map_err(|error| format!("hurl not run ({error}); `cargo install --locked hurl`"))?;
+    if !check.status.success() {
+        return Err(format!(
+            "the Hurl case failed: {}",
+            String::from_utf8_lossy(&check.stderr)
+        ));
+    }
+    Ok(hurl)
 }
 
 fn scale(target: &Target, size: usize, work: &Path) {
