@@ -24,7 +24,7 @@ pub struct DoctorOptions {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ProbeStatus {
     Ok,
     Fail {
         fix: String,
@@ -34,22 +34,22 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct Probe {
     pub name: &'static str,
-    pub outcome: Outcome,
+    pub outcome: ProbeStatus,
     pub detail: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
-    pub steps: Vec<Step>,
+    pub steps: Vec<Probe>,
 }
 
 impl Diagnosis {
     pub fn ok(&self) -> bool {
         self.steps
             .iter()
-            .all(|step| !matches!(step.outcome, Outcome::Fail { .. }))
+            .all(|step| !matches!(step.outcome, ProbeStatus::Fail { .. }))
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -65,9 +65,9 @@ impl Diagnosis {
         let mut text = String::new();
         for step in &self.steps {
             let (mark, fix) = match &step.outcome {
-                Outcome::Ok => ("ok  ", None),
-                Outcome::Fail { fix } => ("FAIL", Some(fix)),
-                Outcome::Skipped => ("skip", None),
+                ProbeStatus::Ok => ("ok  ", None),
+                ProbeStatus::Fail { fix } => ("FAIL", Some(fix)),
+                ProbeStatus::Skipped => ("skip", None),
             };
             let _ = writeln!(text, "{mark}  {:<15} {}", step.name, step.detail);
             if let Some(fix) = fix {
@@ -88,7 +88,7 @@ impl Diagnosis {
 }
 
 struct Steps {
-    steps: Vec<Step>,
+    steps: Vec<Probe>,
     failed: bool,
     /// The run's secrets, scrubbed from every detail: answers are recorded as received, and a
     /// detail may quote one (a Location, an offered scheme).
@@ -97,26 +97,26 @@ struct Steps {
 
 impl Steps {
     fn ok(&mut self, name: &'static str, detail: String) {
-        self.steps.push(Step {
+        self.steps.push(Probe {
             name,
-            outcome: Outcome::Ok,
+            outcome: ProbeStatus::Ok,
             detail: scrub(&detail, &self.secrets),
         });
     }
 
     fn fail(&mut self, name: &'static str, detail: String, fix: impl Into<String>) {
         self.failed = true;
-        self.steps.push(Step {
+        self.steps.push(Probe {
             name,
-            outcome: Outcome::Fail { fix: fix.into() },
+            outcome: ProbeStatus::Fail { fix: fix.into() },
             detail: scrub(&detail, &self.secrets),
         });
     }
 
     fn skip(&mut self, name: &'static str, detail: impl Into<String>) {
-        self.steps.push(Step {
+        self.steps.push(Probe {
             name,
-            outcome: Outcome::Skipped,
+            outcome: ProbeStatus::Skipped,
             detail: detail.into(),
         });
     }

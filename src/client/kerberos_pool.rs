@@ -139,12 +139,12 @@ impl KerberosPool {
                 continue;
             };
             match self.judge(&mut pinned, sent, &answer)? {
-                Verdict::Done => {
+                Disposition::Done => {
                     self.connections.give_back(pinned, answer.keep_alive);
                     return Ok(answer);
                 }
-                Verdict::Refused => return Ok(answer),
-                Verdict::AskedAgain => {
+                Disposition::Refused => return Ok(answer),
+                Disposition::AskedAgain => {
                     if !answer.keep_alive || !pinned.connection.is_open() {
                         pinned = self.connections.fresh().await?;
                     }
@@ -159,12 +159,12 @@ impl KerberosPool {
         pinned: &mut Pinned,
         sent: Option<Sent>,
         answer: &Answer,
-    ) -> Result<Verdict, TransportError> {
+    ) -> Result<Disposition, TransportError> {
         let response = &answer.response;
         match (response.status, sent) {
             (401, None) => {
                 pinned.authenticated = false;
-                Ok(Verdict::AskedAgain)
+                Ok(Disposition::AskedAgain)
             }
             (401, Some(_)) => {
                 let offered = offers(response);
@@ -180,7 +180,7 @@ impl KerberosPool {
                     HandshakeStep::NoSchemeOffered { offered }
                 };
                 *lock(&self.failure) = Some(step);
-                Ok(Verdict::Refused)
+                Ok(Disposition::Refused)
             }
             (_, Some(Sent { mut context })) => {
                 let Some(token) = negotiate_token(response) else {
@@ -209,14 +209,14 @@ impl KerberosPool {
                     })
                 })?;
                 pinned.authenticated = true;
-                Ok(Verdict::Done)
+                Ok(Disposition::Done)
             }
-            (_, None) => Ok(Verdict::Done),
+            (_, None) => Ok(Disposition::Done),
         }
     }
 }
 
-enum Verdict {
+enum Disposition {
     /// The answer stands; the connection may carry more.
     Done,
     /// The token was refused: the 401 is the answer.

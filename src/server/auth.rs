@@ -117,14 +117,14 @@ impl Session {
 
 /// The outcome of the check.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum AuthDecision {
     Allow,
     /// 401 with these `WWW-Authenticate` values.
     Deny(Vec<String>),
 }
 
 /// Checks one exchange's credentials.
-pub fn check(credentials: &Credentials, session: &Session, headers: &HeaderMap) -> Verdict {
+pub fn check(credentials: &Credentials, session: &Session, headers: &HeaderMap) -> AuthDecision {
     let authorization = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -163,9 +163,9 @@ pub fn check(credentials: &Credentials, session: &Session, headers: &HeaderMap) 
         }
     };
     if allowed {
-        Verdict::Allow
+        AuthDecision::Allow
     } else {
-        Verdict::Deny(credentials.challenges())
+        AuthDecision::Deny(credentials.challenges())
     }
 }
 
@@ -179,8 +179,8 @@ fn check_ntlm(
     expected: &NtlmCredentials,
     session: &Session,
     authorization: Option<&str>,
-) -> Verdict {
-    let plain = || Verdict::Deny(vec!["NTLM".into(), "Negotiate".into()]);
+) -> AuthDecision {
+    let plain = || AuthDecision::Deny(vec!["NTLM".into(), "Negotiate".into()]);
     let token = authorization.and_then(|value| {
         let (scheme, token) = value.split_once(' ')?;
         (scheme.eq_ignore_ascii_case("ntlm") || scheme.eq_ignore_ascii_case("negotiate"))
@@ -190,7 +190,7 @@ fn check_ntlm(
     let Some((scheme, token)) = token else {
         // No NTLM header: an authenticated connection needs none.
         return if state.authenticated {
-            Verdict::Allow
+            AuthDecision::Allow
         } else {
             plain()
         };
@@ -203,7 +203,7 @@ fn check_ntlm(
             state.challenge = Some(server_challenge);
             state.authenticated = false;
             let token = ntlm::challenge_token(server_challenge, &expected.domain);
-            Verdict::Deny(vec![format!("{scheme} {token}")])
+            AuthDecision::Deny(vec![format!("{scheme} {token}")])
         }
         Some(ClientMessage::Authenticate(message)) => {
             // Each challenge answers once; a type 3 without one on this connection fails.
@@ -212,7 +212,11 @@ fn check_ntlm(
                 .take()
                 .is_some_and(|challenge| ntlm::verify(&message, challenge, expected));
             state.authenticated = verified;
-            if verified { Verdict::Allow } else { plain() }
+            if verified {
+                AuthDecision::Allow
+            } else {
+                plain()
+            }
         }
         None => {
             state.authenticated = false;
@@ -243,25 +247,25 @@ mod tests {
         };
         assert_eq!(
             check(&basic, &session, &headers(AUTHORIZATION, "Basic dTpw")),
-            Verdict::Allow
+            AuthDecision::Allow
         );
         assert!(matches!(
             check(&basic, &session, &headers(AUTHORIZATION, "Basic dTpx")),
-            Verdict::Deny(_)
+            AuthDecision::Deny(_)
         ));
         let bearer = Credentials::Bearer("t0k".into());
         assert_eq!(
             check(&bearer, &session, &headers(AUTHORIZATION, "Bearer t0k")),
-            Verdict::Allow
+            AuthDecision::Allow
         );
         let cookie = Credentials::Cookie("s=1".into());
         assert_eq!(
             check(&cookie, &session, &headers(COOKIE, "a=b; s=1")),
-            Verdict::Allow
+            AuthDecision::Allow
         );
         assert_eq!(
             check(&cookie, &session, &HeaderMap::new()),
-            Verdict::Deny(vec!["Negotiate".into()])
+            AuthDecision::Deny(vec!["Negotiate".into()])
         );
     }
 
@@ -280,10 +284,10 @@ mod tests {
         let session = Session::default();
         assert!(matches!(
             check(&credentials, &session, &HeaderMap::new()),
-            Verdict::Deny(_)
+            AuthDecision::Deny(_)
         ));
         let negotiate = format!("NTLM {}", ntlm::negotiate_token().unwrap_or_default());
-        let Verdict::Deny(challenge) =
+        let AuthDecision::Deny(challenge) =
             check(&credentials, &session, &headers(AUTHORIZATION, &negotiate))
         else {
             panic!("a type 1 message is answered with a challenge");
@@ -298,12 +302,12 @@ mod tests {
                 &session,
                 &headers(AUTHORIZATION, &authenticate)
             ),
-            Verdict::Allow
+            AuthDecision::Allow
         );
         // The connection stays authenticated; a replayed type 3 does not.
         assert_eq!(
             check(&credentials, &session, &HeaderMap::new()),
-            Verdict::Allow
+            AuthDecision::Allow
         );
         assert!(matches!(
             check(
@@ -311,12 +315,12 @@ mod tests {
                 &session,
                 &headers(AUTHORIZATION, &authenticate)
             ),
-            Verdict::Deny(_)
+            AuthDecision::Deny(_)
         ));
         // Another connection is not authenticated.
         assert!(matches!(
             check(&credentials, &Session::default(), &HeaderMap::new()),
-            Verdict::Deny(_)
+            AuthDecision::Deny(_)
         ));
     }
 }

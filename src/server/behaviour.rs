@@ -6,7 +6,7 @@
 
 use super::dialect::{Challenge, Dialect, Routing, Success};
 use super::faults::Fault;
-use super::hooks::{Exchange, Hook};
+use super::hooks::{AnswerKind, Hook};
 use super::model::{RequestObject, completion_time, dotnet_timestamp};
 use super::respond::{self, ApiError};
 use super::wire::Hijack;
@@ -153,7 +153,7 @@ impl Behaviour {
     }
 
     /// Serialization: the Request JSON of an answer, as a hook changes it.
-    pub fn apply_to_request_json(self, exchange: Exchange, json: &mut Value) {
+    pub fn apply_to_request_json(self, exchange: AnswerKind, json: &mut Value) {
         let (Some(Hook::RequestJson { only, change }), Some(object)) =
             (self.hook, json.as_object_mut())
         else {
@@ -303,16 +303,16 @@ mod tests {
     #[test]
     fn json_faults_touch_one_field() {
         let mut json = example_json();
-        with("camel_case_keys").apply_to_request_json(Exchange::Get, &mut json);
+        with("camel_case_keys").apply_to_request_json(AnswerKind::Get, &mut json);
         assert!(json.get("requestType").is_some() && json.get("RequestType").is_none());
         assert!(json.get("isDataCollectionComplete").is_some());
 
         let mut json = example_json();
-        with("status_as_string").apply_to_request_json(Exchange::Get, &mut json);
+        with("status_as_string").apply_to_request_json(AnswerKind::Get, &mut json);
         assert_eq!(json["Status"], "3");
 
         let mut json = example_json();
-        with("missing_field").apply_to_request_json(Exchange::Get, &mut json);
+        with("missing_field").apply_to_request_json(AnswerKind::Get, &mut json);
         let keys: Vec<String> = json
             .as_object()
             .map(|o| o.keys().cloned().collect())
@@ -325,7 +325,7 @@ mod tests {
         );
 
         let mut json = example_json();
-        with("uuid_mismatch").apply_to_request_json(Exchange::Get, &mut json);
+        with("uuid_mismatch").apply_to_request_json(AnswerKind::Get, &mut json);
         assert_eq!(
             json,
             example_json(),
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn authorization_rules() {
         use super::super::Credentials;
-        use super::super::auth::{Session, Verdict, check};
+        use super::super::auth::{AuthDecision, Session, check};
         use axum::http::HeaderMap;
         use axum::http::HeaderValue;
         use axum::http::header::AUTHORIZATION;
@@ -349,7 +349,7 @@ mod tests {
         let any = Credentials::AnyNonEmpty;
         let exact = Credentials::Exact("Negotiate abc".into());
         let allowed = |credentials: &Credentials, headers: &HeaderMap| {
-            check(credentials, &session, headers) == Verdict::Allow
+            check(credentials, &session, headers) == AuthDecision::Allow
         };
         assert!(allowed(&any, &with_header("Negotiate abc")));
         assert!(!allowed(&any, &with_header("  ")));

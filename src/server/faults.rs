@@ -9,7 +9,7 @@
 //! [`Behaviour`]: super::behaviour::Behaviour
 
 use super::dialect::Dialect;
-use super::hooks::{self, Exchange, Hook};
+use super::hooks::{self, AnswerKind, Hook};
 
 /// One deliberate deviation from the contract. Each breaks one rule and keeps everything else
 /// conformant, so a harness run against it should fail exactly the check named by
@@ -127,7 +127,7 @@ impl Fault {
             check: "uuid_matches_path",
             applies: Applies::SuccessBody,
             hook: Hook::RequestJson {
-                only: Some(Exchange::PutSuccess),
+                only: Some(AnswerKind::PutSuccess),
                 change: hooks::random_uuid,
             },
             description: "The Uuid of a successful PUT's answer is a random GUID instead of the {id} of the URL.",
@@ -309,7 +309,7 @@ impl Fault {
             check: "transport_error",
             applies: Applies::SuccessBody,
             hook: Hook::RequestJson {
-                only: Some(Exchange::PutSuccess),
+                only: Some(AnswerKind::PutSuccess),
                 change: hooks::huge_comment,
             },
             description: "A successful PUT answers a Request whose Comment makes the body larger than 9 MiB.",

@@ -4,11 +4,11 @@
 //! Handlers hold the conformant logic; every deviation is asked of [`Behaviour`].
 
 use super::ConnState;
-use super::auth::Verdict;
+use super::auth::AuthDecision;
 use super::behaviour::Behaviour;
 use super::binding::{BodyVerdict, read_put_body};
 use super::dialect::Routing;
-use super::hooks::Exchange;
+use super::hooks::AnswerKind;
 use super::model::{RequestObject, generated_request};
 use super::respond::{self, ApiError, Exception};
 use super::store::{Removal, StoredRequest};
@@ -71,7 +71,7 @@ fn unauthorized(conn: &ConnState, headers: &HeaderMap) -> Option<Response> {
     if behaviour.ignores_credentials() {
         return None;
     }
-    let Verdict::Deny(challenges) =
+    let AuthDecision::Deny(challenges) =
         super::auth::check(&conn.app.config.credentials, &conn.auth, headers)
     else {
         return None;
@@ -171,7 +171,7 @@ fn fabricated(id: Uuid) -> RequestObject {
     object
 }
 
-fn request_json(behaviour: Behaviour, exchange: Exchange, object: &RequestObject) -> Value {
+fn request_json(behaviour: Behaviour, exchange: AnswerKind, object: &RequestObject) -> Value {
     let mut json = serde_json::to_value(object).unwrap_or(Value::Null);
     behaviour.apply_to_request_json(exchange, &mut json);
     json
@@ -184,7 +184,7 @@ fn get_request(conn: &ConnState, id: Uuid) -> Result<Response, ApiError> {
         None if behaviour.fabricates_unknown_ids() => fabricated(id),
         None => return Err(not_found(id)),
     };
-    let json = request_json(behaviour, Exchange::Get, &object);
+    let json = request_json(behaviour, AnswerKind::Get, &object);
     Ok(respond::json_value(StatusCode::OK, &json))
 }
 
@@ -228,7 +228,7 @@ async fn put_request(
             return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
         }
     };
-    let json = request_json(behaviour, Exchange::PutSuccess, &object);
+    let json = request_json(behaviour, AnswerKind::PutSuccess, &object);
     let mut response = behaviour.success_answer(&json, &conn.hijack).await;
     if conn.hijack.is_armed() {
         response.extensions_mut().insert(Garbled);

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 /// Which answer carries a Request object, for hooks that only touch one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exchange {
+pub enum AnswerKind {
     /// A GET of a request.
     Get,
     /// A PUT that succeeded (the state moved, or was claimed to).
@@ -55,7 +55,7 @@ pub enum Hook {
     RaceWindow(Duration),
     /// A change to the Request JSON of answers: every answer, or `only` the one named.
     RequestJson {
-        only: Option<Exchange>,
+        only: Option<AnswerKind>,
         change: fn(&mut Map<String, Value>),
     },
     /// The HTTP answer of a successful PUT, from its JSON bytes.
