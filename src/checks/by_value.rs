@@ -44,6 +44,33 @@ pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The top-level fields that differ between two Request objects, with both values, for a
+/// finding.
+pub fn describe_change(before: &Value, after: &Value) -> String {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return format!("{before} -> {after}");
+    };
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| before.get(*key) != after.get(*key))
+        .map(|key| {
+            format!(
+                "{key} {} -> {}",
+                shown(before.get(key)),
+                shown(after.get(key))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A field's value as a finding shows it (`missing` when absent).
+pub fn shown(value: Option<&Value>) -> String {
+    value.map_or_else(|| "missing".into(), Value::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

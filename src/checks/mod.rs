@@ -1,19 +1,29 @@
 //! The check registry: every named check the harness runs, each a documented unit with one
 //! function, listed once in [`REGISTRY`]. A check looks at the evidence of one step (or one race)
-//! and returns nothing when it does not apply, or a pass, a warning, or a failure.
+//! and returns nothing when it does not apply, or a pass, a warning, or a failure. Each check
+//! lives in the file named after it, with the unit tests of its boundaries; `by_value` and
+//! `extra_fields` are rules several checks share, `testing` the hand-written evidence of the tests.
 
-mod body;
+mod auth_required;
 pub mod by_value;
+mod completed_timestamp;
+mod concurrent_single_winner;
+mod content_length_conformance;
+mod content_type_conformance;
 mod extra_fields;
+mod immutable_fields;
 mod no_stack_trace;
 pub mod open_input_equivalence;
-mod race;
+mod refusal_keeps_state;
+mod response_schema_conformance;
 mod snapshot;
-mod state;
-mod status;
+mod state_persisted;
+mod status_code_conformance;
+mod status_value;
 #[cfg(test)]
 pub(crate) mod testing;
-mod transport;
+mod transport_error;
+mod uuid_matches_path;
 
 use crate::client::{Exchange, ReceivedResponse};
 use crate::contract::fixture::Expectation;
@@ -197,67 +207,67 @@ pub static REGISTRY: &[Check] = &[
         name: "transport_error",
         section: "2",
         summary: "Every exchange completes as well-formed HTTP within the timeout, with a body as long as its Content-Length and under the size cap.",
-        run: transport::transport_error,
+        run: transport_error::transport_error,
     },
     Check {
         name: "status_code_conformance",
         section: "6",
         summary: "Success is 200 with a body or 204 without one; a refusal is never 2xx (403/500 pass, other 4xx warn, anything else fails).",
-        run: status::status_code_conformance,
+        run: status_code_conformance::status_code_conformance,
     },
     Check {
         name: "content_type_conformance",
         section: "2",
         summary: "Every response with a body is application/json (a charset parameter is fine).",
-        run: status::content_type_conformance,
+        run: content_type_conformance::content_type_conformance,
     },
     Check {
         name: "content_length_conformance",
         section: "2",
         summary: "Every response with a body carries a Content-Length (not chunked framing).",
-        run: status::content_length_conformance,
+        run: content_length_conformance::content_length_conformance,
     },
     Check {
         name: "response_schema_conformance",
         section: "3",
         summary: "Every 2xx body (PUT and GET) is a Request valid against request.schema.json; 500 bodies are valid against error.schema.json.",
-        run: body::response_schema_conformance,
+        run: response_schema_conformance::response_schema_conformance,
     },
     Check {
         name: "uuid_matches_path",
         section: "3",
         summary: "The Uuid of every returned Request equals the {id} of the URL.",
-        run: body::uuid_matches_path,
+        run: uuid_matches_path::uuid_matches_path,
     },
     Check {
         name: "status_value",
         section: "5",
         summary: "After a successful PUT the Request's Status is the integer the transition gives (Completed 8, Canceled 17, Abandoned 9).",
-        run: status::status_value,
+        run: status_value::status_value,
     },
     Check {
         name: "completed_timestamp",
         section: "5",
         summary: "After completion, Completed is an ISO 8601 timestamp, not 0001-01-01T00:00:00, between Submitted and the answer's Date (or now) + 5 minutes, and the PUT answer's Completed equals GET's.",
-        run: body::completed_timestamp,
+        run: completed_timestamp::completed_timestamp,
     },
     Check {
         name: "immutable_fields",
         section: "5",
         summary: "A PUT never changes Uuid, RequestType, Submitted, the user, profile template, profile and smart card identities (GET before vs PUT answer and GET after).",
-        run: state::immutable_fields,
+        run: immutable_fields::immutable_fields,
     },
     Check {
         name: "state_persisted",
         section: "6",
         summary: "After a successful PUT, GET shows the new Status.",
-        run: state::state_persisted,
+        run: state_persisted::state_persisted,
     },
     Check {
         name: "refusal_keeps_state",
         section: "6",
         summary: "After a refused PUT, GET shows the request exactly as before (200 with the Request: a refusal that deletes the request fails).",
-        run: state::refusal_keeps_state,
+        run: refusal_keeps_state::refusal_keeps_state,
     },
     Check {
         name: "open_input_equivalence",
@@ -269,7 +279,7 @@ pub static REGISTRY: &[Check] = &[
         name: "auth_required",
         section: "6",
         summary: "Without credentials a PUT is refused with 401 and a WWW-Authenticate challenge, or 403, and changes nothing (GET after still shows the Request as before).",
-        run: status::auth_required,
+        run: auth_required::auth_required,
     },
     Check {
         name: "no_stack_trace",
@@ -287,7 +297,7 @@ pub static REGISTRY: &[Check] = &[
         name: "concurrent_single_winner",
         section: "5",
         summary: "Of K conflicting PUTs sent at once, exactly one succeeds, the others are refused, and GET shows the winner's state.",
-        run: race::concurrent_single_winner,
+        run: concurrent_single_winner::concurrent_single_winner,
     },
 ];
 

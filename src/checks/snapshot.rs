@@ -67,25 +67,15 @@ fn relative(path: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::checks::testing::{case, class, evidence, json_answer, verdict_of};
+    use crate::checks::testing::{
+        case, class, completed_request as completed, evidence, json_answer, verdict_of,
+    };
     use crate::contract::fixture::Expectation;
     use crate::contract::lifecycle::RequestState;
     use crate::contract::profile::Profile;
     use crate::plan::StepKind;
     use crate::sequences::success;
-    use serde_json::{Value, json};
-
-    /// A hand-written completed Request with the 21 documented fields.
-    fn completed() -> Value {
-        let guid = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
-        json!({"Uuid": guid, "RequestType": 1, "Status": 8, "Flags": 2, "DataCollection": [],
-            "DataCollectionFlags": 32, "OriginatorUserUuid": guid, "TargetUserUuid": guid,
-            "Submitted": "2015-07-07T23:36:21.93Z", "Completed": "2015-07-07T23:37:37.767Z",
-            "NewProfileUuid": guid, "OldProfileUuid": guid, "NewSmartcardUuid": guid,
-            "OldSmartcardUuid": guid, "Priority": 0, "Comment": "", "ProfileTemplateUuid": guid,
-            "SecurityDescriptor": "O:S-1-5-21D:(A;;;)", "IsSmartcard": true,
-            "IsEnrollmentAgent": false, "IsDataCollectionComplete": false})
-    }
+    use serde_json::json;
 
     /// Issue 9, false failure 8: one policy for extra Request members. The schema allows them
     /// and the snapshot compares the documented 21; the strict profile fails them once.

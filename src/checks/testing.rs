@@ -14,12 +14,15 @@ use crate::sequences::put_request;
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use serde_json::Value;
 
+/// The id of the request every hand-written case addresses.
+pub const STAGED_ID: &str = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
+
 /// An answer with these headers and this body.
 pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
     Exchange {
         request: SentRequest {
             method: "PUT".into(),
-            url: "http://127.0.0.1/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099".into(),
+            url: format!("http://127.0.0.1/CertificateManagement/api/v1.0/requests/{STAGED_ID}"),
             headers: Vec::new(),
             body: Vec::new(),
             auth: None,
@@ -34,6 +37,31 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
         )),
         elapsed_ms: 1.0,
     }
+}
+
+/// The response of [`answer`] with an HTML body, for checks that judge headers alone.
+pub fn received(status: u16, headers: &[(&str, &str)]) -> ReceivedResponse {
+    match answer(status, headers, "<html>x</html>").response {
+        Ok(received) => received,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// A Request with a few fields, for checks that compare fields by value.
+pub fn request_with(uuid: &str, submitted: &str, status: i64) -> Value {
+    serde_json::json!({"Uuid": uuid, "Submitted": submitted, "Status": status, "RequestType": 1})
+}
+
+/// A completed Request with the 21 documented fields, valid against the Request schema.
+pub fn completed_request() -> Value {
+    let guid = STAGED_ID;
+    serde_json::json!({"Uuid": guid, "RequestType": 1, "Status": 8, "Flags": 2,
+        "DataCollection": [], "DataCollectionFlags": 32, "OriginatorUserUuid": guid,
+        "TargetUserUuid": guid, "Submitted": "2015-07-07T23:36:21.93Z",
+        "Completed": "2015-07-07T23:37:37.767Z", "NewProfileUuid": guid, "OldProfileUuid": guid,
+        "NewSmartcardUuid": guid, "OldSmartcardUuid": guid, "Priority": 0, "Comment": "",
+        "ProfileTemplateUuid": guid, "SecurityDescriptor": "O:S-1-5-21D:(A;;;)",
+        "IsSmartcard": true, "IsEnrollmentAgent": false, "IsDataCollectionComplete": false})
 }
 
 /// A JSON answer with a Content-Length, as a faithful API gives it.
@@ -88,7 +116,7 @@ pub fn verdict_of(
     let executed = ExecutedCase {
         case,
         execution: Execution::Ran {
-            staged_id: Some("a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099".into()),
+            staged_id: Some(STAGED_ID.into()),
             steps: vec![evidence],
             rounds: Vec::new(),
         },
