@@ -61,13 +61,7 @@ pub fn path_request_id(path: &str) -> Option<uuid::Uuid> {
     if segment.contains('/') {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?;
-    if decoded.to_ascii_lowercase().starts_with("urn:") {
-        return None;
-    }
-    uuid::Uuid::parse_str(&decoded).ok()
+    crate::contract::guid::from_segment(segment, false)
 }
 
 /// Why the GET before a case shows that the provider's id is not a request in the claimed

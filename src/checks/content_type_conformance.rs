@@ -3,6 +3,7 @@
 
 use super::{CheckContext, Subject, Verdict};
 use crate::client::ReceivedResponse;
+use crate::contract::media_type;
 use crate::contract::profile::Profile;
 
 /// Codes the web server answers before the API runs (section 6): the 401 challenge, HTTP.sys's
@@ -25,10 +26,10 @@ fn judge_content_types(bodies: &[(String, &ReceivedResponse)], profile: Profile)
     for (label, response) in bodies {
         let content_type = response.header("content-type").unwrap_or("(none)");
         let line = format!("{label} ({}): {content_type}", response.status);
-        if is_json_media_type(content_type) {
+        if media_type::is_json(content_type) {
             continue;
         }
-        let html = media_type(content_type).eq_ignore_ascii_case("text/html");
+        let html = media_type::essence(content_type).eq_ignore_ascii_case("text/html");
         match html && PRE_API_CODES.contains(&response.status) && !profile.is_strict() {
             true => web_server.push(line),
             false => wrong.push(line),
@@ -55,14 +56,6 @@ fn judge_content_types(bodies: &[(String, &ReceivedResponse)], profile: Profile)
     ))
 }
 
-/// The media type of a Content-Type value, without parameters.
-fn media_type(value: &str) -> &str {
-    value.split(';').next().unwrap_or(value).trim()
-}
-
-fn is_json_media_type(value: &str) -> bool {
-    media_type(value).eq_ignore_ascii_case("application/json")
-}
 #[cfg(test)]
 mod tests {
     use super::*;

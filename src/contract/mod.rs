@@ -4,9 +4,11 @@
 
 pub mod digest;
 pub mod fixture;
+pub mod guid;
 pub mod headers;
 pub mod kind;
 pub mod lifecycle;
+pub mod media_type;
 pub mod profile;
 pub mod request_fields;
 pub mod schema;
@@ -428,8 +430,7 @@ impl fixture::FixtureRequest {
     /// Whether the request declares the JSON content type the contract requires (section 2).
     pub fn headers_are_json(&self) -> bool {
         self.headers.iter().any(|(name, value)| {
-            name.eq_ignore_ascii_case("content-type")
-                && value.to_ascii_lowercase().starts_with("application/json")
+            name.eq_ignore_ascii_case("content-type") && media_type::is_json(value)
         })
     }
 }

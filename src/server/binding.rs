@@ -65,10 +65,7 @@ fn canonical(headers: &HeaderMap, body: &[u8]) -> Result<BodyVerdict, ApiError> 
 /// The media type of the body, lower-case, without parameters such as charset.
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let declared = String::from_utf8_lossy(headers.get(CONTENT_TYPE)?.as_bytes()).into_owned();
-    declared
-        .split(';')
-        .next()
-        .map(|essence| essence.trim().to_ascii_lowercase())
+    Some(crate::contract::media_type::essence(&declared).to_ascii_lowercase())
 }
 
 /// 415, naming the media type that was sent.

@@ -135,25 +135,9 @@ fn request_id_segment(behaviour: Behaviour, path: &str) -> Option<&str> {
     (!segment.is_empty() && !segment.contains('/')).then_some(segment)
 }
 
-/// The GUID forms .NET's `Guid.Parse` accepts that matter here: hyphenated, 32 digits, or in
-/// braces, any case, possibly percent-encoded; under IIS routing also in parentheses (the P
-/// form). (The uuid crate's extra `urn:uuid:` form is not one of them.)
+/// The GUID of an `{id}` segment (the parenthesized form only under IIS routing).
 fn parse_guid(segment: &str, routing: Routing) -> Option<Uuid> {
-    // A malformed escape stays as it is, and then fails as a GUID.
-    let decoded = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?;
-    if decoded
-        .get(..4)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("urn:"))
-    {
-        return None;
-    }
-    let parenthesized = decoded
-        .strip_prefix('(')
-        .and_then(|inner| inner.strip_suffix(')'))
-        .filter(|inner| routing == Routing::Iis && inner.len() == 36);
-    Uuid::parse_str(parenthesized.unwrap_or(&decoded)).ok()
+    crate::contract::guid::from_segment(segment, routing == Routing::Iis)
 }
 
 fn not_found(id: Uuid) -> ApiError {
