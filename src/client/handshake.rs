@@ -215,60 +215,35 @@ mod tests {
                 detail: "words".into(),
             })
         };
+        let refused = HandshakeStep::Refused {
+            form: WireForm::NegotiateSpnego,
+            offered: offered.clone(),
+        };
+        let token_refused = HandshakeStep::TokenRefused {
+            spn: "HTTP/cm".into(),
+            offered: offered.clone(),
+        };
+        let mutual = HandshakeStep::MutualAuthentication {
+            spn: "HTTP/cm".into(),
+            detail: "no token".into(),
+        };
         let cases = [
-            (
-                HandshakeStep::Refused {
-                    form: WireForm::NegotiateSpnego,
-                    offered: offered.clone(),
-                },
-                "step 'authenticate' failed",
-                "SPNEGO",
-            ),
-            (
-                failure(KerberosStep::NoTicket),
-                "step 'ticket' failed",
-                "kinit",
-            ),
-            (
-                failure(KerberosStep::KdcUnreachable),
-                "step 'KDC' failed",
-                "krb5.conf",
-            ),
-            (
-                failure(KerberosStep::WrongSpn),
-                "step 'service ticket' failed",
-                "--spn",
-            ),
+            (refused, "authenticate", "SPNEGO"),
+            (failure(KerberosStep::NoTicket), "ticket", "kinit"),
+            (failure(KerberosStep::KdcUnreachable), "KDC", "krb5.conf"),
+            (failure(KerberosStep::WrongSpn), "service ticket", "--spn"),
             (
                 failure(KerberosStep::WrongPassword),
-                "step 'initial ticket' failed",
+                "initial ticket",
                 "--password",
             ),
-            (
-                failure(KerberosStep::Other),
-                "step 'Kerberos' failed",
-                "clock skew",
-            ),
-            (
-                HandshakeStep::TokenRefused {
-                    spn: "HTTP/cm".into(),
-                    offered: offered.clone(),
-                },
-                "step 'token' failed",
-                "--spn",
-            ),
-            (
-                HandshakeStep::MutualAuthentication {
-                    spn: "HTTP/cm".into(),
-                    detail: "no token".into(),
-                },
-                "step 'mutual authentication' failed",
-                "holder of the SPN's key",
-            ),
+            (failure(KerberosStep::Other), "Kerberos", "clock skew"),
+            (token_refused, "token", "--spn"),
+            (mutual, "mutual authentication", "holder of the SPN's key"),
         ];
-        for (step, starts, fix) in cases {
+        for (step, name, fix) in cases {
             let text = step.to_string();
-            assert!(text.starts_with(starts), "{text}");
+            assert!(text.starts_with(&format!("step '{name}' failed")), "{text}");
             assert!(
                 format!("{text} {}", step.fix()).contains(fix),
                 "{text}: {}",
