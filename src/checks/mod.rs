@@ -23,6 +23,7 @@ mod status_value;
 #[cfg(test)]
 pub(crate) mod testing;
 mod transport_error;
+mod unique_member_names;
 mod uuid_matches_path;
 
 use crate::client::{Exchange, ReceivedResponse};
@@ -232,6 +233,12 @@ pub static REGISTRY: &[Check] = &[
         section: "3",
         summary: "Every 2xx body (PUT and GET) is a Request valid against request.schema.json; 500 bodies are valid against error.schema.json.",
         run: response_schema_conformance::response_schema_conformance,
+    },
+    Check {
+        name: "unique_member_names",
+        section: "3",
+        summary: "No object in any answer (PUT, GET, race) has two members of the same name once escapes are decoded (RFC 8259 section 4; serde and Json.NET keep the last); names that differ only in letter case warn.",
+        run: unique_member_names::unique_member_names,
     },
     Check {
         name: "uuid_matches_path",

@@ -164,11 +164,21 @@ impl Behaviour {
         }
     }
 
+    /// Serialization: the bytes of a Request JSON answer, as a text hook changes them.
+    pub fn request_bytes(self, json: &Value) -> Vec<u8> {
+        let text = json.to_string();
+        match self.hook {
+            Some(Hook::RequestText(change)) => change(text),
+            _ => text,
+        }
+        .into_bytes()
+    }
+
     /// Framing: the HTTP answer of a successful PUT carrying `json` (or, in a dialect that
     /// answers no body, not carrying it).
     pub async fn success_answer(self, json: &Value, hijack: &Hijack) -> Response {
         let body = match self.dialect.success {
-            Success::Request => json.to_string().into_bytes(),
+            Success::Request => self.request_bytes(json),
             Success::NoContent => Vec::new(),
         };
         match self.hook {
@@ -330,6 +340,21 @@ mod tests {
             json,
             example_json(),
             "uuid_mismatch only touches PUT answers"
+        );
+    }
+
+    #[test]
+    fn duplicate_members_names_status_twice_and_the_last_one_wins() {
+        let json = example_json();
+        let bytes = with("duplicate_members").request_bytes(&json);
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with(r#"{"Status":99,"Uuid":"#), "{text}");
+        assert_eq!(text.matches(r#""Status":"#).count(), 2);
+        let parsed: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(parsed, json, "serde keeps the last Status");
+        assert_eq!(
+            conformant().request_bytes(&json),
+            json.to_string().into_bytes()
         );
     }
 

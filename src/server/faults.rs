@@ -122,6 +122,14 @@ impl Fault {
             description: "DataCollection is serialized as null instead of a (possibly empty) array.",
         },
         Fault {
+            name: "duplicate_members",
+            section: "3",
+            check: "unique_member_names",
+            applies: Applies::Everywhere,
+            hook: Hook::RequestText(hooks::status_named_twice),
+            description: "The Request object of PUT and GET answers names Status twice (\"Status\":99 first, the real Status later), which a parser that keeps the last member does not see.",
+        },
+        Fault {
             name: "uuid_mismatch",
             section: "3",
             check: "uuid_matches_path",

@@ -169,7 +169,8 @@ fn get_request(conn: &ConnState, id: Uuid) -> Result<Response, ApiError> {
         None => return Err(not_found(id)),
     };
     let json = request_json(behaviour, AnswerKind::Get, &object);
-    Ok(respond::json_value(StatusCode::OK, &json))
+    let body = behaviour.request_bytes(&json);
+    Ok(respond::json_bytes(StatusCode::OK, body))
 }
 
 async fn put_request(

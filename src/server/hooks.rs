@@ -58,6 +58,9 @@ pub enum Hook {
         only: Option<AnswerKind>,
         change: fn(&mut Map<String, Value>),
     },
+    /// The serialized Request JSON of every answer that carries one (GET and successful PUT),
+    /// changed as text: for changes a JSON value cannot hold, such as a member named twice.
+    RequestText(fn(String) -> String),
     /// The HTTP answer of a successful PUT, from its JSON bytes.
     SuccessAnswer(fn(Vec<u8>) -> Response),
     /// A successful PUT waits the server's configured slow delay before answering.
@@ -193,6 +196,16 @@ pub fn huge_comment(object: &mut Map<String, Value>) {
         "Comment".into(),
         Value::String("A".repeat(HUGE_COMMENT_BYTES)),
     );
+}
+
+/// `duplicate_members`: a stale `"Status":99` first, the real Status later in the object; a
+/// parser that keeps the last member (serde, Json.NET) sees nothing wrong.
+pub fn status_named_twice(json: String) -> String {
+    match json.strip_prefix('{') {
+        Some(rest) if rest.starts_with('}') => json,
+        Some(rest) => format!("{{\"Status\":99,{rest}"),
+        None => json,
+    }
 }
 
 // Framing of answers.
