@@ -27,21 +27,19 @@ pub fn unique_member_names(subject: &Subject, _: &CheckContext) -> Option<Verdic
             }
         }
     }
-    if !duplicates.is_empty() {
-        return Some(Verdict::fail(
-            "an object carries the same member name more than once (RFC 8259 section 4: not interoperable; parsers disagree on which value counts)",
-            "unique member names in every object",
-            duplicates.join("; "),
-        ));
+    let verdict = Verdict::from_problems(
+        duplicates,
+        "an object carries the same member name more than once (RFC 8259 section 4: not interoperable; parsers disagree on which value counts)",
+        "unique member names in every object",
+    );
+    if verdict.is_fail() || case_only.is_empty() {
+        return Some(verdict);
     }
-    if !case_only.is_empty() {
-        return Some(Verdict::warn(format!(
-            "an object carries member names that differ only in letter case (Json.NET binds \
-             them to the same property): {}",
-            case_only.join("; ")
-        )));
-    }
-    Some(Verdict::Pass)
+    Some(Verdict::warn(format!(
+        "an object carries member names that differ only in letter case (Json.NET binds them \
+         to the same property): {}",
+        case_only.join("; ")
+    )))
 }
 
 /// How a member name repeats within one object.
