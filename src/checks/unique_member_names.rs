@@ -394,8 +394,11 @@ mod tests {
     use crate::plan::StepKind;
     use crate::sequences::refusal;
 
-    /// `(object path, name, count)` of each exact repetition, then of each letter-case one.
-    fn scan(input: &str) -> (Vec<(String, String, usize)>, Vec<(String, String, usize)>) {
+    /// `(object path, name, count)` of repetitions.
+    type Found = Vec<(String, String, usize)>;
+
+    /// The exact repetitions, then the letter-case ones.
+    fn scan(input: &str) -> (Found, Found) {
         let found = repeated_members(input.as_bytes());
         let of = |kind| {
             found
@@ -407,14 +410,14 @@ mod tests {
         (of(Repetition::Exact), of(Repetition::LetterCase))
     }
 
-    fn one(object: &str, name: &str, count: usize) -> Vec<(String, String, usize)> {
+    fn one(object: &str, name: &str, count: usize) -> Found {
         vec![(object.to_string(), name.to_string(), count)]
     }
 
     #[test]
     fn exact_repetitions_are_found_with_their_path() {
         let none = Vec::new();
-        let table: &[(&str, Vec<(String, String, usize)>)] = &[
+        let table: &[(&str, Found)] = &[
             (r#"{"Status":3,"Flags":2}"#, none.clone()),
             (
                 r#"{"Status":99,"Uuid":"x","Status":8}"#,
