@@ -820,6 +820,7 @@ async fn demonstrate(fault: Fault) {
         "status_as_string" => demo_status_as_string(&harness, id).await,
         "boolean_as_string" => demo_boolean_as_string(&harness, id).await,
         "null_array" => demo_null_array(&harness, id).await,
+        "duplicate_members" => demo_duplicate_members(&harness, id).await,
         "uuid_mismatch" => demo_uuid_mismatch(&harness, id).await,
         "completed_not_set" => demo_completed_not_set(&harness, id).await,
         "completed_not_iso" => demo_completed_not_iso(&harness, id).await,
@@ -905,6 +906,21 @@ async fn demo_boolean_as_string(harness: &Harness, id: String) {
 
 async fn demo_null_array(harness: &Harness, id: String) {
     assert!(put_ok(harness, &id, TargetStatus::Completed).await["DataCollection"].is_null());
+}
+
+/// Status appears twice in the bytes of PUT and GET answers, 99 first; a parser that keeps the
+/// last member sees the real Status.
+async fn demo_duplicate_members(harness: &Harness, id: String) {
+    let put = harness.put(&id, TargetStatus::Completed).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let get = harness.get(&id).await;
+    for body in [put.text().await, get.text().await] {
+        let body = body.unwrap_or_default();
+        assert!(body.starts_with(r#"{"Status":99,"#), "{body}");
+        assert!(body.contains(r#","Status":8,"#), "{body}");
+        let parsed: Value = serde_json::from_str(&body).unwrap_or_default();
+        assert_eq!(parsed["Status"], 8);
+    }
 }
 
 async fn demo_uuid_mismatch(harness: &Harness, id: String) {
