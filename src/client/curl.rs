@@ -52,6 +52,11 @@ impl SentRequest {
             command.push(' ');
             command.push_str(&auth.flags());
         }
+        if has_dot_segment(&self.url) {
+            // curl squashes /../ and /./ unless told not to: the reproduction must send the
+            // path the harness sent.
+            command.push_str(" --path-as-is");
+        }
         command.push_str(&format!(" -X {} {}", self.method, shell_quote(&self.url)));
         for (name, value) in &self.headers {
             command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
@@ -69,6 +74,16 @@ impl SentRequest {
 }
 
 /// Single-quotes for POSIX shells.
+/// Whether the path of `url` has a `.` or `..` segment (as written; curl does not decode
+/// `%2e`).
+fn has_dot_segment(url: &str) -> bool {
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/')
+        .skip(1)
+        .any(|segment| segment == "." || segment == "..")
+}
+
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }

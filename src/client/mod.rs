@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 mod channel_binding;
 mod connection;
 mod curl;
+mod exact;
 pub use curl::ReplayAuth;
 mod handshake;
 mod kerberos_pool;
@@ -407,6 +408,10 @@ impl HttpClient {
             pacer.wait().await;
         }
         let url = format!("{}{}", self.config.base_url, request.path);
+        // Pinned connections are always direct (a proxy is refused when they are built).
+        let direct = self.pinned.is_some() || exact::direct(&self.config);
+        let wire = exact::wire(&url, direct);
+        let url = wire.url.clone();
         let started = Instant::now();
         let (headers, response) = if let (true, Some(pool)) = (request.credentials, &self.pinned) {
             self.send_pinned(pool, request, &url).await
@@ -420,7 +425,11 @@ impl HttpClient {
                     } else {
                         &self.bare
                     };
-                    self.transmit(client, request, &url, &headers).await
+                    if wire.owned {
+                        self.transmit_exact(request, &url, &headers).await
+                    } else {
+                        self.transmit(client, request, &url, &headers).await
+                    }
                 }
                 Err(error) => Err(error),
             };
@@ -501,19 +510,14 @@ impl HttpClient {
         Result<ReceivedResponse, TransportError>,
     ) {
         let headers = self.headers_for(request);
-        let target = match reqwest::Url::parse(url) {
-            Ok(parsed) => match parsed.query() {
-                Some(query) => format!("{}?{query}", parsed.path()),
-                None => parsed.path().to_string(),
-            },
-            Err(error) => {
-                let error = TransportError::Protocol(format!("URL '{}': {error}", mask_url(url)));
-                return (headers, Err(error));
-            }
+        // `url` is already as it goes on the wire (see `exact::wire`).
+        let Some(target) = exact::origin_form(url) else {
+            let error = TransportError::Protocol(format!("URL '{}' has no path", mask_url(url)));
+            return (headers, Err(error));
         };
         let outgoing = owned::Outgoing {
             method: &request.method,
-            target: &target,
+            target,
             headers: &headers,
             body: request.body.as_deref().unwrap_or_default(),
         };
@@ -557,6 +561,20 @@ impl HttpClient {
                 pool.source()
             )),
         }
+    }
+
+    /// A path URL parsing would change, sent as written on a new owned connection (see
+    /// `exact`).
+    async fn transmit_exact(
+        &self,
+        request: &OutgoingRequest,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> Result<ReceivedResponse, TransportError> {
+        let target = exact::origin_form(url)
+            .ok_or_else(|| TransportError::Protocol(format!("URL '{}'", mask_url(url))))?;
+        let body = request.body.as_deref().unwrap_or_default();
+        exact::send(&self.config, &request.method, target, headers, body).await
     }
 
     async fn transmit(
