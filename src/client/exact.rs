@@ -148,10 +148,8 @@ mod tests {
     /// empty 404, sending back every request line it read.
     async fn raw_listener() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
-            Err(error) => panic!("bind: {error}"),
-        };
+        let bound = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+        let listener = bound.unwrap_or_else(|error| panic!("bind: {error}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let (lines, received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
