@@ -1006,8 +1006,8 @@ fn content_type_charset(rng: &mut Rng, facts: &BodyFacts) -> Variant {
 
 // ---------------------------------------------------------------------------------------------
 
-/// SplitMix64: a tiny PRNG written out here rather than taken from a crate so that a seed gives
-/// the same cases in every build, whatever a dependency update changes.
+/// The generator of the generated family: ChaCha8, whose output is specified, so that a seed
+/// gives the same cases in every build.
 struct Rng(ChaCha8Rng);
 
 impl Rng {

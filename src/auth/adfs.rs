@@ -108,13 +108,11 @@ impl TokenSource {
         if let Some(scope) = &self.request.scope {
             form.push(("scope", scope));
         }
-        let body = form_encode(&form);
         let response = self
             .http
             .post(&self.request.url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Accept", "application/json")
-            .body(body)
+            .form(&form)
             .send()
             .await
             .map_err(|error| failure(crate::redact::error_chain(&error)))?;
@@ -145,40 +143,5 @@ impl TokenSource {
             Duration::from_secs_f64(seconds.min(86_400.0))
         });
         Ok((token.to_string(), lifetime))
-    }
-}
-
-/// `application/x-www-form-urlencoded`.
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    // Everything but the unreserved characters of RFC 3986.
-    const FORM: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    pairs
-        .iter()
-        .map(|(key, value)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(key, FORM),
-                utf8_percent_encode(value, FORM)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_encoding_escapes_values() {
-        assert_eq!(
-            form_encode(&[("a", "b c&d"), ("client_id", "x")]),
-            "a=b%20c%26d&client_id=x"
-        );
     }
 }

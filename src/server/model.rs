@@ -4,6 +4,8 @@
 
 use crate::contract::lifecycle::RequestState;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng as _, SeedableRng};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -113,33 +115,21 @@ const EXAMPLE_SECURITY_DESCRIPTOR: &str = concat!(
     "\0\0\0\0\0\0\0\0\0",
 );
 
-/// Random bytes drawn from v4 GUIDs: the server needs variety, not cryptographic quality, and
-/// this avoids a random-number crate.
-struct Dice {
-    bytes: [u8; 16],
-    used: usize,
-}
+/// Variety for generated requests: ChaCha8 seeded from the system's randomness (through a v4
+/// GUID's bytes), not cryptographic quality and not reproducible, which the server does not need.
+struct Dice(ChaCha8Rng);
 
 impl Dice {
     fn new() -> Dice {
-        Dice {
-            bytes: *Uuid::new_v4().as_bytes(),
-            used: 0,
-        }
-    }
-
-    fn byte(&mut self) -> u8 {
-        if self.used == self.bytes.len() {
-            *self = Dice::new();
-        }
-        self.used += 1;
-        self.bytes[self.used - 1]
+        let mut seed = [0u8; 32];
+        seed[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        seed[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+        Dice(ChaCha8Rng::from_seed(seed))
     }
 
     /// A number in `0..bound` (bound > 0), slightly biased, which is fine for test data.
     fn below(&mut self, bound: u32) -> u32 {
-        let wide = u32::from_le_bytes([self.byte(), self.byte(), self.byte(), 0]);
-        wide % bound.max(1)
+        self.0.next_u32() % bound.max(1)
     }
 
     fn pick<T: Copy>(&mut self, choices: &[T]) -> Option<T> {
@@ -148,7 +138,7 @@ impl Dice {
     }
 
     fn flip(&mut self) -> bool {
-        self.byte() & 1 == 1
+        self.0.next_u32() & 1 == 1
     }
 }
 
@@ -196,7 +186,7 @@ pub fn generated_request(state: RequestState) -> (RequestObject, DateTime<Utc>) 
         priority: if dice.flip() {
             0
         } else {
-            i64::from(dice.byte())
+            i64::from(dice.below(256))
         },
         comment: dice.pick(COMMENTS).unwrap_or_default().into(),
         profile_template_uuid: Uuid::new_v4(),

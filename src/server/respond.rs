@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
+// `&`, `<`, `>` and `"` as entities: page text and attribute values alike.
+use html_escape::encode_double_quoted_attribute as escape;
 
 /// The content type of every answer of a conformant server.
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -162,7 +164,7 @@ pub fn error_html(error: &ApiError) -> Response {
     let page = format!(
         "<!DOCTYPE html>\r\n<html><head><title>{code} - {reason}</title></head>\r\n<body><h1>Server Error</h1><h2>{code} - {reason}</h2><p>{message}</p><p>Correlation ID: {id}</p></body></html>\r\n",
         code = error.status.as_u16(),
-        message = html_escape(&error.message),
+        message = escape(&error.message),
         id = error.correlation,
     );
     finish(
@@ -175,7 +177,7 @@ pub fn error_html(error: &ApiError) -> Response {
 /// "Server Error in '/...' Application." title, the exception as `[ClmException: message]`,
 /// and frames that end in an IL offset instead of starting with "at".
 pub fn error_page_with_trace(error: &ApiError) -> Response {
-    let message = html_escape(
+    let message = escape(
         error
             .exception
             .as_ref()
@@ -186,7 +188,7 @@ pub fn error_page_with_trace(error: &ApiError) -> Response {
         .iter()
         .flat_map(|exception| exception.frames.iter())
         .enumerate()
-        .map(|(index, frame)| format!("   {} +{}\r\n", html_escape(frame), 40 + index * 57))
+        .map(|(index, frame)| format!("   {} +{}\r\n", escape(frame), 40 + index * 57))
         .collect();
     let page = format!(
         "<html>\r\n<head><title>{message}</title></head>\r\n<body bgcolor=\"white\">\r\n<span><H1>Server Error in '/CertificateManagement' Application.<hr width=100% size=1 color=silver></H1>\r\n<h2> <i>{message}</i> </h2></span>\r\n<b> Description: </b>An unhandled exception occurred during the execution of the current web request.<br><br>\r\n<b> Exception Details: </b>Microsoft.Clm.Shared.ClmException: {message}<br><br>\r\n<b>Stack Trace:</b> <br><br>\r\n<table width=100% bgcolor=\"#ffffcc\"><tr><td><code><pre>\r\n[ClmException: {message}]\r\n{frames}</pre></code></td></tr></table>\r\n</body></html>\r\n"
@@ -204,18 +206,6 @@ fn finish(error: &ApiError, mut response: Response) -> Response {
             .insert(name.clone(), HeaderValue::from_static(value));
     }
     response
-}
-
-fn html_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            other => other.to_string(),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -250,7 +240,7 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         assert_eq!(
-            html_escape("<a href=\"x\">&</a>"),
+            escape("<a href=\"x\">&</a>"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
         );
     }
