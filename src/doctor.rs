@@ -122,13 +122,45 @@ impl Steps {
     }
 }
 
-const ALL_STEPS: [&str; 5] = [
-    "DNS",
-    "TCP connect",
-    "TLS handshake",
-    "authentication",
-    "API present",
-];
+/// A step that failed: what was seen, and what to fix.
+type Failure = (String, String);
+
+fn failure(detail: impl Into<String>, fix: impl Into<String>) -> Failure {
+    (detail.into(), fix.into())
+}
+
+impl Steps {
+    /// Records a step's result: its detail when it passed (and hands on what it found), or the
+    /// failure, after which no further step runs.
+    fn settle<T>(&mut self, name: &'static str, result: Result<(T, String), Failure>) -> Option<T> {
+        match result {
+            Ok((found, detail)) => {
+                self.ok(name, detail);
+                Some(found)
+            }
+            Err((detail, fix)) => {
+                self.fail(name, detail, fix);
+                None
+            }
+        }
+    }
+
+    /// Like [`Steps::settle`] for the part of a step that records nothing when it goes well.
+    fn require<T>(&mut self, name: &'static str, result: Result<T, Failure>) -> Option<T> {
+        result
+            .map_err(|(detail, fix)| self.fail(name, detail, fix))
+            .ok()
+    }
+}
+
+const DNS: &str = "DNS";
+const TCP: &str = "TCP connect";
+const TLS: &str = "TLS handshake";
+const AUTHENTICATION: &str = "authentication";
+const API: &str = "API present";
+
+/// The steps in the order they run; each needs the ones before it.
+const ALL_STEPS: [&str; 5] = [DNS, TCP, TLS, AUTHENTICATION, API];
 
 /// Runs every step; a failed step skips the ones after it.
 pub async fn diagnose(options: &DoctorOptions) -> Diagnosis {
@@ -144,19 +176,38 @@ pub async fn diagnose(options: &DoctorOptions) -> Diagnosis {
     Diagnosis { steps: steps.steps }
 }
 
-async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
+/// The steps of [`ALL_STEPS`], each one function, each handing on what the next one needs.
+async fn run_steps(options: &DoctorOptions, steps: &mut Steps) -> Option<()> {
+    let endpoint = steps.require(DNS, endpoint(options))?;
+    let addresses = steps.settle(DNS, resolve(&endpoint).await)?;
+    steps.settle(TCP, connect(&endpoint, &addresses).await)?;
+    steps.settle(TLS, handshake(options, &endpoint.url).await)?;
+    let client = steps.require(AUTHENTICATION, http_client(options))?;
+    steps.secrets = client.secrets();
+    let nil = steps.settle(AUTHENTICATION, authenticate(&client).await)?;
+    steps.settle(API, api_present_step(&client, &nil).await)
+}
+
+/// Where the first hop goes: the target, or the proxy that resolves and connects to it.
+struct Endpoint {
+    url: reqwest::Url,
+    host: String,
+    port: u16,
+    /// ` (proxy URL)` when a proxy is the first hop, for the details.
+    via: String,
+    connect_timeout: Duration,
+}
+
+fn endpoint(options: &DoctorOptions) -> Result<Endpoint, Failure> {
     let url = match reqwest::Url::parse(&options.base_url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
         _ => {
-            steps.fail(
-                "DNS",
+            return Err(failure(
                 format!("--base-url '{}' is not an http(s) URL", options.base_url),
                 "pass the host the API is deployed on, e.g. https://cm.contoso.com",
-            );
-            return;
+            ));
         }
     };
-    let https = url.scheme() == "https";
     let proxy = proxy_for(&url, options.connection.proxy.as_deref());
     // Through a proxy the target's name is resolved and connected to by the proxy.
     let (host, port, via) = match &proxy {
@@ -167,18 +218,16 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
                 format!(" (proxy {})", crate::client::mask_url(proxy)),
             ),
             _ => {
-                steps.fail(
-                    "DNS",
+                return Err(failure(
                     format!("proxy '{}' is not a URL", crate::client::mask_url(proxy)),
                     "pass --proxy http://host:port, or fix HTTPS_PROXY/HTTP_PROXY",
-                );
-                return;
+                ));
             }
         },
         None => (
             url.host_str().unwrap_or_default().to_string(),
             url.port_or_known_default()
-                .unwrap_or(if https { 443 } else { 80 }),
+                .unwrap_or(if url.scheme() == "https" { 443 } else { 80 }),
             String::new(),
         ),
     };
@@ -186,207 +235,195 @@ async fn run_steps(options: &DoctorOptions, steps: &mut Steps) {
         .connection
         .connect_timeout
         .unwrap_or(options.timeout);
-
-    // 1. DNS
-    let lookup_host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let addresses = match tokio::time::timeout(
+    Ok(Endpoint {
+        url,
+        host,
+        port,
+        via,
         connect_timeout,
-        tokio::net::lookup_host((lookup_host.as_str(), port)),
-    )
-    .await
-    {
+    })
+}
+
+/// 1. DNS: the first hop's name resolves to at least one address.
+async fn resolve(endpoint: &Endpoint) -> Result<(Vec<std::net::SocketAddr>, String), Failure> {
+    let Endpoint {
+        host,
+        port,
+        via,
+        connect_timeout,
+        ..
+    } = endpoint;
+    let lookup_host = host.trim_start_matches('[').trim_end_matches(']');
+    let lookup = tokio::net::lookup_host((lookup_host, *port));
+    let addresses = match tokio::time::timeout(*connect_timeout, lookup).await {
         Ok(Ok(addresses)) => addresses.collect::<Vec<_>>(),
         Ok(Err(error)) => {
-            steps.fail(
-                "DNS",
+            return Err(failure(
                 format!("{host}{via}: {error}"),
                 "check the host name in --base-url (or the proxy), /etc/hosts and the DNS servers",
-            );
-            return;
+            ));
         }
         Err(_) => {
-            steps.fail(
-                "DNS",
+            return Err(failure(
                 format!("{host}{via}: no answer within {connect_timeout:?}"),
                 "check the DNS servers this machine uses",
-            );
-            return;
+            ));
         }
     };
     if addresses.is_empty() {
-        steps.fail(
-            "DNS",
+        return Err(failure(
             format!("{host}{via}: no address"),
             "check the host name in --base-url",
-        );
-        return;
+        ));
     }
     let listed: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
-    steps.ok("DNS", format!("{host}{via} -> {}", listed.join(", ")));
+    let detail = format!("{host}{via} -> {}", listed.join(", "));
+    Ok((addresses, detail))
+}
 
-    // 2. TCP
+/// 2. TCP: one of the addresses accepts a connection.
+async fn connect(
+    endpoint: &Endpoint,
+    addresses: &[std::net::SocketAddr],
+) -> Result<((), String), Failure> {
+    let connect_timeout = endpoint.connect_timeout;
     let mut last_error = String::new();
-    let mut connected = None;
-    for address in &addresses {
+    for address in addresses {
         match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(address)).await {
-            Ok(Ok(_stream)) => {
-                connected = Some(*address);
-                break;
-            }
+            Ok(Ok(_stream)) => return Ok(((), format!("{address}{}", endpoint.via))),
             Ok(Err(error)) => last_error = format!("{address}: {error}"),
             Err(_) => last_error = format!("{address}: no answer within {connect_timeout:?}"),
         }
     }
-    let Some(address) = connected else {
-        steps.fail(
-            "TCP connect",
-            last_error,
-            "check that the site is running and the port is right, and that no firewall \
-             blocks this machine",
-        );
-        return;
-    };
-    steps.ok("TCP connect", format!("{address}{via}"));
+    Err(failure(
+        last_error,
+        "check that the site is running and the port is right, and that no firewall \
+         blocks this machine",
+    ))
+}
 
-    // 3. TLS: any HTTP answer over https means the handshake went through.
-    let plain = match crate::client::plain_client(
-        &options.connection,
-        options.timeout,
-        false,
-        url.as_str(),
-    ) {
-        Ok(client) => client,
-        Err(error) => {
-            steps.fail(
-                "TLS handshake",
-                error.to_string(),
-                "fix the TLS options (--cacert, --cert, --key)",
-            );
-            return;
-        }
-    };
-    if https {
-        match plain.get(url.as_str()).send().await {
-            Ok(response) => {
-                let note = if options.connection.tls.insecure {
-                    " (certificate NOT verified: --insecure)"
-                } else {
-                    ""
-                };
-                steps.ok(
-                    "TLS handshake",
-                    format!("answered HTTP {}{note}", response.status().as_u16()),
-                );
-            }
-            Err(error) => {
-                let detail = crate::client::error_chain(&error);
-                let fix = if detail.contains("UnknownIssuer") || detail.contains("certificate") {
-                    "the server's certificate is not trusted: pass --cacert with your CA's PEM \
-                     bundle (or, only to look around, --insecure)"
-                } else if detail.contains("CertificateRequired") || detail.contains("alert") {
-                    "the server may want a client certificate: pass --cert and --key"
-                } else {
-                    "check that the port speaks TLS (http:// vs https://) and the TLS options"
-                };
-                steps.fail("TLS handshake", detail, fix);
-                return;
-            }
-        }
-    } else {
-        steps.ok("TLS handshake", "not used (http://)".into());
+/// 3. TLS: any HTTP answer over https means the handshake went through.
+async fn handshake(options: &DoctorOptions, url: &reqwest::Url) -> Result<((), String), Failure> {
+    let plain =
+        crate::client::plain_client(&options.connection, options.timeout, false, url.as_str())
+            .map_err(|error| {
+                failure(
+                    error.to_string(),
+                    "fix the TLS options (--cacert, --cert, --key)",
+                )
+            })?;
+    if url.scheme() != "https" {
+        return Ok(((), "not used (http://)".into()));
     }
+    match plain.get(url.as_str()).send().await {
+        Ok(response) => {
+            let note = if options.connection.tls.insecure {
+                " (certificate NOT verified: --insecure)"
+            } else {
+                ""
+            };
+            let status = response.status().as_u16();
+            Ok(((), format!("answered HTTP {status}{note}")))
+        }
+        Err(error) => {
+            let detail = crate::client::error_chain(&error);
+            let fix = if detail.contains("UnknownIssuer") || detail.contains("certificate") {
+                "the server's certificate is not trusted: pass --cacert with your CA's PEM \
+                 bundle (or, only to look around, --insecure)"
+            } else if detail.contains("CertificateRequired") || detail.contains("alert") {
+                "the server may want a client certificate: pass --cert and --key"
+            } else {
+                "check that the port speaks TLS (http:// vs https://) and the TLS options"
+            };
+            Err(failure(detail, fix))
+        }
+    }
+}
 
-    // 4. Authentication: GET of the nil request with the run's credentials.
-    let client = match HttpClient::new(ClientConfig {
+/// The client of the run, with its credentials.
+fn http_client(options: &DoctorOptions) -> Result<HttpClient, Failure> {
+    HttpClient::new(ClientConfig {
         base_url: options.base_url.clone(),
         extra_headers: options.headers.clone(),
         timeout: options.timeout,
         connection: options.connection.clone(),
         no_proxy: false,
         guard_unstaged: true,
-    }) {
-        Ok(client) => client,
-        Err(error) => {
-            steps.fail(
-                "authentication",
-                error.to_string(),
-                "fix the --auth options",
-            );
-            return;
-        }
-    };
-    let secrets = client.secrets();
-    steps.secrets = secrets.clone();
-    let nil_path = format!("{REQUESTS_PATH}/00000000-0000-0000-0000-000000000000");
-    let nil = client.get(&nil_path).await;
-    let nil = match nil.response {
+    })
+    .map_err(|error| failure(error.to_string(), "fix the --auth options"))
+}
+
+/// The nil GUID: an id no deployment gives a request.
+const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// 4. Authentication: GET of the nil request with the run's credentials is not refused.
+async fn authenticate(client: &HttpClient) -> Result<(ReceivedResponse, String), Failure> {
+    let nil_path = format!("{REQUESTS_PATH}/{NIL_ID}");
+    let nil = match client.get(&nil_path).await.response {
         Ok(received) => received,
         Err(TransportError::Auth(detail)) => {
             let fix = client
                 .handshake_failure()
                 .map_or("check the --auth mode and its settings", |step| step.fix());
-            steps.fail("authentication", scrub(&detail, &secrets), fix);
-            return;
+            return Err(failure(detail, fix));
         }
         Err(error) => {
-            steps.fail(
-                "authentication",
-                format!("GET {nil_path}: {}", scrub(&error.to_string(), &secrets)),
+            return Err(failure(
+                format!("GET {nil_path}: {error}"),
                 "the target accepted the connection but gave no HTTP answer: check the URL",
-            );
-            return;
+            ));
         }
     };
     if matches!(nil.status, 401 | 403) {
-        if let Some(step) = client.handshake_failure() {
-            steps.fail(
-                "authentication",
-                format!("GET of the nil request answered {}: {step}", nil.status),
-                step.fix(),
-            );
-            return;
-        }
-        let fix = if client.has_credentials() {
-            "the credentials were refused: check --auth and the user, domain, password or \
-             token (401), or that the account may use the CM API (403)"
-        } else {
-            "the API wants credentials: pass --auth (ntlm, basic, bearer, adfs, cookie) with \
-             its settings, or -H 'Authorization: ...'"
-        };
-        steps.fail(
-            "authentication",
-            format!(
-                "GET of the nil request answered {}{}",
-                nil.status,
-                crate::client::offered_schemes(&nil)
-            ),
-            fix,
-        );
-        return;
+        return Err(refused(client, &nil));
     }
     let how = match client.handshake_summary() {
         Some(summary) => format!("credentials accepted: {summary}"),
         None if client.has_credentials() => "credentials accepted".into(),
         None => "no credentials needed".into(),
     };
-    steps.ok(
-        "authentication",
-        format!("GET of the nil request answered {} ({how})", nil.status),
-    );
+    let detail = format!("GET of the nil request answered {} ({how})", nil.status);
+    Ok((nil, detail))
+}
 
-    // 5. API present (and enabled).
+/// Why a 401 or 403 to the nil request failed authentication, and what to fix.
+fn refused(client: &HttpClient, nil: &ReceivedResponse) -> Failure {
+    if let Some(step) = client.handshake_failure() {
+        return failure(
+            format!("GET of the nil request answered {}: {step}", nil.status),
+            step.fix(),
+        );
+    }
+    let fix = if client.has_credentials() {
+        "the credentials were refused: check --auth and the user, domain, password or \
+         token (401), or that the account may use the CM API (403)"
+    } else {
+        "the API wants credentials: pass --auth (ntlm, basic, bearer, adfs, cookie) with \
+         its settings, or -H 'Authorization: ...'"
+    };
+    failure(
+        format!(
+            "GET of the nil request answered {}{}",
+            nil.status,
+            crate::client::offered_schemes(nil)
+        ),
+        fix,
+    )
+}
+
+/// 5. API present (and enabled): the nil-id answer, compared with a path that is no route.
+async fn api_present_step(
+    client: &HttpClient,
+    nil: &ReceivedResponse,
+) -> Result<((), String), Failure> {
     let probe_path = format!(
         "/CertificateManagement/api/v1.0/cmconform-doctor-{}",
         uuid::Uuid::new_v4().simple()
     );
     let probe = client.get(&probe_path).await;
-    match api_present(&nil, probe.ok(), &probe_path) {
-        Ok(detail) => steps.ok("API present", detail),
-        Err((detail, fix)) => steps.fail("API present", detail, fix),
-    }
+    api_present(nil, probe.ok(), &probe_path)
+        .map(|detail| ((), detail))
+        .map_err(|(detail, fix)| failure(detail, fix))
 }
 
 const DISABLED_HINT: &str = "the CM REST API looks disabled (CONTRACT.md section 2: it then \
@@ -455,7 +492,7 @@ fn api_enabled(
             && probe.body_text().replace(probe_path, "")
                 == nil
                     .body_text()
-                    .replace("00000000-0000-0000-0000-000000000000", "")
+                    .replace(NIL_ID, "")
                     .replace(REQUESTS_PATH, "")
                     .replace("/CertificateManagement/api/v1.0", "")
     });
