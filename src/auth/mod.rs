@@ -102,12 +102,14 @@ pub struct AuthSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("--auth {mode} needs {what}: pass {flag} or set {env}")]
+    #[error(
+        "--auth {mode} needs {what}: pass {flag} or set {}",
+        crate::cli::config::env_name(.flag.trim_start_matches('-'))
+    )]
     Missing {
         mode: AuthMode,
         what: &'static str,
         flag: &'static str,
-        env: &'static str,
     },
     #[error("{0}")]
     Kerberos(String),
@@ -145,114 +147,28 @@ impl Authenticator {
         settings: &AuthSettings,
         http: reqwest::Client,
     ) -> Result<Authenticator, AuthError> {
-        let mode = settings.mode;
-        let need = |value: Option<&str>,
-                    what: &'static str,
-                    flag: &'static str,
-                    env: &'static str|
-         -> Result<String, AuthError> {
-            value
-                .filter(|value| !value.is_empty())
-                .map(str::to_string)
-                .ok_or(AuthError::Missing {
-                    mode,
-                    what,
-                    flag,
-                    env,
-                })
-        };
-        let password = || {
-            need(
-                settings.password.as_ref().map(Secret::expose),
-                "a password",
-                "--password",
-                "CMCONFORM_PASSWORD",
-            )
-        };
-        let user = || {
-            need(
-                settings.user.as_deref(),
-                "a user name",
-                "--user",
-                "CMCONFORM_USER",
-            )
-        };
-        Ok(match mode {
+        let need = Needs(settings);
+        Ok(match settings.mode {
             AuthMode::None => Authenticator::None,
             AuthMode::Basic => {
-                let credentials = format!("{}:{}", user()?, password()?);
-                Authenticator::Header {
-                    name: "Authorization".into(),
-                    value: Secret::new(format!("Basic {}", BASE64.encode(credentials))),
-                }
+                let credentials = format!("{}:{}", need.user()?, need.password()?);
+                Authenticator::with_header(
+                    "Authorization",
+                    format!("Basic {}", BASE64.encode(credentials)),
+                )
             }
             AuthMode::Bearer => {
-                let token = need(
-                    settings.token.as_ref().map(Secret::expose),
-                    "a token",
-                    "--token",
-                    "CMCONFORM_TOKEN",
-                )?;
-                Authenticator::Header {
-                    name: "Authorization".into(),
-                    value: Secret::new(format!("Bearer {token}")),
-                }
+                let token = need.secret(&settings.token, "a token", "--token")?;
+                Authenticator::with_header("Authorization", format!("Bearer {token}"))
             }
-            AuthMode::Cookie => {
-                let cookie = need(
-                    settings.cookie.as_ref().map(Secret::expose),
-                    "a cookie string",
-                    "--cookie",
-                    "CMCONFORM_COOKIE",
-                )?;
-                Authenticator::Header {
-                    name: "Cookie".into(),
-                    value: Secret::new(cookie),
-                }
-            }
+            AuthMode::Cookie => Authenticator::with_header(
+                "Cookie",
+                need.secret(&settings.cookie, "a cookie string", "--cookie")?,
+            ),
             AuthMode::Adfs => {
-                let url = need(
-                    settings.token_url.as_deref(),
-                    "a token endpoint",
-                    "--token-url",
-                    "CMCONFORM_TOKEN_URL",
-                )?;
-                let client_id = need(
-                    settings.client_id.as_deref(),
-                    "a client id",
-                    "--client-id",
-                    "CMCONFORM_CLIENT_ID",
-                )?;
-                let client_secret = need(
-                    settings.client_secret.as_ref().map(Secret::expose),
-                    "a client secret",
-                    "--client-secret",
-                    "CMCONFORM_CLIENT_SECRET",
-                )?;
-                Authenticator::Adfs(adfs::TokenSource::new(
-                    http,
-                    adfs::TokenRequest {
-                        url,
-                        client_id,
-                        client_secret: Secret::new(client_secret),
-                        resource: settings.resource.clone(),
-                        scope: settings.scope.clone(),
-                    },
-                ))
+                Authenticator::Adfs(adfs::TokenSource::new(http, need.token_request()?))
             }
-            AuthMode::Ntlm => {
-                let user = user()?;
-                let (domain, user) = match (&settings.domain, user.split_once('\\')) {
-                    (Some(domain), _) => (domain.clone(), user),
-                    (None, Some((domain, name))) => (domain.to_string(), name.to_string()),
-                    (None, None) => (String::new(), user),
-                };
-                Authenticator::Ntlm(NtlmCredentials {
-                    user,
-                    domain,
-                    password: Secret::new(password()?),
-                })
-            }
+            AuthMode::Ntlm => Authenticator::Ntlm(need.ntlm()?),
             AuthMode::Negotiate => {
                 Authenticator::Negotiate(std::sync::Arc::new(kerberos::Kerberos::new(
                     settings.spn.clone(),
@@ -261,6 +177,14 @@ impl Authenticator {
                 )?))
             }
         })
+    }
+
+    /// One header on every credentialed request.
+    fn with_header(name: &str, value: String) -> Authenticator {
+        Authenticator::Header {
+            name: name.into(),
+            value: Secret::new(value),
+        }
     }
 
     pub fn is_none(&self) -> bool {
@@ -358,6 +282,80 @@ pub fn scrub_bytes(bytes: Vec<u8>, secrets: &[String]) -> Vec<u8> {
         bytes = out;
     }
     bytes
+}
+
+/// The settings a mode needs, each present and non-empty, or an error naming its flag and
+/// environment variable.
+struct Needs<'a>(&'a AuthSettings);
+
+impl Needs<'_> {
+    fn value(
+        &self,
+        value: Option<&str>,
+        what: &'static str,
+        flag: &'static str,
+    ) -> Result<String, AuthError> {
+        value
+            .filter(|value| !value.is_empty())
+            .map(str::to_string)
+            .ok_or(AuthError::Missing {
+                mode: self.0.mode,
+                what,
+                flag,
+            })
+    }
+
+    fn secret(
+        &self,
+        value: &Option<Secret>,
+        what: &'static str,
+        flag: &'static str,
+    ) -> Result<String, AuthError> {
+        self.value(value.as_ref().map(Secret::expose), what, flag)
+    }
+
+    fn user(&self) -> Result<String, AuthError> {
+        self.value(self.0.user.as_deref(), "a user name", "--user")
+    }
+
+    fn password(&self) -> Result<String, AuthError> {
+        self.secret(&self.0.password, "a password", "--password")
+    }
+
+    /// The client-credentials request of `--auth adfs`.
+    fn token_request(&self) -> Result<adfs::TokenRequest, AuthError> {
+        let settings = self.0;
+        Ok(adfs::TokenRequest {
+            url: self.value(
+                settings.token_url.as_deref(),
+                "a token endpoint",
+                "--token-url",
+            )?,
+            client_id: self.value(settings.client_id.as_deref(), "a client id", "--client-id")?,
+            client_secret: Secret::new(self.secret(
+                &settings.client_secret,
+                "a client secret",
+                "--client-secret",
+            )?),
+            resource: settings.resource.clone(),
+            scope: settings.scope.clone(),
+        })
+    }
+
+    /// NTLM credentials; `DOMAIN\user` gives the domain when `--domain` does not.
+    fn ntlm(&self) -> Result<NtlmCredentials, AuthError> {
+        let user = self.user()?;
+        let (domain, user) = match (&self.0.domain, user.split_once('\\')) {
+            (Some(domain), _) => (domain.clone(), user),
+            (None, Some((domain, name))) => (domain.to_string(), name.to_string()),
+            (None, None) => (String::new(), user),
+        };
+        Ok(NtlmCredentials {
+            user,
+            domain,
+            password: Secret::new(self.password()?),
+        })
+    }
 }
 
 #[cfg(test)]
