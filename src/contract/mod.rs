@@ -15,7 +15,7 @@ pub mod schema;
 pub mod source;
 pub mod timestamp;
 
-use fixture::{Canonical, Fixture, FixtureBody, ID_PLACEHOLDER, Outcome};
+use fixture::{Canonical, Expectation, Fixture, FixtureBody, ID_PLACEHOLDER, Outcome};
 use kind::ExpectationKind;
 use lifecycle::{RequestState, TargetStatus};
 use schema::SchemaSet;
@@ -148,84 +148,89 @@ fn json_pointer(dotted: &str) -> String {
         .fold(String::new(), |pointer, part| format!("{pointer}/{part}"))
 }
 
+/// The rules every fixture follows, in order; the first broken one is the error.
 fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Result<(), LoadError> {
-    let fail = |pointer: &str, message: String| Err(LoadError::invalid(path, pointer, &message));
-    if fixture.id.is_empty()
-        || !fixture
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
-    {
-        return fail(
-            "/id",
-            format!(
-                "'{}' must be lower-case letters, digits, '-', '_' or '.'",
-                fixture.id
-            ),
-        );
+    let problem = id_problem(fixture)
+        .or_else(|| request_problem(fixture))
+        .or_else(|| expect_problem(&fixture.expect, schemas))
+        .or_else(|| outcome_problem(fixture))
+        .or_else(|| success_codes_problem(&fixture.expect));
+    if let Some((pointer, message)) = problem {
+        return Err(LoadError::invalid(path, pointer, &message));
     }
+    check_kind(path, fixture)?;
+    if fixture.kind == ExpectationKind::Open {
+        return check_open(path, fixture);
+    }
+    check_against_lifecycle(path, fixture)
+}
+
+/// A broken rule: the JSON pointer of the field, and what is wrong with it.
+type Problem = Option<(&'static str, String)>;
+
+fn id_problem(fixture: &Fixture) -> Problem {
+    let id = &fixture.id;
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+    (id.is_empty() || !id.chars().all(allowed)).then(|| {
+        let message = format!("'{id}' must be lower-case letters, digits, '-', '_' or '.'");
+        ("/id", message)
+    })
+}
+
+fn request_problem(fixture: &Fixture) -> Problem {
     let request = &fixture.request;
     if !["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&request.method.as_str()) {
-        return fail(
-            "/request/method",
-            format!("unsupported method '{}'", request.method),
-        );
+        let message = format!("unsupported method '{}'", request.method);
+        return Some(("/request/method", message));
     }
     if !request.path.starts_with('/') {
-        return fail("/request/path", "must start with '/'".into());
+        return Some(("/request/path", "must start with '/'".into()));
     }
-    if request.path.contains(ID_PLACEHOLDER) && fixture.given.is_none() {
-        return fail(
-            "/request/path",
-            format!("uses {ID_PLACEHOLDER} but the fixture has no 'given' state"),
-        );
-    }
-    let expect = &fixture.expect;
+    (request.path.contains(ID_PLACEHOLDER) && fixture.given.is_none()).then(|| {
+        let message = format!("uses {ID_PLACEHOLDER} but the fixture has no 'given' state");
+        ("/request/path", message)
+    })
+}
+
+/// The named schema, Status and snapshot exist.
+fn expect_problem(expect: &Expectation, schemas: &SchemaSet) -> Problem {
     if let Some(schema) = &expect.schema
         && !schemas.contains(schema)
     {
-        return fail(
-            "/expect/schema",
-            format!("schema '{schema}' is not in schemas/"),
-        );
+        let message = format!("schema '{schema}' is not in schemas/");
+        return Some(("/expect/schema", message));
     }
     if let Some(code) = expect.status_value
         && RequestState::from_code(code).is_none()
     {
-        return fail(
-            "/expect/status_value",
-            format!("{code} is not a status code of CONTRACT.md section 5"),
-        );
+        let message = format!("{code} is not a status code of CONTRACT.md section 5");
+        return Some(("/expect/status_value", message));
     }
-    if let Some(name) = &expect.snapshot
-        && (name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
-    {
-        return fail(
-            "/expect/snapshot",
-            format!("'{name}' is not a valid snapshot name"),
-        );
-    }
+    let snapshot_name = |c: char| c.is_ascii_alphanumeric() || "-_".contains(c);
+    let name = expect.snapshot.as_ref()?;
+    (name.is_empty() || !name.chars().all(snapshot_name)).then(|| {
+        let message = format!("'{name}' is not a valid snapshot name");
+        ("/expect/snapshot", message)
+    })
+}
+
+/// A success names its Status and state; a refusal sets none of the success fields; an
+/// unauthenticated case is sent without credentials.
+fn outcome_problem(fixture: &Fixture) -> Problem {
+    let expect = &fixture.expect;
     match expect.outcome {
         Outcome::Success => {
             let any_status = matches!(fixture.canonical, Some(Canonical::AnyStatus));
             if expect.status_value.is_none() && !any_status {
-                return fail(
-                    "/expect/status_value",
-                    "a success case must name the Status it expects".into(),
-                );
+                let message = "a success case must name the Status it expects";
+                return Some(("/expect/status_value", message.into()));
             }
-            if fixture.given.is_none() {
-                return fail("/given", "a success case needs a provider state".into());
-            }
+            let message = "a success case needs a provider state";
+            fixture.given.is_none().then(|| ("/given", message.into()))
         }
-        Outcome::Unauthenticated if request.credentials => {
-            return fail(
-                "/request/credentials",
-                "an unauthenticated case must set credentials to false".into(),
-            );
+        Outcome::Unauthenticated if fixture.request.credentials => {
+            let message = "an unauthenticated case must set credentials to false";
+            Some(("/request/credentials", message.into()))
         }
         Outcome::Refusal | Outcome::Unauthenticated => {
             let success_only = [
@@ -234,27 +239,20 @@ fn validate_fixture(path: &Path, fixture: &Fixture, schemas: &SchemaSet) -> Resu
                 ("/expect/status_value", expect.status_value.is_some()),
                 ("/expect/snapshot", expect.snapshot.is_some()),
             ];
-            if let Some((pointer, _)) = success_only.iter().find(|(_, present)| *present) {
-                return fail(
-                    pointer,
-                    "only a success case may set this (a refusal is judged by section 6)".into(),
-                );
-            }
+            let message = "only a success case may set this (a refusal is judged by section 6)";
+            let (pointer, _) = success_only.into_iter().find(|(_, present)| *present)?;
+            Some((pointer, message.into()))
         }
     }
-    if let Some(codes) = &expect.status
-        && (codes.is_empty() || codes.iter().any(|code| !(200..300).contains(code)))
-    {
-        return fail(
-            "/expect/status",
-            format!("{codes:?}: success codes must be non-empty and 2xx"),
-        );
-    }
-    check_kind(path, fixture)?;
-    if fixture.kind == ExpectationKind::Open {
-        return check_open(path, fixture);
-    }
-    check_against_lifecycle(path, fixture)
+}
+
+fn success_codes_problem(expect: &Expectation) -> Problem {
+    let codes = expect.status.as_ref()?;
+    let wrong = codes.is_empty() || codes.iter().any(|code| !(200..300).contains(code));
+    wrong.then(|| {
+        let message = format!("{codes:?}: success codes must be non-empty and 2xx");
+        ("/expect/status", message)
+    })
 }
 
 /// The kind cites its sections, and only an open input names a canonical request.
