@@ -5,7 +5,7 @@
 //! Everything taken from the report goes through [`esc`]: bodies, headers and titles may hold
 //! markup (`<script>` included), and it must show as text.
 
-use super::{CaseReport, CaseStatus, LabelledExchange, ReportWriter, RunReport};
+use super::{CaseReport, CaseStatus, LabelledExchange, ReportWriter, RunReport, Summary};
 use crate::checks::{CheckResult, Verdict};
 use std::fmt::Write as _;
 use std::io::Write;
@@ -89,7 +89,14 @@ fn page(report: &RunReport) -> String {
 }
 
 fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &str) {
-    let summary = &report.summary;
+    meta(html, report, verdict_class, verdict);
+    notices(html, report);
+    bar(html, report);
+    counts(html, &report.summary);
+}
+
+/// The title with the verdict, and what was run against what.
+fn meta(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &str) {
     let target = if report.embedded {
         format!("{} (embedded reference server)", report.target)
     } else {
@@ -118,13 +125,21 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
         profile = report.profile,
         digest = esc(&report.contract_digest),
     );
-    if !report.notices.is_empty() {
-        html.push_str("<ul class=\"notices\">\n");
-        for notice in &report.notices {
-            let _ = writeln!(html, "<li><strong>Notice:</strong> {}</li>", esc(notice));
-        }
-        html.push_str("</ul>\n");
+}
+
+fn notices(html: &mut String, report: &RunReport) {
+    if report.notices.is_empty() {
+        return;
     }
+    html.push_str("<ul class=\"notices\">\n");
+    for notice in &report.notices {
+        let _ = writeln!(html, "<li><strong>Notice:</strong> {}</li>", esc(notice));
+    }
+    html.push_str("</ul>\n");
+}
+
+fn bar(html: &mut String, report: &RunReport) {
+    let summary = &report.summary;
     // One segment per case outcome, sized by its share of the cases; passed cases with warnings
     // get their own segment so warnings stay visible in the bar.
     let warned = report
@@ -154,7 +169,11 @@ fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &
             "<span class=\"seg {class}\" style=\"flex-grow:{count}\" title=\"{count} {label}\"></span>"
         );
     }
-    html.push_str("</div>\n<ul class=\"counts\">");
+    html.push_str("</div>\n");
+}
+
+fn counts(html: &mut String, summary: &Summary) {
+    html.push_str("<ul class=\"counts\">");
     let counts = [
         ("passed", summary.passed, "passed"),
         ("failed", summary.failed, "failed"),
