@@ -20,7 +20,7 @@ pub fn contract_digest(source: &ContractSource) -> Result<String, LoadError> {
     for folder in CONTRACT_FOLDERS {
         match source {
             ContractSource::Dir(root) => disk_files(&root.join(folder), folder, &mut files)?,
-            ContractSource::Embedded => embedded_files(folder, &mut files),
+            ContractSource::Embedded => embedded_files(folder, &mut files)?,
         }
     }
     Ok(digest_of(files))
@@ -55,8 +55,8 @@ fn is_hidden(name: &str) -> bool {
     name.starts_with('.')
 }
 
-fn embedded_files(folder: &str, files: &mut Vec<(String, Vec<u8>)>) {
-    for file in embedded_dir(folder).files() {
+fn embedded_files(folder: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<(), LoadError> {
+    for file in embedded_dir(folder)?.files() {
         let Some(name) = file.path().file_name().and_then(|name| name.to_str()) else {
             continue;
         };
@@ -64,6 +64,7 @@ fn embedded_files(folder: &str, files: &mut Vec<(String, Vec<u8>)>) {
             files.push((format!("{folder}/{name}"), file.contents().to_vec()));
         }
     }
+    Ok(())
 }
 
 /// The regular files directly in `dir`; a folder that does not exist adds nothing (a contract

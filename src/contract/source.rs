@@ -30,7 +30,7 @@ impl ContractSource {
     pub fn json_files(&self, folder: &str) -> Result<Vec<SourceFile>, LoadError> {
         match self {
             ContractSource::Dir(root) => disk_json_files(&root.join(folder)),
-            ContractSource::Embedded => Ok(embedded_json_files(folder)),
+            ContractSource::Embedded => embedded_json_files(folder),
         }
     }
 
@@ -58,29 +58,39 @@ pub fn embedded_snapshot(file: &str) -> Option<&'static str> {
         .and_then(|file| file.contents_utf8())
 }
 
-/// The built-in copy of `schemas`, `fixtures` or `snapshots`.
-pub(super) fn embedded_dir(folder: &str) -> &'static Dir<'static> {
+/// The built-in copy of `schemas`, `fixtures` or `snapshots`; any other name is an error that
+/// names it (never another folder in its place).
+pub(super) fn embedded_dir(folder: &str) -> Result<&'static Dir<'static>, LoadError> {
     match folder {
-        "schemas" => &EMBEDDED_SCHEMAS,
-        "snapshots" => &EMBEDDED_SNAPSHOTS,
-        _ => &EMBEDDED_FIXTURES,
+        "schemas" => Ok(&EMBEDDED_SCHEMAS),
+        "fixtures" => Ok(&EMBEDDED_FIXTURES),
+        "snapshots" => Ok(&EMBEDDED_SNAPSHOTS),
+        _ => Err(LoadError::invalid(
+            &Path::new(EMBEDDED_ROOT).join(folder),
+            "",
+            "the built-in contract has no such folder (only schemas, fixtures and snapshots)",
+        )),
     }
 }
 
-fn embedded_json_files(folder: &str) -> Vec<SourceFile> {
-    let dir = embedded_dir(folder);
-    let mut files: Vec<SourceFile> = dir
+/// The `*.json` files of a built-in folder; a file that is not UTF-8 is an error naming it.
+fn embedded_json_files(folder: &str) -> Result<Vec<SourceFile>, LoadError> {
+    let mut files = embedded_dir(folder)?
         .files()
         .filter(|file| file.path().extension().is_some_and(|ext| ext == "json"))
-        .filter_map(|file| {
-            Some(SourceFile {
-                path: Path::new(EMBEDDED_ROOT).join(folder).join(file.path()),
-                text: file.contents_utf8()?.to_string(),
-            })
+        .map(|file| {
+            let path = Path::new(EMBEDDED_ROOT).join(folder).join(file.path());
+            match file.contents_utf8() {
+                Some(text) => Ok(SourceFile {
+                    path,
+                    text: text.to_string(),
+                }),
+                None => Err(LoadError::invalid(&path, "", "not UTF-8 text")),
+            }
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
+    Ok(files)
 }
 
 fn disk_json_files(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
@@ -104,4 +114,21 @@ fn disk_json_files(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
             Ok(SourceFile { path, text })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_built_in_folder_is_an_error_naming_it() {
+        let error = ContractSource::Embedded.json_files("fixtrues").err();
+        let shown = error.map(|error| error.to_string()).unwrap_or_default();
+        assert!(
+            shown.contains("fixtrues") && shown.contains("no such folder"),
+            "{shown}"
+        );
+        let fixtures = ContractSource::Embedded.json_files("fixtures");
+        assert!(fixtures.is_ok_and(|files| !files.is_empty()));
+    }
 }
