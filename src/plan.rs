@@ -1,5 +1,5 @@
-//! Planning: turns fixtures (and, later, generated families) into the ordered list of cases a
-//! run executes. A planned case is plain data: what to stage, what to send, what to expect.
+//! Planning: turns fixtures, and the families `generate` and `sequences` add, into the ordered
+//! list of cases a run executes. A planned case is plain data: what to stage, what to send, what to expect.
 
 use crate::client::OutgoingRequest;
 use crate::contract::Contract;

@@ -1,5 +1,7 @@
 //! The command line: flag parsing (clap) and dispatch to `run`, `serve`, `list`, `checks`,
-//! `selftest`, `merge` and `export`. Exit codes are decided here and only here.
+//! `selftest`, `merge` and `export`. Exit codes are the constants of `report::exit`: a usage
+//! error is 2 here; a run's code is its report's, and `doctor`, `selftest` and `load` decide
+//! their own with the same constants.
 
 mod bounds;
 pub mod config;

@@ -4,9 +4,11 @@
 //! since the checks judge the bytes, and are masked when a report is made of them
 //! (`report::CaseReport::redacted`).
 //!
-//! `connection` builds the TLS/proxy/timeout side, `owned` and `pinned` keep the connections
-//! that NTLM (`ntlm_pool`) and Kerberos (`kerberos_pool`) authenticate, `handshake` names their
-//! steps, `curl` renders a request for replay.
+//! `connection` builds the TLS/proxy/timeout side and `tls` the rustls settings of the
+//! connections the client owns; `owned` and `pinned` keep the connections that NTLM
+//! (`ntlm_pool`) and Kerberos (`kerberos_pool`) authenticate, `channel_binding` binds them to
+//! their TLS connection, `handshake` names their steps; `exact` sends paths byte for byte,
+//! `pace` keeps a run under `--rate`, `curl` renders a request for replay.
 
 use crate::auth::{AuthError, Authenticator};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
