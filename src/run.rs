@@ -220,13 +220,7 @@ pub async fn run(
         return Err(RunError::NothingSelected);
     }
     let shard = shard_of(&contract, options);
-    let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
-    snapshots.validate(
-        cases
-            .iter()
-            .flat_map(|case| &case.steps)
-            .filter_map(|step| step.expect.snapshot.as_deref()),
-    )?;
+    let snapshots = checked_snapshots(&contract, options, &cases)?;
     let target = connect(options).await?;
     if let Err(error) = preflight(&target.client, target.embedded.is_none()).await {
         return Err(blame_the_proxy(error, options).await);
@@ -282,15 +276,36 @@ pub async fn run(
         seed: options.families.reported_seed(),
         profile: options.profile,
         shard,
-        notices: match options.base_url {
-            Some(_) => options.connection.notices(),
-            None => Vec::new(),
-        },
+        notices: run_notices(options),
         fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
         summary: Summary::of(&reports),
         cases: reports,
     })
+}
+
+/// The snapshots of the contract, every one a planned case names checked to exist first.
+fn checked_snapshots(
+    contract: &Contract,
+    options: &RunOptions,
+    cases: &[Case],
+) -> Result<SnapshotStore, RunError> {
+    let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
+    snapshots.validate(
+        cases
+            .iter()
+            .flat_map(|case| &case.steps)
+            .filter_map(|step| step.expect.snapshot.as_deref()),
+    )?;
+    Ok(snapshots)
+}
+
+/// What every report of the run warns about (certificate checks off, ...), for real targets.
+fn run_notices(options: &RunOptions) -> Vec<String> {
+    match options.base_url {
+        Some(_) => options.connection.notices(),
+        None => Vec::new(),
+    }
 }
 
 /// The fault the embedded server runs with (`--fault` applies to it only).
