@@ -4,7 +4,7 @@
 //! dialect × fault matrix.
 
 use crate::contract::profile::Profile;
-use crate::report::{RunReport, exit};
+use crate::report::{CaseStatus, RunReport, exit};
 use crate::run::{self, RunError, RunOptions};
 use crate::server::{Dialect, Fault};
 use futures_util::stream::{self, StreamExt};
@@ -203,22 +203,9 @@ fn conformant_row(dialect: &'static Dialect, report: &RunReport) -> Row {
 fn fault_row(dialect: &'static Dialect, fault: Fault, report: &RunReport) -> Row {
     let caught_by = failed_checks(report);
     let intended = fault.intended_check();
-    let problem = if report.summary.errored > 0 {
-        Some(format!(
-            "{} cases errored: the harness could not carry the run out",
-            report.summary.errored
-        ))
-    } else if !caught_by.contains(&intended) {
-        Some(format!("not caught by {intended}"))
-    } else if report.exit_code() != exit::FAILED {
-        // A CI gate trusts the exit code, so a caught fault must also end the run with 1.
-        Some(format!(
-            "exit code {}, expected {}",
-            report.exit_code(),
-            exit::FAILED
-        ))
-    } else {
-        None
+    let problem = match fault.run_error() {
+        Some(reason) => run_error_problem(report, reason),
+        None => caught_problem(report, &caught_by, intended),
     };
     Row {
         dialect: dialect.name,
@@ -229,6 +216,45 @@ fn fault_row(dialect: &'static Dialect, fault: Fault, report: &RunReport) -> Row
         passed: problem.is_none(),
         caught_by,
         problem,
+    }
+}
+
+/// What is wrong with the run of a fault a check must catch, if anything.
+fn caught_problem(report: &RunReport, caught_by: &[&str], intended: &str) -> Option<String> {
+    if report.summary.errored > 0 {
+        Some(format!(
+            "{} cases errored: the harness could not carry the run out",
+            report.summary.errored
+        ))
+    } else if !caught_by.contains(&intended) {
+        Some(format!("not caught by {intended}"))
+    } else {
+        // A CI gate trusts the exit code, so a caught fault must also end the run with 1.
+        exit_problem(report, exit::FAILED)
+    }
+}
+
+/// The problem of a run that did not end with `expected`.
+fn exit_problem(report: &RunReport, expected: i32) -> Option<String> {
+    let code = report.exit_code();
+    (code != expected).then(|| format!("exit code {code}, expected {expected}"))
+}
+
+/// What is wrong with the run of a fault that must error the run (exit 2) with `reason`, if
+/// anything: every errored case must say `reason`, so no other breakage hides behind it.
+fn run_error_problem(report: &RunReport, reason: &str) -> Option<String> {
+    let errored: Vec<&str> = report
+        .cases
+        .iter()
+        .filter(|case| case.status == CaseStatus::Errored)
+        .map(|case| case.reason.as_deref().unwrap_or_default())
+        .collect();
+    if errored.is_empty() {
+        Some(format!("no case errored with \"{reason}\""))
+    } else if let Some(other) = errored.iter().find(|text| !text.contains(reason)) {
+        Some(format!("a case errored for another reason: {other}"))
+    } else {
+        exit_problem(report, exit::ERROR)
     }
 }
 

@@ -1224,6 +1224,59 @@ async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
     backend.shutdown().await;
 }
 
+/// A deployment that answers GET of an unknown id with 500 but fabricates a PUT success is
+/// caught through --base-url: unknown ids are fresh, so the guard lets the PUT go and the 200
+/// fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_id_answered_500_on_get_and_200_on_put_fails() {
+    let filter = ["--filter", "id-unknown-guid"];
+    faulty_run_shows("unknown_id_get_500", &filter, 1, "FAIL  id-unknown-guid").await;
+}
+
+/// Runs the suite against a deployment with `fault` (see [`deployment_run`]) and asserts the
+/// exit code and a text the output shows.
+async fn faulty_run_shows(fault: &str, extra: &[&str], exit: i32, shown: &str) {
+    let scratch = TempDir::new("deploy");
+    let backend = faulty(fault).await;
+    let output = cmconform(deployment_run(&backend, extra), vec![], scratch.path()).await;
+    assert_shows(&output, exit, shown);
+    backend.shutdown().await;
+}
+
+/// The run ended with `exit` and its output shows `shown`.
+fn assert_shows(output: &Output, exit: i32, shown: &str) {
+    assert_eq!(code(output), exit, "{}", text(output));
+    assert!(text(output).contains(shown), "{}", text(output));
+}
+
+/// A deployment whose authentication breaks in the middle of a run (401 to valid credentials
+/// after 40 requests) errors the run (exit 2) with the reason, and no case after the break
+/// passes as a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_lost_mid_run_errors_the_run() {
+    let scratch = TempDir::new("deploy");
+    let backend = faulty("auth_lost_mid_run").await;
+    let report = scratch.join("report.json");
+    let report_arg = format!("json={}", report.display());
+    let args = deployment_run(&backend, &["--jobs", "1", "--report", &report_arg]);
+    let output = cmconform(args, vec![], scratch.path()).await;
+    assert_shows(&output, 2, "authentication failed mid-run");
+    let written = std::fs::read_to_string(&report).unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(&written).unwrap_or_default();
+    let cases = parsed["cases"].as_array().cloned().unwrap_or_default();
+    let passed = cases.iter().filter(|c| c["status"] == "passed").count();
+    let errored = cases.iter().filter(|c| c["status"] == "errored").count();
+    assert!(
+        passed > 0 && errored > 0,
+        "{passed} passed, {errored} errored"
+    );
+    // Once a case errored on the lost authentication, no later case passes (--jobs 1: in order).
+    let first_error = cases.iter().position(|c| c["status"] == "errored");
+    let last_pass = cases.iter().rposition(|c| c["status"] == "passed");
+    assert!(last_pass < first_error, "{written}");
+    backend.shutdown().await;
+}
+
 // ---------------------------------------------------------------- raw evidence, GET after
 
 /// Checks judge the answer as received: a credential that happens to occur in the answer (here
@@ -1258,17 +1311,14 @@ async fn checks_judge_raw_answers_and_reports_mask_them() {
 /// the request (GET after answers 404) fails refusal_keeps_state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_that_deletes_the_request_fails() {
-    let scratch = TempDir::new("deploy");
-    let backend = faulty("refusal_deletes_request").await;
-    let args = deployment_run(&backend, &["--filter", "complete-from-pending-forbidden"]);
-    let output = cmconform(args, vec![], scratch.path()).await;
-    assert_eq!(code(&output), 1, "{}", text(&output));
-    assert!(
-        text(&output).contains("GET after answered 404"),
-        "{}",
-        text(&output)
-    );
-    backend.shutdown().await;
+    let filter = ["--filter", "complete-from-pending-forbidden"];
+    faulty_run_shows(
+        "refusal_deletes_request",
+        &filter,
+        1,
+        "GET after answered 404",
+    )
+    .await;
 }
 
 /// Race answers are judged like any other (issue #10 item 5): a deployment whose race losers

@@ -834,6 +834,8 @@ async fn demonstrate(fault: Fault) {
         "repeat_restamps" => demo_repeat_restamps(&harness, id).await,
         "abandoned_wrong_code" => demo_abandoned_wrong_code(&harness, id).await,
         "unknown_id_200" => demo_unknown_id_200(&harness, id).await,
+        "unknown_id_get_500" => demo_unknown_id_get_500(&harness, id).await,
+        "auth_lost_mid_run" => demo_auth_lost_mid_run(&harness, id).await,
         "credentials_ignored" => demo_credentials_ignored(&harness, id).await,
         "stack_trace_500" => demo_stack_trace_500(&harness, id).await,
         "race_loser_trace" => demo_race_loser_trace(&harness, id).await,
@@ -1065,6 +1067,35 @@ async fn demo_unknown_id_200(harness: &Harness, _id: String) {
     assert_eq!(
         put_ok(harness, &unknown, TargetStatus::Completed).await["Uuid"],
         unknown.as_str()
+    );
+}
+
+async fn demo_unknown_id_get_500(harness: &Harness, id: String) {
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let get = harness.get(&unknown).await;
+    assert_eq!(get.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = get.text().await.unwrap_or_default();
+    assert!(!body.contains("NullReferenceException"), "{body}");
+    assert_eq!(
+        put_ok(harness, &unknown, TargetStatus::Completed).await["Uuid"],
+        unknown.as_str()
+    );
+    // Known ids are served as ever.
+    assert_eq!(harness.get_json(&id).await["Uuid"], id.as_str());
+}
+
+/// The first 40 credentialed requests pass (staging is not authenticated, so it does not
+/// count), every later one is answered 401 with a challenge.
+async fn demo_auth_lost_mid_run(harness: &Harness, id: String) {
+    for _ in 0..40 {
+        assert_eq!(harness.get(&id).await.status(), StatusCode::OK);
+    }
+    let denied = harness.get(&id).await;
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    assert!(denied.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        harness.put(&id, TargetStatus::Completed).await.status(),
+        StatusCode::UNAUTHORIZED
     );
 }
 

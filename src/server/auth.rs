@@ -84,7 +84,7 @@ impl Credentials {
     }
 
     /// The `WWW-Authenticate` values of a plain 401.
-    fn challenges(&self) -> Vec<String> {
+    pub(super) fn challenges(&self) -> Vec<String> {
         match self {
             Credentials::Basic { .. } => vec!["Basic realm=\"cmconform\"".into()],
             Credentials::Bearer(_) => vec!["Bearer".into()],

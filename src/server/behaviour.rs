@@ -75,9 +75,27 @@ impl Behaviour {
         matches!(self.hook, Some(Hook::AcceptUnknownStatus))
     }
 
-    /// Lookup: whether an unknown GUID is answered with a made-up request.
-    pub fn fabricates_unknown_ids(self) -> bool {
-        matches!(self.hook, Some(Hook::FabricateUnknownIds))
+    /// Lookup: whether an unknown GUID is answered with a made-up request in an answer of
+    /// `kind`.
+    pub fn fabricates_unknown_ids(self, kind: AnswerKind) -> bool {
+        match self.hook {
+            Some(Hook::FabricateUnknownIds) => true,
+            Some(Hook::FabricateUnknownPuts) => kind == AnswerKind::PutSuccess,
+            _ => false,
+        }
+    }
+
+    /// Lookup: whether a GET of an unknown GUID fails with 500 instead of 404.
+    pub fn fails_unknown_gets(self) -> bool {
+        matches!(self.hook, Some(Hook::FabricateUnknownPuts))
+    }
+
+    /// Authentication: after how many credentialed requests every further one is denied.
+    pub fn loses_authentication_after(self) -> Option<usize> {
+        match self.hook {
+            Some(Hook::AuthLostAfter(count)) => Some(count),
+            _ => None,
+        }
     }
 
     /// The life cycle: the one table of section 5, unless a hook replaces it.

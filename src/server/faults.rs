@@ -39,6 +39,10 @@ pub enum Applies {
 /// asked to catch them.
 const STRICT_ONLY: [&str; 2] = ["extra_field", "chunked_body"];
 
+/// The "check" of a fault that no check can judge because the harness cannot test what comes
+/// after it: the run must stop with an error (exit 2) whose reason says why, never a verdict.
+pub const RUN_ERROR: &str = "authentication failed mid-run";
+
 impl Fault {
     /// The catalogue, in the order `list --faults` and the self-test matrix show it.
     pub const ALL: &'static [Fault] = &[
@@ -237,6 +241,22 @@ impl Fault {
             description: "A well-formed but unknown GUID is answered 200 with a made-up request instead of being refused.",
         },
         Fault {
+            name: "unknown_id_get_500",
+            section: "6",
+            check: "status_code_conformance",
+            applies: Applies::Everywhere,
+            hook: Hook::FabricateUnknownPuts,
+            description: "A GET of a well-formed but unknown GUID fails with 500, while a PUT to it answers 200 with a made-up request.",
+        },
+        Fault {
+            name: "auth_lost_mid_run",
+            section: "2",
+            check: RUN_ERROR,
+            applies: Applies::Everywhere,
+            hook: Hook::AuthLostAfter(hooks::AUTH_LOST_AFTER),
+            description: "After 40 requests with valid credentials the server answers every further one 401 with a challenge, as a broken authentication would; the run must error (exit 2), never pass those cases as refusals.",
+        },
+        Fault {
             name: "credentials_ignored",
             section: "2",
             check: "auth_required",
@@ -375,9 +395,15 @@ impl Fault {
         self.section
     }
 
-    /// The harness check that must fail against this fault.
+    /// The harness check that must fail against this fault ([`RUN_ERROR`] for a fault that
+    /// must error the run instead).
     pub fn intended_check(self) -> &'static str {
         self.check
+    }
+
+    /// The reason the run must error with, for a fault no check can judge.
+    pub fn run_error(self) -> Option<&'static str> {
+        (self.check == RUN_ERROR).then_some(RUN_ERROR)
     }
 
     /// Which answers the broken rule lives in.
@@ -471,7 +497,8 @@ mod tests {
     fn every_fault_is_documented_against_a_real_check_and_section() {
         for &fault in Fault::ALL {
             assert!(
-                crate::checks::find(fault.intended_check()).is_some(),
+                crate::checks::find(fault.intended_check()).is_some()
+                    || fault.run_error().is_some(),
                 "{fault}"
             );
             assert!(

@@ -71,9 +71,14 @@ fn unauthorized(conn: &ConnState, headers: &HeaderMap) -> Option<Response> {
     if behaviour.ignores_credentials() {
         return None;
     }
-    let AuthDecision::Deny(challenges) =
-        super::auth::check(&conn.app.config.credentials, &conn.auth, headers)
-    else {
+    let credentials = &conn.app.config.credentials;
+    let decision = match super::auth::check(credentials, &conn.auth, headers) {
+        AuthDecision::Allow if conn.app.authentication_lost() => {
+            AuthDecision::Deny(credentials.challenges())
+        }
+        decision => decision,
+    };
+    let AuthDecision::Deny(challenges) = decision else {
         return None;
     };
     let error = ApiError::new(
@@ -147,6 +152,16 @@ fn not_found(id: Uuid) -> ApiError {
     )
 }
 
+/// The 500 of a GET of an unknown id under `unknown_id_get_500`: the lookup dereferences the
+/// missing request (the exception goes to the log, the client sees the correlation ID).
+fn lookup_failure(id: Uuid) -> ApiError {
+    ApiError::internal(Exception {
+        type_name: "System.NullReferenceException",
+        message: format!("Object reference not set to an instance of an object (request {id})."),
+        frames: vec!["Microsoft.Clm.Rest.Controllers.RequestsController.Get(Guid id)".into()],
+    })
+}
+
 /// A request made up for an unknown id (the `unknown_id_200` fault): realistic, Approved, and
 /// carrying the asked-for id; never stored.
 fn fabricated(id: Uuid) -> RequestObject {
@@ -165,7 +180,8 @@ fn get_request(conn: &ConnState, id: Uuid) -> Result<Response, ApiError> {
     let behaviour = conn.app.behaviour;
     let object = match conn.app.store.get(id) {
         Some(stored) => stored.object,
-        None if behaviour.fabricates_unknown_ids() => fabricated(id),
+        None if behaviour.fabricates_unknown_ids(AnswerKind::Get) => fabricated(id),
+        None if behaviour.fails_unknown_gets() => return Err(lookup_failure(id)),
         None => return Err(not_found(id)),
     };
     let json = request_json(behaviour, AnswerKind::Get, &object);
@@ -197,7 +213,7 @@ async fn put_request(
                     .is_some_and(|r| r.moved_within(LOST_RACE_WINDOW));
                 return Err(refusal(id, from, target, lost));
             }
-            None if behaviour.fabricates_unknown_ids() => fabricated(id),
+            None if behaviour.fabricates_unknown_ids(AnswerKind::PutSuccess) => fabricated(id),
             None => return Err(not_found(id)),
         },
         BodyVerdict::UnknownStatus(_) if behaviour.accepts_unknown_status() => {

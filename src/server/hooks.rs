@@ -36,6 +36,11 @@ pub enum Hook {
     AcceptUnknownStatus,
     /// An unknown GUID is answered with a made-up request.
     FabricateUnknownIds,
+    /// A GET of an unknown GUID fails with 500, while a PUT to it answers a made-up success.
+    FabricateUnknownPuts,
+    /// After this many requests that carried an `Authorization` header, every further one is
+    /// answered 401 (the server's authentication broke in the middle of a run).
+    AuthLostAfter(usize),
     /// The life-cycle table as the server applies it (the conformant one is
     /// [`lifecycle::transition`]).
     Transition(fn(RequestState, TargetStatus) -> Option<RequestState>),
@@ -74,6 +79,10 @@ pub enum Hook {
 /// How long the `no_lock` PUT holds its stale read before writing: long enough that concurrent
 /// PUTs reliably overlap, short enough to keep tests quick.
 pub const RACE_WINDOW: Duration = Duration::from_millis(100);
+
+/// How many credentialed requests `auth_lost_mid_run` lets through: some cases of a run pass
+/// before its authentication breaks.
+pub const AUTH_LOST_AFTER: usize = 40;
 
 /// Size of the Comment of the `huge_body` answer: past the harness's 8 MiB cap.
 const HUGE_COMMENT_BYTES: usize = 9 * 1024 * 1024 + 512 * 1024;

@@ -123,6 +123,22 @@ struct App {
     config: ServerConfig,
     behaviour: Behaviour,
     store: Store,
+    /// Requests whose credentials were accepted (`auth_lost_mid_run` counts them).
+    admitted: std::sync::atomic::AtomicUsize,
+}
+
+impl App {
+    /// Whether a request with valid credentials is denied anyway: under `auth_lost_mid_run`,
+    /// once the server has admitted its quota.
+    fn authentication_lost(&self) -> bool {
+        let Some(limit) = self.behaviour.loses_authentication_after() else {
+            return false;
+        };
+        let admitted = self
+            .admitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        admitted >= limit
+    }
 }
 
 /// The state handlers see: the server, and the hijack switch of their connection.
@@ -187,6 +203,7 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
         store: seeded_store(config.limits.max_requests),
         behaviour,
         config,
+        admitted: Default::default(),
     });
     let state = ConnState {
         app,
