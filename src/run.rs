@@ -457,6 +457,18 @@ fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError
 
 /// Starts the reference server on a free loopback port with a per-run credential, so the
 /// unauthenticated cases are meaningful and the credential can be checked for leaks.
+/// The limits of a server the harness alone talks to. The harness's client keeps idle
+/// connections 90 s (reqwest's default): a server that closed them sooner could close one just
+/// as it is reused for a PUT; and --race-concurrency may open more than serve's default cap.
+pub fn embedded_limits() -> server::Limits {
+    server::Limits {
+        header_timeout: Duration::from_secs(300),
+        idle_timeout: Duration::from_secs(300),
+        max_connections: usize::from(u16::MAX) * 2,
+        ..server::Limits::default()
+    }
+}
+
 async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
     let credential = format!("Negotiate {}", uuid::Uuid::new_v4().simple());
     let server = server::spawn(
@@ -466,15 +478,7 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
             credentials: Credentials::Exact(credential.clone()),
             slow_delay: options.embedded_slow_delay,
             log: false,
-            // The harness's client keeps idle connections 90 s (reqwest's default): a server that
-            // closed them sooner could close one just as it is reused for a PUT. The harness is
-            // the only client, and --race-concurrency may open more than serve's default cap.
-            limits: server::Limits {
-                header_timeout: Duration::from_secs(300),
-                idle_timeout: Duration::from_secs(300),
-                max_connections: usize::from(u16::MAX) * 2,
-                ..server::Limits::default()
-            },
+            limits: embedded_limits(),
         },
         0,
     )

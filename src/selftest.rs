@@ -1,12 +1,14 @@
 //! `cmconform selftest`: proves the harness's detection power. In every dialect of the reference
 //! server, runs the full suite against the conformant server (no check may fail) and once per
 //! fault whose rule the dialect can show (the fault's intended check must fail), and reports the
-//! dialect × fault matrix.
+//! dialect × fault matrix. Each suite runs in two modes at once, on the embedded server and as a
+//! user reaches a deployment (`--base-url`, `--state-url`, the guard on); a row passes only
+//! when it passes in both.
 
 use crate::contract::profile::Profile;
 use crate::report::{CaseStatus, RunReport, exit};
 use crate::run::{self, RunError, RunOptions};
-use crate::server::{Dialect, Fault};
+use crate::server::{Credentials, Dialect, Fault, ServerConfig};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -120,22 +122,14 @@ pub async fn selftest(
             }))
         })
         .collect();
-    // Suites mostly wait on loopback I/O, so a few at once use the CPUs well.
-    let reports: Vec<Result<RunReport, RunError>> = stream::iter(runs.iter().copied())
-        .map(|run| suite(base, run))
+    // Suites mostly wait on loopback I/O, so a few at once use the CPUs well; each run's two
+    // modes go at once.
+    let rows: Vec<Result<Row, RunError>> = stream::iter(runs.iter().copied())
+        .map(|run| both_modes(base, run))
         .buffered(parallel.max(1))
         .collect()
         .await;
-    let mut rows = Vec::with_capacity(runs.len());
-    for (run, report) in runs.into_iter().zip(reports) {
-        let report = report?;
-        let mut row = match run.fault {
-            None => conformant_row(run.dialect, &report),
-            Some(fault) => fault_row(run.dialect, fault, &report),
-        };
-        row.profile = run.profile;
-        rows.push(row);
-    }
+    let rows = rows.into_iter().collect::<Result<Vec<Row>, RunError>>()?;
     let fault_rows = rows.iter().filter(|row| row.fault.is_some());
     Ok(Matrix {
         dialects: dialects.iter().map(|dialect| dialect.name).collect(),
@@ -151,7 +145,58 @@ pub async fn selftest(
     })
 }
 
-async fn suite(base: &RunOptions, run: Run) -> Result<RunReport, RunError> {
+/// How a suite reaches the server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The embedded server of `run` without `--base-url`.
+    Embedded,
+    /// As a user runs it against a deployment: `serve` on 127.0.0.1 reached through
+    /// `--base-url`, staging through `--state-url`, credentials given with `-H`, and the guard
+    /// on (every PUT goes only to a staged, fresh, or probed-unknown id).
+    Deployment,
+}
+
+/// The row of `run`: judged in both modes, caught (or clean) only when it is in both.
+async fn both_modes(base: &RunOptions, run: Run) -> Result<Row, RunError> {
+    let (embedded, deployment) = tokio::join!(
+        suite(base, run, Mode::Embedded),
+        suite(base, run, Mode::Deployment)
+    );
+    let (embedded, deployment) = (row_of(run, &embedded?), row_of(run, &deployment?));
+    Ok(merged(embedded, deployment))
+}
+
+fn row_of(run: Run, report: &RunReport) -> Row {
+    let mut row = match run.fault {
+        None => conformant_row(run.dialect, report),
+        Some(fault) => fault_row(run.dialect, fault, report),
+    };
+    row.profile = run.profile;
+    row
+}
+
+/// One row from the rows of the two modes: passed when both passed, every check that failed
+/// in either, and the problem of each mode that had one, named.
+fn merged(embedded: Row, deployment: Row) -> Row {
+    let problems: Vec<String> = [("embedded", &embedded), ("deployment", &deployment)]
+        .into_iter()
+        .filter_map(|(mode, row)| row.problem.as_ref().map(|p| format!("{mode}: {p}")))
+        .collect();
+    let caught_by: BTreeSet<&'static str> = embedded
+        .caught_by
+        .iter()
+        .chain(&deployment.caught_by)
+        .copied()
+        .collect();
+    Row {
+        passed: embedded.passed && deployment.passed,
+        caught_by: caught_by.into_iter().collect(),
+        problem: (!problems.is_empty()).then(|| problems.join("; ")),
+        ..embedded
+    }
+}
+
+async fn suite(base: &RunOptions, run: Run, mode: Mode) -> Result<RunReport, RunError> {
     let mut options = base.clone();
     options.base_url = None;
     options.embedded_dialect = run.dialect;
@@ -161,7 +206,31 @@ async fn suite(base: &RunOptions, run: Run) -> Result<RunReport, RunError> {
     options.jobs = options.jobs.min(SELFTEST_JOBS);
     options.embedded_slow_delay = SELFTEST_SLOW_DELAY;
     options.snapshot_mode = crate::snapshot::SnapshotMode::Compare;
-    run::run(&options, |_| {}).await
+    if mode == Mode::Embedded {
+        return run::run(&options, |_| {}).await;
+    }
+    let credential = format!("Negotiate {}", uuid::Uuid::new_v4().simple());
+    let server = crate::server::spawn(
+        ServerConfig {
+            dialect: run.dialect,
+            fault: run.fault,
+            credentials: Credentials::Exact(credential.clone()),
+            slow_delay: SELFTEST_SLOW_DELAY,
+            log: false,
+            limits: run::embedded_limits(),
+        },
+        0,
+    )
+    .await
+    .map_err(RunError::Server)?;
+    options.base_url = Some(server.base_url());
+    options.states = run::StateSource::Url(server.state_url());
+    options
+        .headers
+        .push(("Authorization".to_string(), credential));
+    let report = run::run(&options, |_| {}).await;
+    server.shutdown().await;
+    report
 }
 
 fn failed_checks(report: &RunReport) -> Vec<&'static str> {
@@ -331,4 +400,47 @@ pub fn render_table(matrix: &Matrix, detailed: bool) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(passed: bool, caught_by: &[&'static str], problem: Option<&str>) -> Row {
+        Row {
+            dialect: "strict",
+            profile: Profile::Documented,
+            fault: Some("no_lock"),
+            section: Some("5"),
+            intended_check: Some("concurrent_single_winner"),
+            caught_by: caught_by.to_vec(),
+            passed,
+            problem: problem.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_row_passes_only_when_both_modes_pass_and_names_each_modes_problem() {
+        let table = [
+            (true, true, true, None),
+            (true, false, false, Some("deployment: not caught")),
+            (false, true, false, Some("embedded: not caught")),
+            (
+                false,
+                false,
+                false,
+                Some("embedded: not caught; deployment: not caught"),
+            ),
+        ];
+        for (embedded, deployment, passed, problem) in table {
+            let problem_of = |ok: bool| (!ok).then_some("not caught");
+            let merged = merged(
+                row(embedded, &["a", "b"], problem_of(embedded)),
+                row(deployment, &["b", "c"], problem_of(deployment)),
+            );
+            assert_eq!(merged.passed, passed);
+            assert_eq!(merged.problem.as_deref(), problem);
+            assert_eq!(merged.caught_by, ["a", "b", "c"]);
+        }
+    }
 }
