@@ -156,6 +156,7 @@ fn curl(request: &OutgoingRequest, target: &DryRunTarget) -> String {
             .credentials
             .then(|| ReplayAuth::for_settings(target.auth))
             .flatten(),
+        truncated: None,
     }
     .to_curl()
 }

@@ -89,7 +89,7 @@ pub type StopSignal = Arc<AtomicBool>;
 /// only after the oldest running one has been handed to `on_done`, so no case can start between
 /// a failure and the moment `on_done` raises the signal.
 pub async fn execute_all(
-    cases: Vec<Case>,
+    cases: impl Iterator<Item = Case> + Send + 'static,
     client: Arc<HttpClient>,
     provider: Arc<Provider>,
     jobs: usize,
@@ -102,7 +102,13 @@ pub async fn execute_all(
     }
 }
 
-type Running = (Case, tokio::task::JoinHandle<ExecutedCase>);
+/// A started case: what reports it if its task is lost, its task, and its slot among the `jobs`
+/// (held until the case is handed on, so finished cases waiting behind a slow one count).
+type Running = (
+    Case,
+    tokio::task::JoinHandle<ExecutedCase>,
+    Option<OwnedSemaphorePermit>,
+);
 
 /// Starts a case. Called in plan order, so pre-staged ids (`--ids`) are handed out in plan
 /// order whatever the concurrency: the same file gives the same cases the same ids.
@@ -114,18 +120,27 @@ fn start(
 ) -> Running {
     let reserved = case.given.and_then(|state| provider.reserve(state));
     let (client, provider) = (client.clone(), provider.clone());
-    let fallback = case.clone();
+    // Only what reports the case if its task is lost; the steps may hold a 1.1 MiB body.
+    let fallback = Case {
+        steps: Vec::new(),
+        race: None,
+        id: case.id.clone(),
+        title: case.title.clone(),
+        section: case.section.clone(),
+        tags: case.tags.clone(),
+        family: case.family,
+        given: case.given,
+    };
     let handle = tokio::spawn(async move {
-        let _permit = permit;
         provider
             .scoped(run_case(case, &client, &provider, reserved))
             .await
     });
-    (fallback, handle)
+    (fallback, handle, permit)
 }
 
 /// A task that panicked is reported as errored, never lost.
-async fn finish((fallback, handle): Running) -> ExecutedCase {
+async fn finish((fallback, handle, _permit): Running) -> ExecutedCase {
     handle.await.unwrap_or_else(|error| ExecutedCase {
         case: fallback,
         execution: Execution::Errored {
@@ -136,22 +151,25 @@ async fn finish((fallback, handle): Running) -> ExecutedCase {
 }
 
 /// `jobs` cases running, each started (in plan order) as soon as any slot frees: the fastest
-/// way through a suite.
+/// way through a suite. Cases are taken from `cases` only when they start.
 async fn execute_pooled(
-    cases: Vec<Case>,
+    cases: impl Iterator<Item = Case> + Send + 'static,
     client: Arc<HttpClient>,
     provider: Arc<Provider>,
     jobs: usize,
     mut on_done: impl FnMut(ExecutedCase),
 ) {
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    // The permits bound what is alive: finished cases waiting behind a slow one hold their
+    // whole evidence until `on_done` takes them.
+    let (started, mut running) = tokio::sync::mpsc::channel(jobs.max(1));
     let launcher = tokio::spawn(async move {
         for case in cases {
             // The semaphore is never closed, so acquire only fails if it were; run anyway.
             let permit = permits.clone().acquire_owned().await.ok();
             if started
                 .send(start(case, &client, &provider, permit))
+                .await
                 .is_err()
             {
                 break;
@@ -167,7 +185,7 @@ async fn execute_pooled(
 
 /// At most `jobs` cases in flight, started in plan order, each new one after the oldest is done.
 async fn execute_windowed(
-    cases: Vec<Case>,
+    cases: impl Iterator<Item = Case>,
     client: Arc<HttpClient>,
     provider: Arc<Provider>,
     jobs: usize,
@@ -175,7 +193,7 @@ async fn execute_windowed(
     mut on_done: impl FnMut(ExecutedCase),
 ) {
     let mut window: VecDeque<Running> = VecDeque::with_capacity(jobs.max(1));
-    let mut pending = cases.into_iter();
+    let mut pending = cases;
     loop {
         while window.len() < jobs.max(1) && !stop.load(Ordering::SeqCst) {
             let Some(case) = pending.next() else { break };

@@ -332,19 +332,23 @@ pub fn variant_kinds() -> &'static [&'static str] {
 /// `count` generated cases for `seed`: the same seed gives the same cases, in the same order,
 /// byte for byte. Every run of `variant_kinds().len()` consecutive cases holds every kind once.
 pub fn generate(count: usize, seed: u64) -> Vec<Case> {
+    generated(count, seed).collect()
+}
+
+/// The same cases as [`generate`], built one at a time as they are taken: a run of 100,000
+/// generated cases never holds its plan (a huge-body case alone is 1.1 MiB) in memory.
+pub fn generated(count: usize, seed: u64) -> impl Iterator<Item = Case> + Send + 'static {
     let facts = body_facts();
     let mut order = Vec::new();
-    (0..count)
-        .map(|index| {
-            let round = index / KINDS.len();
-            if index % KINDS.len() == 0 {
-                order = shuffled_kinds(seed, round as u64);
-            }
-            let kind = &KINDS[order[index % KINDS.len()]];
-            let mut rng = Rng::derive(seed, Rng::PARAMETERS, index as u64);
-            to_case(index, kind.name, (kind.build)(&mut rng, facts))
-        })
-        .collect()
+    (0..count).map(move |index| {
+        let round = index / KINDS.len();
+        if index % KINDS.len() == 0 || order.is_empty() {
+            order = shuffled_kinds(seed, round as u64);
+        }
+        let kind = &KINDS[order[index % KINDS.len()]];
+        let mut rng = Rng::derive(seed, Rng::PARAMETERS, index as u64);
+        to_case(index, kind.name, (kind.build)(&mut rng, facts))
+    })
 }
 
 /// A seeded permutation of the kind indices for one round (Fisher-Yates).
@@ -586,7 +590,10 @@ fn body_extra_field(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         "a property besides '{}': Json.NET ignores unknown members by default",
         facts.property
     );
-    Variant::body(Value::Object(object).to_string().into_bytes(), why).open(target)
+    let mut body = Value::Object(object).to_string().into_bytes();
+    // The serializer grew its buffer by doubling: give back the unused half of 2 MiB.
+    body.shrink_to_fit();
+    Variant::body(body, why).open(target)
 }
 
 fn body_duplicate_key(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -846,7 +853,10 @@ fn body_huge(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         "a {size}-byte body (over 1 MiB) with an unknown property: a size limit refuses it, \
          Json.NET ignores the property"
     );
-    Variant::body(Value::Object(object).to_string().into_bytes(), why).open(target)
+    let mut body = Value::Object(object).to_string().into_bytes();
+    // The serializer grew its buffer by doubling: give back the unused half of 2 MiB.
+    body.shrink_to_fit();
+    Variant::body(body, why).open(target)
 }
 
 fn body_truncated(rng: &mut Rng, facts: &BodyFacts) -> Variant {

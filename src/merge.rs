@@ -111,7 +111,7 @@ pub fn merge(shards: Vec<ShardFile>) -> Result<RunReport, MergeError> {
         notices: distinct(reports.iter().flat_map(|r| r.notices.iter().cloned())),
         fault: base.fault.clone(),
         summary: Summary::of(&cases),
-        cases,
+        cases: cases.into(),
     })
 }
 

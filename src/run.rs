@@ -9,7 +9,7 @@ use crate::contract::{Contract, ContractSource, LoadError};
 use crate::exec::{self, ExecutedCase};
 use crate::plan::{self, Case, Selection};
 use crate::provider::{PactStates, Provider, ProviderError, StateAuth, StateClient};
-use crate::report::{CaseReport, CaseStatus, REPORT_VERSION, RunReport, Shard, Summary};
+use crate::report::{CaseReport, CaseStatus, CaseStore, REPORT_VERSION, RunReport, Shard, Summary};
 use crate::server::{self, Credentials, RunningServer, ServerConfig};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use std::path::PathBuf;
@@ -126,21 +126,23 @@ impl Default for Families {
 }
 
 impl Families {
-    /// The cases of every enabled family, in a fixed order.
-    pub fn cases(&self) -> Vec<Case> {
-        let mut cases = Vec::new();
+    /// The cases of every enabled family, in a fixed order; the generated ones are built as they
+    /// are taken (`--generate 100000` never holds its plan in memory).
+    pub fn cases(&self) -> impl Iterator<Item = Case> + Send + 'static {
+        let mut fixed = Vec::new();
         if self.lifecycle {
-            cases.extend(crate::sequences::lifecycle_table_cases());
-            cases.extend(crate::sequences::sequence_cases());
+            fixed.extend(crate::sequences::lifecycle_table_cases());
+            fixed.extend(crate::sequences::sequence_cases());
         }
         if self.race_rounds > 0 {
-            cases.extend(crate::sequences::race_cases(
+            fixed.extend(crate::sequences::race_cases(
                 self.race_concurrency,
                 self.race_rounds,
             ));
         }
-        cases.extend(crate::generate::generate(self.generate, self.seed));
-        cases
+        fixed
+            .into_iter()
+            .chain(crate::generate::generated(self.generate, self.seed))
     }
 
     /// The seed, when it shapes the run.
@@ -186,15 +188,36 @@ pub struct Target {
 
 /// The cases a run would execute, in order (also what `list` shows).
 pub fn planned_cases(contract: &Contract, options: &RunOptions) -> Vec<Case> {
-    let mut cases = plan::plan(contract, &options.selection);
-    cases.extend(
+    plan_stream(contract, options).collect()
+}
+
+/// The cases a run executes, in order, each built when it is taken.
+pub fn plan_stream(
+    contract: &Contract,
+    options: &RunOptions,
+) -> impl Iterator<Item = Case> + Send + 'static {
+    let selection = options.selection.clone();
+    plan::plan(contract, &options.selection).into_iter().chain(
         options
             .families
             .cases()
-            .into_iter()
-            .filter(|case| options.selection.accepts(case)),
-    );
-    cases
+            .filter(move |case| selection.accepts(case)),
+    )
+}
+
+/// One pass over the plan before the run: how many cases it has, and the snapshots they name.
+fn survey(cases: impl Iterator<Item = Case>) -> (usize, std::collections::BTreeSet<String>) {
+    let mut snapshots = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for case in cases {
+        total += 1;
+        let names = case
+            .steps
+            .iter()
+            .filter_map(|step| step.expect.snapshot.clone());
+        snapshots.extend(names);
+    }
+    (total, snapshots)
 }
 
 /// What a run tells its observer while it goes.
@@ -215,12 +238,12 @@ pub async fn run(
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
     let contract_digest = crate::contract::digest::contract_digest(&contract.source)?;
-    let cases = planned_cases(&contract, options);
-    if cases.is_empty() {
+    let (total, snapshot_names) = survey(plan_stream(&contract, options));
+    if total == 0 {
         return Err(RunError::NothingSelected);
     }
     let shard = shard_of(&contract, options);
-    let snapshots = checked_snapshots(&contract, options, &cases)?;
+    let snapshots = checked_snapshots(&contract, options, &snapshot_names)?;
     let target = connect(options).await?;
     if let Err(error) = preflight(&target.client, target.embedded.is_none()).await {
         return Err(blame_the_proxy(error, options).await);
@@ -230,10 +253,10 @@ pub async fn run(
         snapshots: &snapshots,
         profile: options.profile,
     };
-    let mut reports = Vec::with_capacity(cases.len());
+    let mut reports = CaseStore::spooling();
     let masked_target = crate::client::mask_url(target.client.base_url());
     observe(RunEvent::Started(crate::report::RunStart {
-        total: cases.len(),
+        total,
         target: &masked_target,
         embedded: target.embedded.is_some(),
         seed: options.families.reported_seed(),
@@ -245,7 +268,7 @@ pub async fn run(
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
     exec::execute_all(
-        cases,
+        plan_stream(&contract, options),
         target.client.clone(),
         target.provider.clone(),
         options.jobs,
@@ -260,6 +283,7 @@ pub async fn run(
         },
     )
     .await;
+    reports.close();
     let target_url = target.client.base_url().to_string();
     let embedded = target.embedded.is_some();
     if let Some(server) = target.embedded {
@@ -288,15 +312,10 @@ pub async fn run(
 fn checked_snapshots(
     contract: &Contract,
     options: &RunOptions,
-    cases: &[Case],
+    names: &std::collections::BTreeSet<String>,
 ) -> Result<SnapshotStore, RunError> {
     let snapshots = SnapshotStore::for_source(&contract.source, options.snapshot_mode);
-    snapshots.validate(
-        cases
-            .iter()
-            .flat_map(|case| &case.steps)
-            .filter_map(|step| step.expect.snapshot.as_deref()),
-    )?;
+    snapshots.validate(names.iter().map(String::as_str))?;
     Ok(snapshots)
 }
 
@@ -352,7 +371,7 @@ pub fn stopped_report(
         fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
         summary: Summary::of(&cases),
-        cases,
+        cases: cases.into(),
     }
 }
 
@@ -364,10 +383,7 @@ fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
     Some(Shard {
         index: partition.index,
         total: partition.total,
-        plan: planned_cases(contract, &whole)
-            .into_iter()
-            .map(|case| case.id)
-            .collect(),
+        plan: plan_stream(contract, &whole).map(|case| case.id).collect(),
     })
 }
 
@@ -455,6 +471,12 @@ fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError
     })
 }
 
+/// Staged requests the embedded server keeps (least recently used evicted): a finished case
+/// never reads its request again, and a case in flight touches its own at every exchange, so
+/// 8192 stagings (many seconds of the fastest run) pass before it could be evicted. At about a
+/// kilobyte each, 100,000 generated cases would otherwise keep 150 MB of requests alive.
+const EMBEDDED_MAX_REQUESTS: usize = 8192;
+
 /// Starts the reference server on a free loopback port with a per-run credential, so the
 /// unauthenticated cases are meaningful and the credential can be checked for leaks.
 /// The limits of a server the harness alone talks to. The harness's client keeps idle
@@ -478,7 +500,10 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
             credentials: Credentials::Exact(credential.clone()),
             slow_delay: options.embedded_slow_delay,
             log: false,
-            limits: embedded_limits(),
+            limits: server::Limits {
+                max_requests: EMBEDDED_MAX_REQUESTS.max(options.jobs.saturating_mul(16)),
+                ..embedded_limits()
+            },
         },
         0,
     )

@@ -177,6 +177,45 @@ async fn a_stalled_body_is_cut_at_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_trickled_body_is_cut_at_the_body_timeout() {
+    // Each byte is progress, so neither the header nor the idle timeout would ever end it.
+    let server = server(Limits {
+        header_timeout: Duration::from_secs(3600),
+        idle_timeout: Duration::from_secs(3600),
+        body_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let stream = connect(&server).await;
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "PUT {PATH}/{EXAMPLE_ID} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {AUTH}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    );
+    let trickle = tokio::spawn(async move {
+        if writer.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for _ in 0..100_000 {
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(GUARD, reader.read_to_end(&mut received)).await;
+    trickle.abort();
+    assert!(
+        closed.is_ok(),
+        "the trickled body was waited for past {GUARD:?}"
+    );
+    let answer = String::from_utf8_lossy(&received);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+}
+
+#[tokio::test]
 async fn connections_beyond_the_cap_are_closed_at_once() {
     let server = server(Limits {
         header_timeout: Duration::from_secs(3600),

@@ -26,6 +26,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
             headers: Vec::new(),
             body: Vec::new(),
             auth: None,
+            truncated: None,
         },
         response: Ok(ReceivedResponse::new(
             status,

@@ -287,6 +287,10 @@ pub struct ServeArgs {
     /// answer before it is closed.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = bounds::seconds)]
     pub idle_timeout: Duration,
+    /// Seconds a request body may take to arrive in full once its head is in; a trickled body
+    /// is refused (400) and its connection closed after it.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = bounds::seconds)]
+    pub body_timeout: Duration,
     /// Connections open at once; one more is closed as soon as it is accepted.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=i64::from(bounds::MAX_CONNECTIONS)))]
     pub max_connections: u32,
@@ -604,6 +608,7 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<i32> {
         limits: crate::server::Limits {
             header_timeout: args.header_timeout,
             idle_timeout: args.idle_timeout,
+            body_timeout: args.body_timeout,
             max_connections: args.max_connections as usize,
             max_requests: args.max_requests as usize,
         },

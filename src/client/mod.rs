@@ -81,6 +81,10 @@ pub struct SentRequest {
     /// were good once only, so they are not among the headers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<ReplayAuth>,
+    /// Set when a report keeps only the head of the body (`--evidence-bytes`): a generated
+    /// huge body is 1.1 MiB, and 100,000 cases must fit a report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +114,44 @@ pub struct Truncation {
     pub sha256: String,
     /// Bytes kept in the report.
     pub kept: usize,
+}
+
+impl Truncation {
+    /// Keeps at most `keep` bytes of `body` (cut at a character boundary) and says what was cut:
+    /// the whole body's length and digest. `None` when the body fits.
+    pub fn cut(body: &mut Vec<u8>, keep: usize) -> Option<Truncation> {
+        if body.len() <= keep {
+            return None;
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, body);
+        let hex: String = digest
+            .as_ref()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let mut cut = keep;
+        // Back off continuation bytes so a UTF-8 body stays readable.
+        while cut > 0 && body.get(cut).is_some_and(|byte| byte & 0xC0 == 0x80) {
+            cut -= 1;
+        }
+        let truncation = Truncation {
+            length: body.len(),
+            sha256: format!("sha256:{hex}"),
+            kept: cut,
+        };
+        body.truncate(cut);
+        body.shrink_to_fit();
+        Some(truncation)
+    }
+}
+
+impl SentRequest {
+    /// Keeps at most `keep` bytes of the body for a report, as [`ReceivedResponse::bound_body`].
+    pub fn bound_body(&mut self, keep: usize) {
+        if let Some(truncation) = Truncation::cut(&mut self.body, keep) {
+            self.truncated = Some(truncation);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -197,28 +239,10 @@ impl ReceivedResponse {
     /// Keeps at most `keep` bytes of the body (cut at a character boundary), recording the whole
     /// body's length and digest. Only reports are bounded: the checks have judged the whole body.
     pub fn bound_body(&mut self, keep: usize) {
-        if self.body.len() <= keep {
-            return;
+        if let Some(truncation) = Truncation::cut(&mut self.body, keep) {
+            self.truncated = Some(truncation);
+            self.parsed = OnceLock::new();
         }
-        let digest = ring::digest::digest(&ring::digest::SHA256, &self.body);
-        let hex: String = digest
-            .as_ref()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        let mut cut = keep;
-        // Back off continuation bytes so a UTF-8 body stays readable.
-        while cut > 0 && self.body.get(cut).is_some_and(|byte| byte & 0xC0 == 0x80) {
-            cut -= 1;
-        }
-        self.truncated = Some(Truncation {
-            length: self.body.len(),
-            sha256: format!("sha256:{hex}"),
-            kept: cut,
-        });
-        self.body.truncate(cut);
-        self.body.shrink_to_fit();
-        self.parsed = OnceLock::new();
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -447,6 +471,7 @@ impl HttpClient {
                     .credentials
                     .then(|| ReplayAuth::for_settings(&self.config.connection.auth))
                     .flatten(),
+                truncated: None,
             },
             response,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -821,6 +846,7 @@ mod tests {
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: vec![b'{', 0xff, b'\''],
             auth: None,
+            truncated: None,
         };
         assert_eq!(
             sent.to_curl(),

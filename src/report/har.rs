@@ -13,6 +13,7 @@
 use super::{CaseReport, LabelledExchange, ReportWriter, RunReport};
 use crate::client::{Exchange, ReceivedResponse, SentRequest};
 use base64::Engine;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Write;
 
@@ -29,34 +30,68 @@ impl ReportWriter for HarWriter {
     }
 }
 
-/// The whole archive: `{"log": {...}}`. Answer bodies come as the report bounded them
-/// (`--evidence-bytes`); request bodies, which the report keeps whole, are cut at the default
-/// evidence limit.
-pub fn har_document(report: &RunReport) -> Value {
-    let start = chrono::DateTime::parse_from_rfc3339(&report.started_at)
-        .map(|at| at.with_timezone(&chrono::Utc))
-        .unwrap_or_default();
-    let mut offset_ms = 0.0;
-    let mut entries = Vec::new();
-    for case in &report.cases {
-        for labelled in &case.exchanges {
-            let at = start + chrono::Duration::microseconds((offset_ms * 1000.0) as i64);
-            entries.push(entry(case, labelled, at));
-            offset_ms += labelled.exchange.elapsed_ms.max(0.0);
-        }
+/// The whole archive: `{"log": {...}}`, serialized as it is written: the entries are read case
+/// by case from the report's store, so a run of 100,000 cases is never held whole. Answer
+/// bodies come as the report bounded them (`--evidence-bytes`); request bodies too, and a
+/// report read back from an older version is cut at the default evidence limit.
+pub fn har_document(report: &RunReport) -> impl Serialize + '_ {
+    Har {
+        log: Log {
+            version: "1.2",
+            creator: json!({"name": "cmconform", "version": report.tool_version}),
+            entries: Entries(report),
+            comment: log_comment(report),
+            target: &report.target,
+            contract_digest: &report.contract_digest,
+            seed: report.seed,
+            notices: &report.notices,
+        },
     }
-    json!({
-        "log": {
-            "version": "1.2",
-            "creator": {"name": "cmconform", "version": report.tool_version},
-            "entries": entries,
-            "comment": log_comment(report),
-            "_target": report.target,
-            "_contractDigest": report.contract_digest,
-            "_seed": report.seed,
-            "_notices": report.notices,
+}
+
+#[derive(Serialize)]
+struct Har<'a> {
+    log: Log<'a>,
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    version: &'static str,
+    creator: Value,
+    entries: Entries<'a>,
+    comment: String,
+    #[serde(rename = "_target")]
+    target: &'a str,
+    #[serde(rename = "_contractDigest")]
+    contract_digest: &'a str,
+    #[serde(rename = "_seed")]
+    seed: Option<u64>,
+    #[serde(rename = "_notices")]
+    notices: &'a [String],
+}
+
+/// Every exchange of every case, in order, written one at a time.
+struct Entries<'a>(&'a RunReport);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let report = self.0;
+        let start = chrono::DateTime::parse_from_rfc3339(&report.started_at)
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let mut offset_ms = 0.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        for case in report.cases.full() {
+            let case = case.map_err(S::Error::custom)?;
+            for labelled in &case.exchanges {
+                let at = start + chrono::Duration::microseconds((offset_ms * 1000.0) as i64);
+                seq.serialize_element(&entry(&case, labelled, at))?;
+                offset_ms += labelled.exchange.elapsed_ms.max(0.0);
+            }
         }
-    })
+        seq.end()
+    }
 }
 
 /// What a reader of the archive alone must know: the target and every notice of the run
@@ -108,7 +143,7 @@ fn request(sent: &SentRequest, body_limit: usize) -> Value {
         "headers": headers(&sent.headers),
         "queryString": query_string(&sent.url),
         "headersSize": -1,
-        "bodySize": sent.body.len(),
+        "bodySize": sent.truncated.as_ref().map_or(sent.body.len(), |cut| cut.length),
     });
     if !sent.body.is_empty() {
         let body = BoundedBody::of(&sent.body, body_limit);
@@ -117,7 +152,10 @@ fn request(sent: &SentRequest, body_limit: usize) -> Value {
             "mimeType": header(&sent.headers, "content-type").unwrap_or_default(),
             "text": String::from_utf8_lossy(body.kept),
         });
-        body.note(&mut post);
+        match &sent.truncated {
+            Some(cut) => note_truncation(&mut post, cut),
+            None => body.note(&mut post),
+        }
         value["postData"] = post;
     }
     value
@@ -172,10 +210,16 @@ fn content(received: &ReceivedResponse) -> Value {
         }
     }
     if let Some(cut) = &received.truncated {
-        value["_truncated"] = json!({"length": cut.length, "kept": cut.kept, "sha256": cut.sha256});
-        value["comment"] = json!(truncation_comment(cut.kept, cut.length));
+        note_truncation(&mut value, cut);
     }
     value
+}
+
+/// `_truncated` (the JSON report's `length`, `kept` and `sha256`) and a comment on a body the
+/// report cut.
+fn note_truncation(value: &mut Value, cut: &crate::client::Truncation) {
+    value["_truncated"] = json!({"length": cut.length, "kept": cut.kept, "sha256": cut.sha256});
+    value["comment"] = json!(truncation_comment(cut.kept, cut.length));
 }
 
 fn truncation_comment(kept: usize, length: usize) -> String {

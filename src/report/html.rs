@@ -18,7 +18,7 @@ impl ReportWriter for HtmlWriter {
     }
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(page(report).as_bytes())
+        out.write_all(page(report)?.as_bytes())
     }
 }
 
@@ -46,7 +46,7 @@ fn verdict_of(report: &RunReport) -> (&'static str, &'static str) {
     }
 }
 
-fn page(report: &RunReport) -> String {
+fn page(report: &RunReport) -> std::io::Result<String> {
     let (verdict_class, verdict) = verdict_of(report);
     let summary = &report.summary;
     let mut html = String::with_capacity(64 * 1024);
@@ -70,8 +70,9 @@ fn page(report: &RunReport) -> String {
         .cases
         .iter()
         .position(|case| matches!(case.status, CaseStatus::Failed | CaseStatus::Errored));
-    for (index, case) in report.cases.iter().enumerate() {
-        case_html(&mut html, case, Some(index) == first_trouble);
+    // Whole cases, every exchange included: passing ones are read back from the spool.
+    for (index, case) in report.cases.full().enumerate() {
+        case_html(&mut html, &*case?, Some(index) == first_trouble);
     }
     if report.cases.is_empty() {
         html.push_str("<p class=\"empty\">No case was run.</p>\n");
@@ -85,7 +86,7 @@ fn page(report: &RunReport) -> String {
          <script>{JS}</script>\n</body>\n</html>\n",
         esc(&report.tool_version)
     );
-    html
+    Ok(html)
 }
 
 fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &str) {

@@ -20,12 +20,14 @@ impl ReportWriter for JunitWriter {
         let mut junit = Report::new("cmconform");
         junit.set_time(millis(report.duration_ms));
         let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
-        for case in &report.cases {
-            let group = suite_name(case);
+        // Whole cases: a passing one's reproduction is read back from the spool.
+        for case in report.cases.full() {
+            let case = case?;
+            let group = suite_name(&case);
             suites
                 .entry(group.clone())
                 .or_insert_with(|| new_suite(group, report))
-                .add_test_case(test_case(case));
+                .add_test_case(test_case(&case));
         }
         junit.add_test_suites(suites.into_values());
         junit.serialize(&mut *out).map_err(std::io::Error::other)?;

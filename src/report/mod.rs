@@ -7,6 +7,7 @@ mod human;
 mod json;
 mod junit;
 mod markdown;
+mod store;
 mod tap;
 
 pub use har::{HarWriter, har_document};
@@ -17,6 +18,7 @@ pub use human::{
 pub use json::JsonWriter;
 pub use junit::JunitWriter;
 pub use markdown::MarkdownWriter;
+pub use store::CaseStore;
 pub use tap::TapWriter;
 
 use crate::checks::{CheckResult, Evaluation, OpenOutcome, Verdict};
@@ -184,7 +186,7 @@ impl CaseReport {
         self
     }
 
-    /// Bounds the bodies this case keeps for the report: up to `failing_limit` bytes each when it
+    /// Bounds the bodies (sent and received) this case keeps for the report: up to `failing_limit` bytes each when it
     /// failed or errored, up to [`PASSING_EVIDENCE_BYTES`] (a summary: the head, the length
     /// and the digest) when it passed. Call after judging and redaction.
     pub fn bounded(mut self, failing_limit: usize) -> CaseReport {
@@ -193,10 +195,26 @@ impl CaseReport {
             CaseStatus::Passed | CaseStatus::Skipped => failing_limit.min(PASSING_EVIDENCE_BYTES),
         };
         for labelled in &mut self.exchanges {
+            labelled.exchange.request.bound_body(keep);
             if let Ok(received) = &mut labelled.exchange.response {
                 received.bound_body(keep);
             }
         }
+        self
+    }
+
+    /// What a passing case keeps in memory once its whole report is spooled: its id, status,
+    /// family, timing, open-input paths and warnings, which the summary formats (human, TAP,
+    /// Markdown) and the exit code read. Title, tags, passing checks and exchanges are left
+    /// out; the formats that show them (JSON, HAR, HTML, JUnit) read [`CaseStore::full`].
+    pub fn summary(mut self) -> CaseReport {
+        self.title = String::new();
+        self.section = String::new();
+        self.tags = Vec::new();
+        self.exchanges = Vec::new();
+        self.checks
+            .retain(|result| !matches!(result.verdict, Verdict::Pass));
+        self.checks.shrink_to_fit();
         self
     }
 
@@ -324,7 +342,8 @@ pub struct RunReport {
     #[serde(skip)]
     pub allow_skips: bool,
     pub summary: Summary,
-    pub cases: Vec<CaseReport>,
+    /// Summaries in memory; whole cases through [`CaseStore::full`] (and in the JSON layout).
+    pub cases: CaseStore,
 }
 
 /// One shard of a partitioned run, and the whole plan it was cut from: what `cmconform merge`

@@ -87,6 +87,9 @@ pub struct Limits {
     /// reads or writes it: a stalled body, or a client that stops reading its answer. Longer
     /// than the `slow_answer` delay, which is the server's own wait.
     pub idle_timeout: Duration,
+    /// How long a request body may take to arrive in full, from the end of its head: a body
+    /// trickled a byte at a time makes progress, so only this ends it.
+    pub body_timeout: Duration,
     /// Connections open at once; one beyond is closed as soon as it is accepted.
     pub max_connections: usize,
     /// Staged requests kept; past it the least recently used is evicted.
@@ -98,6 +101,7 @@ impl Default for Limits {
         Limits {
             header_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_requests: store::DEFAULT_MAX_REQUESTS,
         }
@@ -210,7 +214,7 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
         hijack: wire::Hijack::default(),
         auth: auth::Session::default(),
     };
-    let router = router(state.app.config.log);
+    let router = router(state.app.config.log, state.app.config.limits.body_timeout);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(wire::accept_loop(listener, router, state, stopped));
     Ok(RunningServer {
@@ -237,10 +241,14 @@ fn seeded_store(max_requests: usize) -> Store {
 
 /// Every path but the state endpoint goes to one handler that routes by hand, because the API
 /// path must match case-insensitively (IIS) and axum's router is case-sensitive.
-fn router(log: bool) -> Router<ConnState> {
+fn router(log: bool, body_timeout: Duration) -> Router<ConnState> {
     Router::new()
         .route(STATES_PATH, any(handlers::stage))
         .fallback(handlers::api)
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            wire::body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             log,
             handlers::log_exchange,

@@ -1,7 +1,7 @@
 //! The connection layer: the accept loop, one hyper HTTP/1 connection per accepted socket
 //! (so shutdown can stop every connection, not only the listener), the bounds that keep a
 //! misbehaving client from holding the server ([`Limits`](super::Limits): hyper's header-read timeout, an idle
-//! deadline on the socket, a cap on open connections), and the two faults that must misbehave
+//! deadline on the socket, a deadline on each request body, a cap on open connections), and the two faults that must misbehave
 //! below HTTP: `garbage_http` ([`Hijack`]) and `short_body` ([`short_body`]).
 //!
 //! No HTTP is parsed or written by hand here: hyper frames every answer, and the hijack only
@@ -294,5 +294,59 @@ impl hyper::body::Body for EndsEarly {
         }
         ready!(this.pause.as_mut().poll(cx));
         Poll::Ready(None)
+    }
+}
+
+/// Gives each request body [`Limits::body_timeout`](super::Limits) to arrive in full from the end
+/// of its head. Past it, reading the body fails, the handler refuses the request (400, "the
+/// request body could not be read") and hyper closes the connection, whose body was not read
+/// to its end.
+pub async fn body_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request = request.map(|inner| {
+        Body::new(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            limit,
+        })
+    });
+    next.run(request).await
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<Sleep>>,
+    limit: Duration,
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        ready!(self.deadline.as_mut().poll(cx));
+        let message = format!("the body did not arrive within {:?}", self.limit);
+        Poll::Ready(Some(Err(axum::Error::new(io::Error::new(
+            io::ErrorKind::TimedOut,
+            message,
+        )))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
