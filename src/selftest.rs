@@ -114,7 +114,10 @@ pub async fn selftest(
                     fault: None,
                     profile,
                 });
-            let applicable = faults.iter().filter(move |fault| fault.applies_in(dialect));
+            // A load-only fault breaks no rule a suite run can see; `load` judges it.
+            let applicable = faults
+                .iter()
+                .filter(move |fault| fault.applies_in(dialect) && !fault.judged_by_load());
             conformant.chain(applicable.map(move |&fault| Run {
                 dialect,
                 fault: Some(fault),
@@ -338,6 +341,15 @@ fn cell(row: Option<&Row>) -> String {
     }
 }
 
+/// The cell of a load-only fault: judged by `load` (tests/load.rs proves its gate fails), or
+/// `n/a` where it does not apply.
+fn load_cell(fault: Fault, dialect: &str) -> String {
+    match Dialect::from_name(dialect) {
+        Some(dialect) if fault.applies_in(dialect) => "judged by load".into(),
+        _ => "n/a".into(),
+    }
+}
+
 /// The matrix as a Markdown table, faults down and dialects across. `detailed` adds, after the
 /// table, every check that failed in each run (the console view); without it the text holds only
 /// what is stable from run to run (the README).
@@ -371,7 +383,11 @@ pub fn render_table(matrix: &Matrix, detailed: bool) -> String {
             fault.map_or("no check fails", Fault::intended_check),
         ));
         for dialect in &matrix.dialects {
-            out.push_str(&format!(" {} |", cell(matrix.row(dialect, name, profile))));
+            let judged = match fault {
+                Some(fault) if fault.judged_by_load() => load_cell(fault, dialect),
+                _ => cell(matrix.row(dialect, name, profile)),
+            };
+            out.push_str(&format!(" {judged} |"));
         }
         out.push('\n');
     }

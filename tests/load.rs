@@ -86,6 +86,39 @@ fn load_fails_on_a_check_that_fails_under_load() {
     );
 }
 
+/// The load-only fault: one API request in 50 stalls 300 ms. Every answer is conformant (the
+/// conformance gate passes), but the p99 of GET and PUT is past 200 ms, so the gate fails
+/// (exit 1). The self-test matrix shows this fault as judged by load.
+#[test]
+fn load_fails_its_p99_gate_on_a_server_that_stalls_one_request_in_50() {
+    let (out, report) = load_json_with(&[
+        "load",
+        "--rate",
+        "100/s",
+        "--duration",
+        "2s",
+        "--format",
+        "json",
+        "--max-p99",
+        "200ms",
+        "--fault",
+        "stall_1_in_50",
+    ]);
+    assert_code(&out, 1);
+    let text = common::output_text(&out);
+    let gates = report["gates"].as_array().cloned().unwrap_or_default();
+    let passed = |name: &str| {
+        gates
+            .iter()
+            .find(|gate| gate["gate"] == name)
+            .map(|gate| gate["passed"] == true)
+    };
+    assert_eq!(passed("conformance"), Some(true), "{text}");
+    assert_eq!(passed("p99 put"), Some(false), "{text}");
+    assert_eq!(passed("p99 get"), Some(false), "{text}");
+    assert_eq!(passed("p99 stage"), Some(true), "{text}");
+}
+
 #[test]
 fn load_refuses_a_remote_target_without_consent_and_bad_bounds() {
     let out = load(&[

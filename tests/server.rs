@@ -843,6 +843,7 @@ async fn demonstrate(fault: Fault) {
         "truncated_json" => demo_truncated_json(&harness, id).await,
         "short_body" => demo_short_body(&harness, id).await,
         "slow_answer" => demo_slow_answer(&harness, id).await,
+        "stall_1_in_50" => demo_stall_1_in_50(&harness, id).await,
         "case_sensitive_path" => demo_case_sensitive_path(&harness, id).await,
         "extra_field" => demo_extra_field(&harness, id).await,
         "huge_body" => demo_huge_body(&harness, id).await,
@@ -1189,6 +1190,25 @@ async fn demo_slow_answer(harness: &Harness, id: String) {
         .await
         .expect_err("times out");
     assert!(error.is_timeout(), "{error}");
+}
+
+/// Of 50 consecutive GETs one waits 300 ms: a 200 ms client times out on it, and the server
+/// goes on answering.
+async fn demo_stall_1_in_50(harness: &Harness, id: String) {
+    let impatient = client(Duration::from_millis(200));
+    let mut timed_out = 0;
+    for _ in 0..50 {
+        let answer = impatient
+            .get(harness.request_url(&id))
+            .header(AUTHORIZATION, AUTH)
+            .send()
+            .await;
+        if answer.is_err_and(|error| error.is_timeout()) {
+            timed_out += 1;
+        }
+    }
+    assert!(timed_out >= 1, "no request of 50 stalled");
+    assert_eq!(harness.get_json(&id).await["Uuid"], id.as_str());
 }
 
 async fn demo_case_sensitive_path(harness: &Harness, id: String) {

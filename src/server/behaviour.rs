@@ -6,7 +6,7 @@
 
 use super::dialect::{Challenge, Dialect, Routing, Success};
 use super::faults::Fault;
-use super::hooks::{AnswerKind, Hook};
+use super::hooks::{self, AnswerKind, Hook};
 use super::model::{RequestObject, completion_time, dotnet_timestamp};
 use super::respond::{self, ApiError};
 use super::wire::Hijack;
@@ -190,6 +190,14 @@ impl Behaviour {
             _ => text,
         }
         .into_bytes()
+    }
+
+    /// Latency: how long the API request numbered `count` (from 0, in arrival order) waits
+    /// before it is handled; `None` for no wait.
+    pub fn stall(self, count: u64) -> Option<Duration> {
+        let stalls = matches!(self.hook, Some(Hook::Stall));
+        (stalls && count % hooks::STALL_EVERY == hooks::STALL_EVERY - 1)
+            .then_some(hooks::STALL_DELAY)
     }
 
     /// Framing: the HTTP answer of a successful PUT carrying `json` (or, in a dialect that

@@ -43,6 +43,14 @@ const STRICT_ONLY: [&str; 2] = ["extra_field", "chunked_body"];
 /// after it: the run must stop with an error (exit 2) whose reason says why, never a verdict.
 pub const RUN_ERROR: &str = "authentication failed mid-run";
 
+/// Faults no `run` check can catch: every answer is conformant and in time, only the latency
+/// distribution breaks. `cmconform load --max-p99` judges them, and the self-test matrix shows
+/// them as judged by load instead of running the suite against them.
+const LOAD_ONLY: [&str; 1] = ["stall_1_in_50"];
+
+/// What a load-only fault names as its intended check: the load gate that fails on it.
+pub const LOAD_GATE: &str = "load --max-p99";
+
 impl Fault {
     /// The catalogue, in the order `list --faults` and the self-test matrix show it.
     pub const ALL: &'static [Fault] = &[
@@ -313,6 +321,14 @@ impl Fault {
             description: "A successful PUT waits the configured slow delay before answering, past the harness's timeout.",
         },
         Fault {
+            name: "stall_1_in_50",
+            section: "2",
+            check: LOAD_GATE,
+            applies: Applies::Everywhere,
+            hook: Hook::Stall,
+            description: "One API request in 50 waits 300 ms before it is handled: every answer is conformant and in time, but the p99 latency is past 300 ms.",
+        },
+        Fault {
             name: "case_sensitive_path",
             section: "1",
             check: "status_code_conformance",
@@ -416,6 +432,12 @@ impl Fault {
         }
     }
 
+    /// Whether only `cmconform load` can judge the fault (its intended check is [`LOAD_GATE`]):
+    /// the self-test does not run the suite against it.
+    pub fn judged_by_load(self) -> bool {
+        LOAD_ONLY.contains(&self.name)
+    }
+
     pub fn applies(self) -> Applies {
         self.applies
     }
@@ -498,7 +520,8 @@ mod tests {
         for &fault in Fault::ALL {
             assert!(
                 crate::checks::find(fault.intended_check()).is_some()
-                    || fault.run_error().is_some(),
+                    || fault.run_error().is_some()
+                    || (fault.judged_by_load() && fault.intended_check() == super::LOAD_GATE),
                 "{fault}"
             );
             assert!(

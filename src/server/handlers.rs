@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 /// Marks an answer that the connection layer will replace by garbage, for the log line.
@@ -57,6 +58,10 @@ pub async fn api(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let count = conn.app.api_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(delay) = conn.app.behaviour.stall(count) {
+        tokio::time::sleep(delay).await;
+    }
     let mut response = match unauthorized(&conn, &headers) {
         Some(denied) => denied,
         None => exchange(&conn, method, &uri, &headers, body).await,

@@ -70,6 +70,8 @@ pub enum Hook {
     SuccessAnswer(fn(Vec<u8>) -> Response),
     /// A successful PUT waits the server's configured slow delay before answering.
     SlowSuccess,
+    /// One API request in [`STALL_EVERY`] waits [`STALL_DELAY`] before it is handled.
+    Stall,
     /// The connection layer replaces the answer of a successful PUT by bytes that are not HTTP.
     GarbageSuccess,
     /// The rendering of an error answer; `None` leaves the conformant one.
@@ -83,6 +85,12 @@ pub const RACE_WINDOW: Duration = Duration::from_millis(100);
 /// How many credentialed requests `auth_lost_mid_run` lets through: some cases of a run pass
 /// before its authentication breaks.
 pub const AUTH_LOST_AFTER: usize = 40;
+
+/// `stall_1_in_50`: every 50th API request stalls...
+pub const STALL_EVERY: u64 = 50;
+/// ... for 300 ms: past a 200 ms p99 gate (2% of requests stalled puts the p99 on them), well
+/// inside any exchange timeout, so every `run` check still passes.
+pub const STALL_DELAY: Duration = Duration::from_millis(300);
 
 /// Size of the Comment of the `huge_body` answer: past the harness's 8 MiB cap.
 const HUGE_COMMENT_BYTES: usize = 9 * 1024 * 1024 + 512 * 1024;

@@ -129,6 +129,8 @@ struct App {
     store: Store,
     /// Requests whose credentials were accepted (`auth_lost_mid_run` counts them).
     admitted: std::sync::atomic::AtomicUsize,
+    /// API requests received so far, in arrival order (`stall_1_in_50` counts them).
+    api_requests: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -208,6 +210,7 @@ pub async fn spawn(config: ServerConfig, port: u16) -> std::io::Result<RunningSe
         behaviour,
         config,
         admitted: Default::default(),
+        api_requests: std::sync::atomic::AtomicU64::new(0),
     });
     let state = ConnState {
         app,
