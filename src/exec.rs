@@ -6,6 +6,7 @@ use crate::client::{Exchange, HttpClient, OutgoingRequest};
 use crate::contract::REQUESTS_PATH;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
 use crate::plan::{Case, OpenRule, PlannedRequest, RacePlan};
+use crate::policy::Held;
 use crate::provider::{Provider, Staged};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -281,7 +282,7 @@ async fn read_staged(
     id: &str,
     state: RequestState,
 ) -> Result<Exchange, Execution> {
-    let exchange = sent(client, &get_request(&request_path(id))).await?;
+    let exchange = sent(client, &OutgoingRequest::get(&request_path(id))).await?;
     match crate::policy::precondition_problem(&exchange, id, state) {
         Some(reason) => Err(Execution::Errored { reason }),
         None => Ok(exchange),
@@ -293,16 +294,6 @@ async fn sent(client: &HttpClient, request: &OutgoingRequest) -> Result<Exchange
     crate::policy::send(client, request)
         .await
         .map_err(|reason| Execution::Errored { reason })
-}
-
-fn get_request(path: &str) -> OutgoingRequest {
-    OutgoingRequest {
-        method: "GET".into(),
-        path: path.into(),
-        headers: Vec::new(),
-        body: None,
-        credentials: true,
-    }
 }
 
 async fn run_steps(
@@ -343,15 +334,17 @@ async fn steps_on(
         let request = step.request.resolve(staged_id, &fresh);
         // Shared deployments: a PUT goes only to the staged or fresh id, or one that names no request.
         let known: Vec<&str> = staged_id.into_iter().chain([fresh.as_str()]).collect();
-        if let Err(reason) = crate::policy::guard(client, &request, &known).await {
-            return Err(Execution::Skipped { reason });
+        match crate::policy::guard(client, &request, &known).await {
+            Ok(()) => {}
+            Err(Held::Unsafe(reason)) => return Err(Execution::Skipped { reason }),
+            Err(Held::Untestable(reason)) => return Err(Execution::Errored { reason }),
         }
         let exchange = sent(client, &request).await?;
         if let Some(reason) = closed_mid_case(&exchange) {
             return Err(Execution::Errored { reason });
         }
         let after = match &state_path {
-            Some(path) => Some(sent(client, &get_request(path)).await?),
+            Some(path) => Some(sent(client, &OutgoingRequest::get(path)).await?),
             None => None,
         };
         let canonical = match step.kind.open_rule() {
@@ -394,7 +387,9 @@ async fn run_canonical(
     let path = request_path(&id);
     let fresh = uuid::Uuid::new_v4().to_string();
     let request = canonical.resolve(Some(&id), &fresh);
-    if let Err(reason) = crate::policy::guard(client, &request, &[&id, &fresh]).await {
+    if let Err(Held::Unsafe(reason) | Held::Untestable(reason)) =
+        crate::policy::guard(client, &request, &[&id, &fresh]).await
+    {
         return not_run(reason);
     }
     let before = client.get(&path).await;
@@ -488,7 +483,7 @@ async fn race_round(
     if let Some(reason) = untestable {
         return Err(Execution::Errored { reason });
     }
-    let after = sent(client, &get_request(&path)).await?;
+    let after = sent(client, &OutgoingRequest::get(&path)).await?;
     Ok(RaceRound {
         id: id.to_string(),
         before,

@@ -17,7 +17,7 @@ pub async fn guard(
     client: &HttpClient,
     request: &OutgoingRequest,
     known: &[&str],
-) -> Result<(), String> {
+) -> Result<(), Held> {
     if !client.guards_unstaged()
         || ["GET", "HEAD", "OPTIONS"]
             .iter()
@@ -32,20 +32,35 @@ pub async fn guard(
     {
         return Ok(());
     }
-    let probe = client.get(&request.path).await;
+    let get = OutgoingRequest::get(&request.path);
+    let probe = client.send(&get).await;
     match probe.response {
         Ok(received) if matches!(received.status, 400 | 404) => Ok(()),
-        Ok(received) => Err(format!(
-            "safety: {} {} targets a request the provider did not stage, and a GET of it \
-             answered {} (it may name a real request), so it was not sent",
-            request.method, request.path, received.status
-        )),
-        Err(error) => Err(format!(
+        // A 401 to the guard's credentialed GET is the broken authentication of any other
+        // answer, never a reason to think the id names a request.
+        Ok(received) => Err(match untestable(client, &get, &received) {
+            Some(reason) => Held::Untestable(reason),
+            None => Held::Unsafe(format!(
+                "safety: {} {} targets a request the provider did not stage, and a GET of it \
+                 answered {} (it may name a real request), so it was not sent",
+                request.method, request.path, received.status
+            )),
+        }),
+        Err(error) => Err(Held::Unsafe(format!(
             "safety: {} {} targets a request the provider did not stage, and a GET to check \
              that it names no request failed ({error}), so it was not sent",
             request.method, request.path
-        )),
+        ))),
     }
+}
+
+/// Why [`guard`] kept a request from being sent.
+#[derive(Debug, PartialEq)]
+pub enum Held {
+    /// The id may name a real request: the case is skipped.
+    Unsafe(String),
+    /// The guard's own GET shows the case cannot be tested (see [`untestable`]): it errors.
+    Untestable(String),
 }
 
 /// The GUID a request path names (`.../requests/{id}`, any casing of the prefix, the id in any

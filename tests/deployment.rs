@@ -9,7 +9,7 @@
 mod common;
 
 use cmconform::client::{ClientConfig, Connection, HttpClient, OutgoingRequest};
-use cmconform::policy::guard;
+use cmconform::policy::{Held, guard};
 use cmconform::server::{self, Credentials, RunningServer, ServerConfig};
 use common::TempDir;
 use rcgen::{
@@ -878,6 +878,42 @@ async fn redirects_are_not_followed() {
     other.abort();
 }
 
+/// A 401 to the guard's own credentialed GET is broken authentication (the case errors), never
+/// a sign that the id names a request (a skip).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_get_answered_401_is_an_authentication_failure_not_a_safety_skip() {
+    let backend = reference(Credentials::Basic {
+        user: "guard".into(),
+        password: "right".into(),
+    })
+    .await;
+    let client = HttpClient::new(ClientConfig {
+        base_url: backend.base_url(),
+        // base64 of guard:wrong
+        extra_headers: vec![("Authorization".into(), "Basic Z3VhcmQ6d3Jvbmc=".into())],
+        timeout: Duration::from_secs(5),
+        connection: Connection::default(),
+        no_proxy: true,
+        guard_unstaged: true,
+    })
+    .expect("client");
+    let put = OutgoingRequest {
+        method: "PUT".into(),
+        path: "/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099"
+            .into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Some(br#"{"status":"Completed"}"#.to_vec()),
+        credentials: true,
+    };
+    let held = guard(&client, &put, &[]).await;
+    assert!(
+        matches!(&held, Err(Held::Untestable(reason))
+            if reason.starts_with("authentication failed mid-run") && reason.contains("401")),
+        "{held:?}"
+    );
+    backend.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     let backend = reference(Credentials::AnyNonEmpty).await;
@@ -901,9 +937,7 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
     let existing = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
     let refused = guard(&client, &put(existing), &[]).await;
     assert!(
-        refused
-            .as_ref()
-            .is_err_and(|reason| reason.starts_with("safety:")),
+        matches!(&refused, Err(Held::Unsafe(reason)) if reason.starts_with("safety:")),
         "{refused:?}"
     );
     // Staged (in any spelling), unknown, or malformed ids are fine.

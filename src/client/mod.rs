@@ -66,6 +66,19 @@ pub struct OutgoingRequest {
     pub credentials: bool,
 }
 
+impl OutgoingRequest {
+    /// A credentialed GET of `path`: the reads around a case and the guard's probe.
+    pub fn get(path: &str) -> OutgoingRequest {
+        OutgoingRequest {
+            method: "GET".into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+            credentials: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentRequest {
     pub method: String,
@@ -480,14 +493,7 @@ impl HttpClient {
 
     /// A plain GET of `path` with the run's credentials (the state reads before and after a PUT).
     pub async fn get(&self, path: &str) -> Exchange {
-        self.send(&OutgoingRequest {
-            method: "GET".into(),
-            path: path.into(),
-            headers: Vec::new(),
-            body: None,
-            credentials: true,
-        })
-        .await
+        self.send(&OutgoingRequest::get(path)).await
     }
 
     /// Whether the run's policy guards requests to ids the provider did not stage (shared
