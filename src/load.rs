@@ -103,6 +103,8 @@ pub struct LoadReport {
     /// whose request could not be staged.
     pub errors: u64,
     pub error_rate: f64,
+    /// The first few distinct errors, so that a failing error-rate gate says why.
+    pub error_samples: Vec<String>,
     pub operations: Vec<OperationStats>,
     pub failures: Vec<CheckFailures>,
     pub warnings: u64,
@@ -285,6 +287,7 @@ struct Tally {
     iterations: u64,
     requests: u64,
     errors: u64,
+    error_samples: Vec<String>,
     warnings: u64,
     failures: BTreeMap<&'static str, (u64, Vec<String>)>,
     /// Masked out of the sampled findings: checks judge raw answers, which may echo them.
@@ -306,6 +309,7 @@ impl Tally {
             iterations: 0,
             requests: 0,
             errors: 0,
+            error_samples: Vec::new(),
             warnings: 0,
             failures: BTreeMap::new(),
             secrets,
@@ -357,10 +361,10 @@ impl Tally {
                     self.record("race", total);
                 }
             }
-            _ => {
+            Execution::Skipped { reason } | Execution::Errored { reason } => {
                 // Staging failed (or the case could not be carried out): an error.
                 self.requests += 1;
-                self.errors += 1;
+                self.error(|| format!("{}: {reason}", sample.executed.case.id));
             }
         }
         self.judge(&sample.executed, context);
@@ -369,12 +373,16 @@ impl Tally {
     /// Counts and records one exchange; returns its own duration.
     fn exchange(&mut self, exchange: &Exchange, refusal_expected: bool) -> Duration {
         self.requests += 1;
-        let failed = match &exchange.response {
-            Ok(received) => received.status >= 500 && !refusal_expected,
-            Err(_) => true,
+        let failure = match &exchange.response {
+            Ok(received) if received.status >= 500 && !refusal_expected => {
+                Some(format!("answered {}", received.status))
+            }
+            Ok(_) => None,
+            Err(error) => Some(error.to_string()),
         };
-        if failed {
-            self.errors += 1;
+        if let Some(failure) = failure {
+            let request = &exchange.request;
+            self.error(|| format!("{} {}: {failure}", request.method, request.url));
         }
         let elapsed = Duration::from_secs_f64(exchange.elapsed_ms.max(0.0) / 1000.0);
         let operation = match exchange.request.method.as_str() {
@@ -383,6 +391,17 @@ impl Tally {
         };
         self.record(operation, elapsed);
         elapsed
+    }
+
+    /// Counts one error and keeps its description while there are few.
+    fn error(&mut self, describe: impl FnOnce() -> String) {
+        self.errors += 1;
+        if self.error_samples.len() < SAMPLES_PER_CHECK {
+            let sample = crate::auth::scrub(&describe(), &self.secrets);
+            if !self.error_samples.contains(&sample) {
+                self.error_samples.push(sample);
+            }
+        }
     }
 
     fn judge(&mut self, executed: &ExecutedCase, context: &CheckContext) {
@@ -489,6 +508,7 @@ impl Tally {
             requests: self.requests,
             errors: self.errors,
             error_rate,
+            error_samples: self.error_samples,
             passed: gates.iter().all(|gate| gate.passed),
             operations,
             failures,
@@ -498,8 +518,8 @@ impl Tally {
     }
 }
 
-/// The gates: conformance always (no check may fail under load), p99 of every request
-/// operation and the error rate when asked.
+/// The gates: conformance and the error rate always (no check may fail under load; no error
+/// unless --max-error-rate allows some), and the p99 of every request operation when asked.
 fn gates(
     options: &LoadOptions,
     operations: &[OperationStats],
@@ -515,26 +535,36 @@ fn gates(
     }];
     if let Some(limit) = options.max_p99 {
         let limit_ms = limit.as_secs_f64() * 1000.0;
-        for stats in operations
-            .iter()
-            .filter(|stats| GATED_OPERATIONS.contains(&stats.operation))
-        {
+        for operation in GATED_OPERATIONS {
+            // An operation that never got an answer has no latency to hold under the limit:
+            // a p99 gate over nothing is breached, never passed.
+            let p99 = operations
+                .iter()
+                .find(|stats| stats.operation == operation && stats.count > 0)
+                .map(|stats| stats.p99_ms);
             gates.push(Gate {
-                gate: format!("p99 {}", stats.operation),
+                gate: format!("p99 {operation}"),
                 limit: format!("{limit_ms:.1} ms"),
-                actual: format!("{:.1} ms", stats.p99_ms),
-                passed: stats.p99_ms <= limit_ms,
+                actual: p99.map_or_else(
+                    || "no answered request".into(),
+                    |p99| format!("{p99:.1} ms"),
+                ),
+                passed: p99.is_some_and(|p99| p99 <= limit_ms),
             });
         }
     }
-    if let Some(limit) = options.max_error_rate {
-        gates.push(Gate {
-            gate: "error rate".into(),
-            limit: format!("{}%", limit * 100.0),
-            actual: format!("{:.3}%", error_rate * 100.0),
-            passed: error_rate <= limit,
-        });
-    }
+    // Always gated: without --max-error-rate no request may go unanswered or get a 5xx, so a
+    // run whose every staging failed can never pass.
+    let limit = options.max_error_rate.unwrap_or(0.0);
+    gates.push(Gate {
+        gate: "error rate".into(),
+        limit: match options.max_error_rate {
+            Some(limit) => format!("{}%", limit * 100.0),
+            None => "0% (default; see --max-error-rate)".into(),
+        },
+        actual: format!("{:.3}%", error_rate * 100.0),
+        passed: error_rate <= limit,
+    });
     gates
 }
 
@@ -574,6 +604,12 @@ pub fn render_human(report: &LoadReport) -> String {
             stats.p999_ms,
             stats.max_ms
         ));
+    }
+    if !report.error_samples.is_empty() {
+        out.push_str(&format!("\nerrors: {} (first few)\n", report.errors));
+        for sample in &report.error_samples {
+            out.push_str(&format!("  {sample}\n"));
+        }
     }
     for failure in &report.failures {
         out.push_str(&format!(
@@ -647,15 +683,22 @@ mod tests {
 
     #[test]
     fn gates_hold_at_their_limit_and_break_past_it() {
-        let operations = [stats("put", 200.0), stats("iteration", 900.0)];
+        let operations = [
+            stats("stage", 10.0),
+            stats("get", 10.0),
+            stats("put", 200.0),
+            stats("iteration", 900.0),
+        ];
         // (max p99, max error rate, error rate, failed checks) -> every gate passed
         let table = [
             (Some(200), None, 0.0, 0, true),
             (Some(199), None, 0.0, 0, false),
             (None, Some(0.001), 0.001, 0, true),
             (None, Some(0.001), 0.0011, 0, false),
-            (None, None, 0.5, 0, true),
+            (None, None, 0.0, 0, true),
+            (None, None, 0.5, 0, false),
             (None, None, 0.0, 1, false),
+            (None, Some(0.6), 0.5, 0, true),
         ];
         for (p99, rate, error_rate, failed, expected) in table {
             let failures: Vec<CheckFailures> = (0..failed)
@@ -676,9 +719,32 @@ mod tests {
 
     #[test]
     fn whole_iterations_are_reported_but_not_gated() {
-        let operations = [stats("iteration", 900.0), stats("race", 900.0)];
+        let operations = [
+            stats("stage", 1.0),
+            stats("get", 1.0),
+            stats("put", 1.0),
+            stats("iteration", 900.0),
+            stats("race", 900.0),
+        ];
         let gates = gates(&options(Some(200), None), &operations, 0.0, &[]);
         assert!(gates.iter().all(|gate| gate.passed), "{gates:?}");
+    }
+
+    #[test]
+    fn a_p99_gate_over_an_operation_without_answers_is_breached() {
+        // Every staging failed: only iterations were timed, no request was answered.
+        let operations = [stats("iteration", 1.0)];
+        let gates = gates(&options(Some(200), Some(1.0)), &operations, 1.0, &[]);
+        let p99: Vec<_> = gates
+            .iter()
+            .filter(|gate| gate.gate.starts_with("p99"))
+            .collect();
+        assert_eq!(p99.len(), GATED_OPERATIONS.len(), "{gates:?}");
+        assert!(
+            p99.iter()
+                .all(|gate| !gate.passed && gate.actual == "no answered request"),
+            "{gates:?}"
+        );
     }
 
     #[test]

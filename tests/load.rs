@@ -165,3 +165,74 @@ fn an_unreachable_rate_stops_at_the_end_of_the_duration() {
     let achieved = report["achieved_rate"].as_f64().unwrap_or_default();
     assert!(achieved < 1_000_000.0, "{report}");
 }
+
+/// A loopback listener that answers every request 404 with an empty body, for as long as the
+/// test process lives: a state endpoint that stages nothing.
+fn answering_404() -> String {
+    use std::io::{Read, Write};
+    let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(listener) => listener,
+        Err(error) => panic!("bind: {error}"),
+    };
+    let address = listener.local_addr().map(|address| address.to_string());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    match address {
+        Ok(address) => format!("http://{address}"),
+        Err(error) => panic!("local address: {error}"),
+    }
+}
+
+/// A run where nothing could be staged times nothing and answers nothing: it must fail its
+/// gates (error rate, and p99 over no answer) and say why, never pass on an empty histogram.
+#[test]
+fn a_load_run_whose_every_staging_fails_fails_and_says_why() {
+    let target = answering_404();
+    let state_url = format!("{target}/_cmconform/states");
+    let (out, report) = load_json_with(&[
+        "load",
+        "--base-url",
+        &target,
+        "--state-url",
+        &state_url,
+        "--rate",
+        "20/s",
+        "--duration",
+        "500ms",
+        "--max-p99",
+        "200ms",
+        "--format",
+        "json",
+    ]);
+    assert_code(&out, 1);
+    let text = common::output_text(&out);
+    let gates = report["gates"].as_array().cloned().unwrap_or_default();
+    let gate = |name: &str| gates.iter().find(|gate| gate["gate"] == name).cloned();
+    assert_eq!(
+        gate("error rate").map(|gate| gate["passed"] == false),
+        Some(true),
+        "{text}"
+    );
+    assert_eq!(
+        gate("p99 put").map(|gate| gate["actual"] == "no answered request"),
+        Some(true),
+        "{text}"
+    );
+    let samples = report["error_samples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        samples
+            .iter()
+            .any(|sample| sample.as_str().is_some_and(|sample| sample.contains("404"))),
+        "{text}"
+    );
+}

@@ -41,7 +41,8 @@ pub struct LoadArgs {
     /// e.g. 200ms.
     #[arg(long, value_name = "TIME", value_parser = bounds::duration)]
     pub max_p99: Option<Duration>,
-    /// Fail (exit 1) when more than this share of requests gets no answer or a 5xx, e.g. 0.1%.
+    /// Fail (exit 1) when more than this share of requests gets no answer or a 5xx, e.g. 0.1%
+    /// [default: 0%, any such request fails the run].
     #[arg(long, value_name = "PERCENT", value_parser = bounds::percent)]
     pub max_error_rate: Option<f64>,
     /// Report format.
