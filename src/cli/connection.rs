@@ -28,37 +28,8 @@ pub struct ConnectionArgs {
     /// SPNEGO; loads libgssapi_krb5.so.2 at run time).
     #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::None, env = "CMCONFORM_AUTH")]
     pub auth: AuthMode,
-    /// User name (basic, ntlm, negotiate; `DOMAIN\user` works for ntlm, `user@REALM` for
-    /// negotiate, which otherwise uses the kinit ticket).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
-    pub user: Option<String>,
-    /// Password (basic, ntlm, negotiate with --user); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-    /// Windows domain (ntlm).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
-    pub domain: Option<String>,
-    /// Bearer token (bearer); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_TOKEN",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-    /// Cookie header value, e.g. 'MSISAuth=...' (cookie); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_COOKIE",
-        hide_env_values = true
-    )]
-    pub cookie: Option<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// OAuth2 token endpoint (adfs), e.g. https://adfs.contoso.com/adfs/oauth2/token.
     #[arg(long, value_name = "URL", env = "CMCONFORM_TOKEN_URL")]
     pub token_url: Option<String>,
@@ -97,6 +68,44 @@ pub struct ConnectionArgs {
     pub max_body: usize,
 }
 
+/// The credential flags `run`, `doctor` and `serve` share: one definition, so their names,
+/// environment variables and secrecy cannot drift apart (serve words their help as what it
+/// accepts, see [`ServeAuthArgs`]).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CredentialArgs {
+    /// User name (basic, ntlm, negotiate; `DOMAIN\user` works for ntlm, `user@REALM` for
+    /// negotiate, which otherwise uses the kinit ticket).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
+    pub user: Option<String>,
+    /// Password (basic, ntlm, negotiate with --user); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Windows domain (ntlm).
+    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
+    pub domain: Option<String>,
+    /// Bearer token (bearer); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Cookie header value, e.g. 'MSISAuth=...' (cookie); prefer the environment variable.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CMCONFORM_COOKIE",
+        hide_env_values = true
+    )]
+    pub cookie: Option<String>,
+}
+
 impl ConnectionArgs {
     /// The connection settings; warns on stderr when certificate checks are off.
     pub fn connection(&self) -> Result<Connection, UsageError> {
@@ -117,11 +126,11 @@ impl ConnectionArgs {
             max_body: self.max_body,
             auth: AuthSettings {
                 mode: self.auth,
-                user: self.user.clone(),
-                password: self.password.clone().map(Secret::new),
-                domain: self.domain.clone(),
-                token: self.token.clone().map(Secret::new),
-                cookie: self.cookie.clone().map(Secret::new),
+                user: self.credentials.user.clone(),
+                password: self.credentials.password.clone().map(Secret::new),
+                domain: self.credentials.domain.clone(),
+                token: self.credentials.token.clone().map(Secret::new),
+                cookie: self.credentials.cookie.clone().map(Secret::new),
                 token_url: self.token_url.clone(),
                 client_id: self.client_id.clone(),
                 client_secret: self.client_secret.clone().map(Secret::new),
@@ -165,42 +174,22 @@ pub enum ServeAuth {
     Ntlm,
 }
 
-/// `serve --auth MODE` with its credentials (the same flags and environment as `run`).
+/// `serve --auth MODE` with its credentials (the same flags and environment as `run`; only
+/// their help says what the server accepts rather than what the client sends).
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("user", |arg| arg.help("Accepted user name (basic, ntlm)")),
+    mut_arg("password", |arg| arg.help("Accepted password (basic, ntlm)")),
+    mut_arg("domain", |arg| arg.help("Accepted domain (ntlm)")),
+    mut_arg("token", |arg| arg.help("Accepted bearer token (bearer)")),
+    mut_arg("cookie", |arg| arg.help("Accepted cookie, `name=value` (cookie)"))
+)]
 pub struct ServeAuthArgs {
     /// Authentication the server requires.
     #[arg(long = "auth", value_name = "MODE", value_enum, default_value_t = ServeAuth::Any)]
     pub mode: ServeAuth,
-    /// Accepted user name (basic, ntlm).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
-    pub user: Option<String>,
-    /// Accepted password (basic, ntlm).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-    /// Accepted domain (ntlm).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
-    pub domain: Option<String>,
-    /// Accepted bearer token (bearer).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_TOKEN",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-    /// Accepted cookie, `name=value` (cookie).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_COOKIE",
-        hide_env_values = true
-    )]
-    pub cookie: Option<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }
 
 impl ServeAuthArgs {
@@ -222,15 +211,15 @@ impl ServeAuthArgs {
                 None => Credentials::AnyNonEmpty,
             },
             ServeAuth::Basic => Credentials::Basic {
-                user: need(&self.user, "--user")?,
-                password: need(&self.password, "--password")?,
+                user: need(&self.credentials.user, "--user")?,
+                password: need(&self.credentials.password, "--password")?,
             },
-            ServeAuth::Bearer => Credentials::Bearer(need(&self.token, "--token")?),
-            ServeAuth::Cookie => Credentials::Cookie(need(&self.cookie, "--cookie")?),
+            ServeAuth::Bearer => Credentials::Bearer(need(&self.credentials.token, "--token")?),
+            ServeAuth::Cookie => Credentials::Cookie(need(&self.credentials.cookie, "--cookie")?),
             ServeAuth::Ntlm => Credentials::Ntlm {
-                user: need(&self.user, "--user")?,
-                domain: self.domain.clone().unwrap_or_default(),
-                password: need(&self.password, "--password")?,
+                user: need(&self.credentials.user, "--user")?,
+                domain: self.credentials.domain.clone().unwrap_or_default(),
+                password: need(&self.credentials.password, "--password")?,
             },
         })
     }
