@@ -9,7 +9,7 @@
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
 //! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
 //! `merge` joins the reports of shards; `export` writes the contract as OpenAPI; `cli` is the
-//! command line.
+//! command line, and `flag_env` names the environment variable of each of its flags.
 //!
 //! Unsafe code is denied everywhere but `auth::gssapi`, which calls the Kerberos library that
 //! `--auth negotiate` loads at run time.
@@ -25,6 +25,7 @@ pub mod doctor;
 pub mod dry_run;
 pub mod exec;
 pub mod export;
+pub mod flag_env;
 pub mod generate;
 pub mod load;
 pub mod merge;

@@ -25,12 +25,13 @@ impl Kerberos {
     ) -> Result<Kerberos, AuthError> {
         let password = match (user.filter(|u| !u.is_empty()), password) {
             (Some(user), Some(password)) if !password.expose().is_empty() => Some((user, password)),
-            (Some(_), _) => return Err(AuthError::Kerberos(
-                "--auth negotiate with --user needs --password (or CMCONFORM_PASSWORD); without \
-                 --user the ticket comes from the environment (kinit, KRB5CCNAME or \
-                 KRB5_CLIENT_KTNAME)"
-                    .into(),
-            )),
+            (Some(_), _) => {
+                return Err(AuthError::Kerberos(format!(
+                    "--auth negotiate with --user needs --password (or {}); without --user the \
+                     ticket comes from the environment (kinit, KRB5CCNAME or KRB5_CLIENT_KTNAME)",
+                    crate::flag_env::env_name("password")
+                )));
+            }
             (None, _) => None,
         };
         if let Some(spn) = spn.as_deref() {

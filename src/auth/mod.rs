@@ -104,7 +104,7 @@ pub struct AuthSettings {
 pub enum AuthError {
     #[error(
         "--auth {mode} needs {what}: pass {flag} or set {}",
-        crate::cli::config::env_name(.flag.trim_start_matches('-'))
+        crate::flag_env::env_name(.flag.trim_start_matches('-'))
     )]
     Missing {
         mode: AuthMode,

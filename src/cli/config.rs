@@ -5,14 +5,13 @@
 //! It works from clap's own description of the flags, so every flag is settable in both places
 //! by construction, and a key that names no flag is an error that names the key.
 
+pub use crate::flag_env::{ENV_PREFIX, env_name};
 use clap::{ArgAction, CommandFactory, error::ErrorKind, parser::ValueSource};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// The file looked for in the working directory.
 pub const CONFIG_FILE: &str = "cmconform.toml";
-/// Environment variables are this prefix plus the flag name in upper snake case.
-pub const ENV_PREFIX: &str = "CMCONFORM_";
 /// Subcommands the configuration applies to; each may have its own `[section]` in the file.
 const CONFIGURED: [&str; 5] = ["run", "list", "doctor", "serve", "selftest"];
 
@@ -202,15 +201,8 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
         .ok_or_else(|| format!("'{text}' is not a boolean (true/false, 1/0, yes/no, on/off)"))
 }
 
-/// `CMCONFORM_BASE_URL` for `--base-url`; several values of a repeatable flag go on separate lines.
-pub fn env_name(long: &str) -> String {
-    format!(
-        "{ENV_PREFIX}{}",
-        long.to_ascii_uppercase().replace('-', "_")
-    )
-}
-
-/// The values of the flag's variable; a variable that is set but empty is an error (an unset CI
+/// The values of the flag's variable (several values of a repeatable flag go on separate
+/// lines); a variable that is set but empty is an error (an unset CI
 /// variable must not silently mean "no target").
 fn env_values(long: &str) -> Result<Option<Vec<String>>, ConfigError> {
     let name = env_name(long);
@@ -469,6 +461,29 @@ pub fn flags_table(subcommand: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// clap's own `[env: ...]` names and the ones this layer reads are the same function's.
+    #[test]
+    fn every_clap_variable_is_the_derived_name() {
+        let command = super::super::Cli::command();
+        let mut seen = 0;
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                    continue;
+                };
+                assert_eq!(
+                    env.to_string_lossy(),
+                    env_name(long),
+                    "{} --{long}",
+                    sub.get_name()
+                );
+                seen += 1;
+            }
+        }
+        // run, doctor and load read 15 each; serve its 5 credentials.
+        assert_eq!(seen, 50);
+    }
 
     #[test]
     fn booleans_take_every_usual_spelling_and_nothing_else() {

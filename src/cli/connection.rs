@@ -10,48 +10,46 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Connection (for --base-url targets)")]
+#[command(
+    next_help_heading = "Connection (for --base-url targets)",
+    mut_args(crate::flag_env::with_env)
+)]
 pub struct ConnectionArgs {
     /// PEM bundle of CA certificates to trust besides the system's (a private CA).
-    #[arg(long, value_name = "FILE", env = "CMCONFORM_CACERT")]
+    #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS; needs --key.
-    #[arg(long, value_name = "FILE", requires = "key", env = "CMCONFORM_CERT")]
+    #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// Private key (PEM) of --cert.
-    #[arg(long, value_name = "FILE", requires = "cert", env = "CMCONFORM_KEY")]
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Do not verify the server's certificate. Every report carries a warning.
     #[arg(long)]
     pub insecure: bool,
     /// Authentication: none, basic, bearer, cookie, adfs, ntlm, negotiate (Kerberos through
     /// SPNEGO; loads libgssapi_krb5.so.2 at run time).
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::None, env = "CMCONFORM_AUTH")]
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     /// OAuth2 token endpoint (adfs), e.g. https://adfs.contoso.com/adfs/oauth2/token.
-    #[arg(long, value_name = "URL", env = "CMCONFORM_TOKEN_URL")]
+    #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// OAuth2 client id (adfs).
-    #[arg(long, value_name = "ID", env = "CMCONFORM_CLIENT_ID")]
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// OAuth2 client secret (adfs); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_CLIENT_SECRET",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
     /// ADFS resource (relying party identifier of the CM web application).
-    #[arg(long, value_name = "URI", env = "CMCONFORM_RESOURCE")]
+    #[arg(long, value_name = "URI")]
     pub resource: Option<String>,
     /// OAuth2 scope, for token endpoints that want one instead of a resource.
-    #[arg(long, value_name = "SCOPE", env = "CMCONFORM_SCOPE")]
+    #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
     /// Kerberos service principal (negotiate) [default: HTTP/<host of --base-url>].
-    #[arg(long, value_name = "SPN", env = "CMCONFORM_SPN")]
+    #[arg(long, value_name = "SPN")]
     pub spn: Option<String>,
     /// Proxy for every request [default: HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY].
     #[arg(long, value_name = "URL")]
@@ -75,34 +73,19 @@ pub struct ConnectionArgs {
 pub struct CredentialArgs {
     /// User name (basic, ntlm, negotiate; `DOMAIN\user` works for ntlm, `user@REALM` for
     /// negotiate, which otherwise uses the kinit ticket).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_USER")]
+    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// Password (basic, ntlm, negotiate with --user); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_PASSWORD",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub password: Option<String>,
     /// Windows domain (ntlm).
-    #[arg(long, value_name = "NAME", env = "CMCONFORM_DOMAIN")]
+    #[arg(long, value_name = "NAME")]
     pub domain: Option<String>,
     /// Bearer token (bearer); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub token: Option<String>,
     /// Cookie header value, e.g. 'MSISAuth=...' (cookie); prefer the environment variable.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CMCONFORM_COOKIE",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", hide_env_values = true)]
     pub cookie: Option<String>,
 }
 
@@ -178,6 +161,7 @@ pub enum ServeAuth {
 /// their help says what the server accepts rather than what the client sends).
 #[derive(Debug, Args, Clone)]
 #[command(
+    mut_args(crate::flag_env::with_env),
     mut_arg("user", |arg| arg.help("Accepted user name (basic, ntlm)")),
     mut_arg("password", |arg| arg.help("Accepted password (basic, ntlm)")),
     mut_arg("domain", |arg| arg.help("Accepted domain (ntlm)")),
@@ -228,9 +212,10 @@ impl ServeAuthArgs {
 /// `cmconform doctor`: prints each step and returns 0 when all are ok, 2 otherwise.
 pub async fn doctor_command(args: DoctorArgs) -> anyhow::Result<i32> {
     let Some(base_url) = args.base_url.clone() else {
-        return Err(UsageError(
-            "doctor needs --base-url (or CMCONFORM_BASE_URL, or base_url in cmconform.toml)".into(),
-        )
+        return Err(UsageError(format!(
+            "doctor needs --base-url (or {}, or base_url in cmconform.toml)",
+            crate::flag_env::env_name("base-url")
+        ))
         .into());
     };
     let headers = args

@@ -398,7 +398,8 @@ fn needs_base_url(args: &RunArgs) -> Result<(), UsageError> {
     match given.iter().find(|(_, set)| *set) {
         Some((flag, _)) if args.base_url.is_none() => Err(UsageError(format!(
             "{flag} applies to a --base-url target; without --base-url the run uses the \
-             embedded server (set --base-url, CMCONFORM_BASE_URL or base_url in cmconform.toml)"
+             embedded server (set --base-url, {} or base_url in cmconform.toml)",
+            crate::flag_env::env_name("base-url")
         ))),
         _ => Ok(()),
     }
