@@ -1,25 +1,53 @@
-//! The JSON Schemas of `schemas/`: loaded once, compiled once, looked up by file name.
+//! The JSON Schemas of `schemas/`: loaded once, each compiled once, looked up by file name.
+//!
+//! A schema whose text is the built-in copy's (every schema of a checkout or of the built-in
+//! contract) is known to compile (the tests compile them all), so it is compiled when a check
+//! first needs it: a one-case run then never pays for `report.schema.json`. Any other schema is
+//! compiled at load, so a broken one stops the run before anything is sent, naming its file.
 
 use super::LoadError;
 use super::source::SourceFile;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 pub struct SchemaSet {
-    validators: BTreeMap<String, jsonschema::Validator>,
+    schemas: BTreeMap<String, Schema>,
+}
+
+/// One schema, and its validator once compiled (or why it did not compile).
+struct Schema {
+    document: Value,
+    validator: OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl Schema {
+    fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.validator
+            .get_or_init(|| compile(&self.document).map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+fn compile(
+    document: &Value,
+) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    jsonschema::draft202012::new(document)
 }
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.validators.keys()).finish()
+        f.debug_list().entries(self.schemas.keys()).finish()
     }
 }
 
 impl SchemaSet {
     pub fn load(files: &[SourceFile]) -> Result<SchemaSet, LoadError> {
-        let mut validators = BTreeMap::new();
+        let mut schemas = BTreeMap::new();
         for file in files {
             let path = &file.path;
+            let name = super::file_name(path);
             let document = super::parse_json(path, &file.text)?;
             if document.get("$id").and_then(Value::as_str).is_none() {
                 return Err(LoadError::invalid(
@@ -28,32 +56,46 @@ impl SchemaSet {
                     "every schema needs a string $id",
                 ));
             }
-            let validator = jsonschema::draft202012::new(&document).map_err(|error| {
-                LoadError::invalid(
-                    path,
-                    &error.instance_path().to_string(),
-                    &format!("not a valid JSON Schema 2020-12: {error}"),
-                )
-            })?;
-            validators.insert(super::file_name(path), validator);
+            let validator = OnceLock::new();
+            if super::source::embedded_schema(&name) != Some(file.text.as_str()) {
+                let compiled = compile(&document).map_err(|error| {
+                    LoadError::invalid(
+                        path,
+                        &error.instance_path().to_string(),
+                        &format!("not a valid JSON Schema 2020-12: {error}"),
+                    )
+                })?;
+                let _ = validator.set(Ok(compiled));
+            }
+            schemas.insert(
+                name,
+                Schema {
+                    document,
+                    validator,
+                },
+            );
         }
-        Ok(SchemaSet { validators })
+        Ok(SchemaSet { schemas })
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.validators.contains_key(name)
+        self.schemas.contains_key(name)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.validators.keys().map(String::as_str)
+        self.schemas.keys().map(String::as_str)
     }
 
     /// Every violation of `instance` against schema `name`, as `pointer: message` lines. An
     /// unknown schema name is itself reported as a violation, so a check can never pass by
     /// naming a schema that does not exist.
     pub fn violations(&self, name: &str, instance: &Value) -> Vec<String> {
-        let Some(validator) = self.validators.get(name) else {
+        let Some(schema) = self.schemas.get(name) else {
             return vec![format!("schema '{name}' is not loaded")];
+        };
+        let validator = match schema.validator() {
+            Ok(validator) => validator,
+            Err(error) => return vec![format!("schema '{name}' does not compile: {error}")],
         };
         validator
             .iter_errors(instance)
@@ -67,5 +109,54 @@ impl SchemaSet {
                 format!("{pointer}: {error}")
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::ContractSource;
+
+    /// What lets the built-in schemas be compiled late: every one of them compiles.
+    #[test]
+    fn every_built_in_schema_compiles() {
+        let files = ContractSource::Embedded.json_files("schemas");
+        let files = files.unwrap_or_default();
+        assert!(files.len() >= 4, "{} schemas", files.len());
+        let set = SchemaSet::load(&files);
+        let set = set.unwrap_or_else(|error| panic!("{error}"));
+        for file in &files {
+            let name = crate::contract::file_name(&file.path);
+            let schema = &set.schemas[&name];
+            assert!(schema.validator.get().is_none(), "{name} compiled at load");
+            assert!(schema.validator().is_ok(), "{name} does not compile");
+        }
+    }
+
+    /// A schema that differs from the built-in copy is compiled at load, and a broken one stops
+    /// the load naming its file.
+    #[test]
+    fn an_edited_schema_compiles_at_load() {
+        let file = |text: &str| SourceFile {
+            path: "contract/schemas/request.schema.json".into(),
+            text: text.to_string(),
+        };
+        let edited = r#"{"$id": "x", "type": "object"}"#;
+        let set = SchemaSet::load(&[file(edited)]).unwrap_or_else(|error| panic!("{error}"));
+        assert!(set.schemas["request.schema.json"].validator.get().is_some());
+        assert!(
+            set.violations("request.schema.json", &serde_json::json!(1))
+                .len()
+                == 1
+        );
+        let broken = r#"{"$id": "x", "type": 12}"#;
+        let error = SchemaSet::load(&[file(broken)])
+            .err()
+            .map(|error| error.to_string());
+        let shown = error.unwrap_or_default();
+        assert!(
+            shown.contains("request.schema.json") && shown.contains("not a valid JSON Schema"),
+            "{shown}"
+        );
     }
 }

@@ -58,6 +58,13 @@ pub fn embedded_snapshot(file: &str) -> Option<&'static str> {
         .and_then(|file| file.contents_utf8())
 }
 
+/// The text of a built-in schema file, e.g. `request.schema.json`.
+pub fn embedded_schema(file: &str) -> Option<&'static str> {
+    EMBEDDED_SCHEMAS
+        .get_file(file)
+        .and_then(|file| file.contents_utf8())
+}
+
 /// The built-in copy of `schemas`, `fixtures` or `snapshots`; any other name is an error that
 /// names it (never another folder in its place).
 pub(super) fn embedded_dir(folder: &str) -> Result<&'static Dir<'static>, LoadError> {

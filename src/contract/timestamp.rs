@@ -10,9 +10,14 @@ use regex::Regex;
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
+/// The shape .NET writes. ASCII digits only: chrono parses nothing else, so a Unicode `\d` would
+/// accept no more timestamps, and its tables cost a millisecond to compile at every start.
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?$")
-        .expect("constant pattern compiles")
+    Regex::new(concat!(
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}",
+        r"(\.[0-9]{1,7})?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    ))
+    .expect("constant pattern compiles")
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +78,9 @@ mod tests {
         assert!(Timestamp::parse("2015-07-07T23:36:21+02:00").is_some());
         assert!(Timestamp::parse("11/28/2026 3:01:02 AM").is_none());
         assert!(Timestamp::parse("2015-07-07T23:36:21.12345678Z").is_none());
+        // Non-ASCII decimal digits (Arabic-Indic, full-width) are no timestamp.
+        assert!(Timestamp::parse("\u{662}\u{660}\u{661}\u{665}-07-07T23:36:21Z").is_none());
+        assert!(Timestamp::parse("２０１５-07-07T23:36:21").is_none());
     }
 
     #[test]
