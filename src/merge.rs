@@ -226,7 +226,8 @@ fn cases_in_plan_order(
         .collect();
     let mut slots: Vec<Option<(&PathBuf, &CaseReport)>> = vec![None; plan.len()];
     for file in shards {
-        for case in &file.report.cases {
+        // A report read back from JSON keeps every case in memory (nothing is spooled).
+        for case in file.report.cases.kept() {
             let index = *order
                 .get(case.id.as_str())
                 .ok_or_else(|| MergeError::Unplanned {
@@ -307,7 +308,7 @@ mod tests {
             shard(1, 2, &["c", "a"], keep),
         ]);
         let merged = merged.unwrap_or_else(|error| panic!("{error}"));
-        let ids: Vec<&str> = merged.cases.iter().map(|c| c.id.as_str()).collect();
+        let ids: Vec<&str> = merged.cases.kept().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, PLAN);
         assert_eq!((merged.summary.total, merged.summary.passed), (4, 4));
         assert_eq!(merged.started_at, "2026-01-01T00:00:00Z");

@@ -26,6 +26,8 @@ pub enum RunError {
     Provider(#[from] ProviderError),
     #[error("cannot start the embedded reference server: {0}")]
     Server(std::io::Error),
+    #[error("cannot keep the evidence of passing cases in the temporary directory: {0}")]
+    Spool(std::io::Error),
     #[error("target {url} is unreachable: {detail}")]
     Unreachable { url: String, detail: String },
     #[error("proxy {proxy} is unreachable, so target {url} was not reached: {detail}")]
@@ -283,12 +285,13 @@ pub async fn run(
         },
     )
     .await;
-    reports.close();
+    let closed = reports.close();
     let target_url = target.client.base_url().to_string();
     let embedded = target.embedded.is_some();
     if let Some(server) = target.embedded {
         server.shutdown().await;
     }
+    closed.map_err(RunError::Spool)?;
     Ok(RunReport {
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -303,7 +306,7 @@ pub async fn run(
         notices: run_notices(options),
         fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
-        summary: Summary::of(&reports),
+        summary: reports.summary().clone(),
         cases: reports,
     })
 }

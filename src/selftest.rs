@@ -237,9 +237,10 @@ async fn suite(base: &RunOptions, run: Run, mode: Mode) -> Result<RunReport, Run
 }
 
 fn failed_checks(report: &RunReport) -> Vec<&'static str> {
+    // Only failed cases have failures, and they are always in memory.
     let names: BTreeSet<&'static str> = report
         .cases
-        .iter()
+        .kept()
         .flat_map(|case| case.failures().map(|result| result.check))
         .collect();
     names.into_iter().collect()
@@ -317,7 +318,7 @@ fn exit_problem(report: &RunReport, expected: i32) -> Option<String> {
 fn run_error_problem(report: &RunReport, reason: &str) -> Option<String> {
     let errored: Vec<&str> = report
         .cases
-        .iter()
+        .kept()
         .filter(|case| case.status == CaseStatus::Errored)
         .map(|case| case.reason.as_deref().unwrap_or_default())
         .collect();

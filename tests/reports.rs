@@ -72,7 +72,7 @@ async fn failing_report() -> RunReport {
     assert!(
         report
             .cases
-            .iter()
+            .kept()
             .flat_map(|case| case.failures())
             .any(|result| result.check == "snapshot"),
         "a snapshot diff is expected"
@@ -300,7 +300,7 @@ fn inject_markup(report: &mut RunReport) {
     report.notices.push(format!("notice {ATTACK}"));
     let Some(case) = report
         .cases
-        .iter_mut()
+        .kept_mut()
         .find(|case| case.status == CaseStatus::Failed)
     else {
         panic!("no failed case")

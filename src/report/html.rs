@@ -63,16 +63,18 @@ fn page(report: &RunReport) -> std::io::Result<String> {
         failed = summary.failed,
         total = summary.total,
     );
-    header(&mut html, report, verdict_class, verdict);
-    controls(&mut html, report);
+    let warned = Warned::count(report)?;
+    header(&mut html, report, verdict_class, verdict, &warned);
+    controls(&mut html, report, &warned);
     html.push_str("<main id=\"cases\">\n");
-    let first_trouble = report
-        .cases
-        .iter()
-        .position(|case| matches!(case.status, CaseStatus::Failed | CaseStatus::Errored));
-    // Whole cases, every exchange included: passing ones are read back from the spool.
-    for (index, case) in report.cases.full().enumerate() {
-        case_html(&mut html, &*case?, Some(index) == first_trouble);
+    // Whole cases, every exchange included: passing ones are read back from the spool. The
+    // first failed or errored one is shown open.
+    let mut opened = false;
+    for case in report.cases.full() {
+        let case = case?;
+        let open = !opened && matches!(case.status, CaseStatus::Failed | CaseStatus::Errored);
+        opened |= open;
+        case_html(&mut html, &case, open);
     }
     if report.cases.is_empty() {
         html.push_str("<p class=\"empty\">No case was run.</p>\n");
@@ -89,10 +91,37 @@ fn page(report: &RunReport) -> std::io::Result<String> {
     Ok(html)
 }
 
-fn header(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &str) {
+/// How many cases have warnings: all of them, and the passing ones (the bar's own segment).
+struct Warned {
+    any: usize,
+    passed: usize,
+}
+
+impl Warned {
+    /// One pass over the cases (the passing ones are in the spool).
+    fn count(report: &RunReport) -> std::io::Result<Warned> {
+        let mut warned = Warned { any: 0, passed: 0 };
+        for case in report.cases.full() {
+            let case = case?;
+            if case.warnings() > 0 {
+                warned.any += 1;
+                warned.passed += usize::from(case.status == CaseStatus::Passed);
+            }
+        }
+        Ok(warned)
+    }
+}
+
+fn header(
+    html: &mut String,
+    report: &RunReport,
+    verdict_class: &str,
+    verdict: &str,
+    warned: &Warned,
+) {
     meta(html, report, verdict_class, verdict);
     notices(html, report);
-    bar(html, report);
+    bar(html, report, warned.passed);
     counts(html, &report.summary);
 }
 
@@ -139,15 +168,10 @@ fn notices(html: &mut String, report: &RunReport) {
     html.push_str("</ul>\n");
 }
 
-fn bar(html: &mut String, report: &RunReport) {
+/// One segment per case outcome, sized by its share of the cases; passed cases with warnings
+/// (`warned`) get their own segment so warnings stay visible in the bar.
+fn bar(html: &mut String, report: &RunReport, warned: usize) {
     let summary = &report.summary;
-    // One segment per case outcome, sized by its share of the cases; passed cases with warnings
-    // get their own segment so warnings stay visible in the bar.
-    let warned = report
-        .cases
-        .iter()
-        .filter(|case| case.status == CaseStatus::Passed && case.warnings() > 0)
-        .count();
     let segments = [
         (
             "passed",
@@ -195,16 +219,15 @@ fn counts(html: &mut String, summary: &Summary) {
     );
 }
 
-fn controls(html: &mut String, report: &RunReport) {
-    let count = |status| report.cases.iter().filter(|c| c.status == status).count();
-    let warned = report.cases.iter().filter(|c| c.warnings() > 0).count();
+fn controls(html: &mut String, report: &RunReport, warned: &Warned) {
+    let summary = &report.summary;
     let buttons = [
         ("all", "All", report.cases.len()),
-        ("failed", "Failed", count(CaseStatus::Failed)),
-        ("passed", "Passed", count(CaseStatus::Passed)),
-        ("warned", "Warnings", warned),
-        ("skipped", "Skipped", count(CaseStatus::Skipped)),
-        ("errored", "Errored", count(CaseStatus::Errored)),
+        ("failed", "Failed", summary.failed),
+        ("passed", "Passed", summary.passed),
+        ("warned", "Warnings", warned.any),
+        ("skipped", "Skipped", summary.skipped),
+        ("errored", "Errored", summary.errored),
     ];
     html.push_str(
         "<nav class=\"controls\">\n<input id=\"filter\" type=\"search\" \

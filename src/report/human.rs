@@ -14,8 +14,8 @@ impl ReportWriter for HumanWriter {
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "{}", visible_controls(&header_line(report)))?;
-        for case in &report.cases {
-            writeln!(out, "{}", case_line(case))?;
+        for case in report.cases.full() {
+            writeln!(out, "{}", case_line(&*case?))?;
         }
         write_human_tail(report, out, true)
     }
@@ -158,9 +158,10 @@ fn write_details(
     if with_warnings {
         write_warnings(report, out)?;
     }
+    // Failed and errored cases are always in memory: no spool read for the details.
     let troubled = report
         .cases
-        .iter()
+        .kept()
         .filter(|case| matches!(case.status, CaseStatus::Failed | CaseStatus::Errored));
     for case in troubled {
         writeln!(out)?;
@@ -171,10 +172,10 @@ fn write_details(
 
 /// Warnings are not failures: one line each, so they stay visible without drowning failures.
 fn write_warnings(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let warnings: Vec<String> = report
-        .warnings()
-        .map(|w| format!("  {}: {}: {}", w.case.id, w.check, w.message))
-        .collect();
+    let mut warnings = Vec::new();
+    report.visit_warnings(|w| {
+        warnings.push(format!("  {}: {}: {}", w.case.id, w.check, w.message))
+    })?;
     if !warnings.is_empty() {
         writeln!(
             out,

@@ -19,11 +19,11 @@ impl ReportWriter for MarkdownWriter {
     }
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(render(report).as_bytes())
+        out.write_all(render(report)?.as_bytes())
     }
 }
 
-fn render(report: &RunReport) -> String {
+fn render(report: &RunReport) -> std::io::Result<String> {
     let summary = &report.summary;
     let mut md = String::new();
     let verdict = match report.exit_code() {
@@ -72,21 +72,22 @@ fn render(report: &RunReport) -> String {
         &mut md,
         "warning",
         "correct but undocumented behaviour, CONTRACT.md section 6",
-        warnings(report),
+        warnings(report)?,
     );
     folded_list(
         &mut md,
         "open input",
         "refused or treated as the canonical request, CONTRACT.md section 7",
-        open_inputs(report),
+        open_inputs(report)?,
     );
     folded_list(&mut md, "skipped case", "", skipped(report));
-    md
+    Ok(md)
 }
 
 fn failures(report: &RunReport, md: &mut String) {
     let mut rows = Vec::new();
-    for case in &report.cases {
+    // Only failed and errored cases have failures, and they are always in memory.
+    for case in report.cases.kept() {
         if case.status == CaseStatus::Errored {
             let reason = case.reason.as_deref().unwrap_or("could not be carried out");
             rows.push(format!(
@@ -128,36 +129,35 @@ fn failures(report: &RunReport, md: &mut String) {
     md.push('\n');
 }
 
-fn warnings(report: &RunReport) -> Vec<String> {
-    report
-        .warnings()
-        .map(|w| {
-            format!(
-                "- {} {}: {}",
-                code(&w.case.id),
-                code(w.check),
-                cell(w.message)
-            )
-        })
-        .collect()
+fn warnings(report: &RunReport) -> std::io::Result<Vec<String>> {
+    let mut items = Vec::new();
+    report.visit_warnings(|w| {
+        items.push(format!(
+            "- {} {}: {}",
+            code(&w.case.id),
+            code(w.check),
+            cell(w.message)
+        ))
+    })?;
+    Ok(items)
 }
 
 /// Which path the server took on each open input.
-fn open_inputs(report: &RunReport) -> Vec<String> {
-    report
-        .cases
-        .iter()
-        .filter_map(|case| {
-            let paths = case.open_text()?;
-            Some(format!("- {}: {}", code(&case.id), cell(&paths)))
-        })
-        .collect()
+fn open_inputs(report: &RunReport) -> std::io::Result<Vec<String>> {
+    let mut items = Vec::new();
+    for case in report.cases.full() {
+        let case = case?;
+        if let Some(paths) = case.open_text() {
+            items.push(format!("- {}: {}", code(&case.id), cell(&paths)));
+        }
+    }
+    Ok(items)
 }
 
 fn skipped(report: &RunReport) -> Vec<String> {
     report
         .cases
-        .iter()
+        .kept()
         .filter(|case| case.status == CaseStatus::Skipped)
         .map(|case| {
             let reason = case.reason.as_deref().unwrap_or("skipped");

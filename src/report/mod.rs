@@ -203,21 +203,6 @@ impl CaseReport {
         self
     }
 
-    /// What a passing case keeps in memory once its whole report is spooled: its id, status,
-    /// family, timing, open-input paths and warnings, which the summary formats (human, TAP,
-    /// Markdown) and the exit code read. Title, tags, passing checks and exchanges are left
-    /// out; the formats that show them (JSON, HAR, HTML, JUnit) read [`CaseStore::full`].
-    pub fn summary(mut self) -> CaseReport {
-        self.title = String::new();
-        self.section = String::new();
-        self.tags = Vec::new();
-        self.exchanges = Vec::new();
-        self.checks
-            .retain(|result| !matches!(result.verdict, Verdict::Pass));
-        self.checks.shrink_to_fit();
-        self
-    }
-
     pub fn warnings(&self) -> usize {
         self.checks
             .iter()
@@ -295,15 +280,21 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(cases: &[CaseReport]) -> Summary {
-        let count = |status| cases.iter().filter(|c| c.status == status).count();
-        Summary {
-            total: cases.len(),
-            passed: count(CaseStatus::Passed),
-            failed: count(CaseStatus::Failed),
-            skipped: count(CaseStatus::Skipped),
-            errored: count(CaseStatus::Errored),
-            warnings: cases.iter().map(CaseReport::warnings).sum(),
-        }
+        let mut summary = Summary::default();
+        cases.iter().for_each(|case| summary.count(case));
+        summary
+    }
+
+    /// Adds one case to the totals.
+    pub fn count(&mut self, case: &CaseReport) {
+        self.total += 1;
+        *match case.status {
+            CaseStatus::Passed => &mut self.passed,
+            CaseStatus::Failed => &mut self.failed,
+            CaseStatus::Skipped => &mut self.skipped,
+            CaseStatus::Errored => &mut self.errored,
+        } += 1;
+        self.warnings += case.warnings();
     }
 }
 
@@ -376,20 +367,22 @@ pub struct Warning<'a> {
 }
 
 impl RunReport {
-    /// Every warning of the run, in case order.
-    pub fn warnings(&self) -> impl Iterator<Item = Warning<'_>> {
-        self.cases.iter().flat_map(|case| {
-            case.checks
-                .iter()
-                .filter_map(move |result| match &result.verdict {
-                    Verdict::Warn { message } => Some(Warning {
-                        case,
+    /// Shows `visit` every warning of the run, in case order (passing cases read back from the
+    /// spool one at a time).
+    pub fn visit_warnings(&self, mut visit: impl FnMut(Warning<'_>)) -> std::io::Result<()> {
+        for case in self.cases.full() {
+            let case = case?;
+            for result in &case.checks {
+                if let Verdict::Warn { message } = &result.verdict {
+                    visit(Warning {
+                        case: &case,
                         check: result.check,
                         message,
-                    }),
-                    _ => None,
-                })
-        })
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A skipped case proves nothing, so it fails the run unless the user allowed skips: a gate

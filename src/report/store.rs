@@ -1,18 +1,19 @@
 //! The cases of a report, in plan order, kept so that memory stays flat however many cases a run
-//! has (issue 13): failing, errored and skipped cases stay whole in memory (they are few, and
-//! every format shows them in full); a passing case stays in memory as a compact summary (its
-//! checks, no exchanges), while its bounded evidence goes to a spool file that is unlinked at
-//! once and read back, one case at a time, by the formats that show every exchange (JSON, HAR).
+//! has (issues 12 and 13): failing, errored and skipped cases stay whole in memory (they are
+//! few, and every format shows them in full); a passing case goes whole (its evidence bounded)
+//! to a spool file that is unlinked at once, and leaves only a flag in memory, so 100,000
+//! passing cases cost about 100 KB. The totals are counted as cases arrive.
 //!
-//! Readers see the summaries through `Deref` (`report.cases.iter()`) and the whole cases through
-//! [`CaseStore::full`]. The JSON layout is unchanged: a store serializes as the array of whole
-//! cases, streamed from the spool.
+//! Readers see every case through [`CaseStore::full`] (the spooled ones read back one at a
+//! time), and the cases in memory through [`CaseStore::kept`]. The JSON layout is unchanged: a
+//! store serializes as the array of whole cases, streamed from the spool.
 
-use super::{CaseReport, CaseStatus};
+use super::{CaseReport, CaseStatus, Summary};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Evidence of passing cases, one JSON line each, in plan order.
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex};
 struct Spool {
     file: File,
     writer: Mutex<Option<BufWriter<File>>>,
+    /// Set when a write failed: what was spooled before cannot be read back whole.
+    broken: AtomicBool,
 }
 
 impl Spool {
@@ -41,6 +44,7 @@ impl Spool {
         Ok(Spool {
             file,
             writer: Mutex::new(Some(writer)),
+            broken: AtomicBool::new(false),
         })
     }
 
@@ -52,8 +56,16 @@ impl Spool {
         let writer = guard
             .as_mut()
             .ok_or_else(|| io::Error::other("evidence spool already closed"))?;
-        serde_json::to_writer(&mut *writer, case)?;
-        writer.write_all(b"\n")
+        let written = serde_json::to_writer(&mut *writer, case)
+            .map_err(io::Error::from)
+            .and_then(|()| writer.write_all(b"\n"));
+        if written.is_err() {
+            // A half-written buffer cannot be trusted: later cases stay in memory, and reading
+            // back the ones before fails loudly rather than returning a wrong case.
+            *guard = None;
+            self.broken.store(true, Ordering::SeqCst);
+        }
+        written
     }
 
     /// Flushes what was written; later appends fail (and keep their case in memory).
@@ -62,9 +74,12 @@ impl Spool {
             .writer
             .lock()
             .map_err(|_| io::Error::other("evidence spool poisoned"))?;
-        match guard.take() {
-            Some(mut writer) => writer.flush(),
-            None => Ok(()),
+        if let Some(mut writer) = guard.take() {
+            writer.flush()?;
+        }
+        match self.broken.load(Ordering::SeqCst) {
+            true => Err(io::Error::other("a write to the evidence spool failed")),
+            false => Ok(()),
         }
     }
 }
@@ -85,15 +100,18 @@ impl Read for SpoolReader<'_> {
 
 #[derive(Debug, Clone, Default)]
 pub struct CaseStore {
-    cases: Vec<CaseReport>,
-    /// Per case: whether its whole report is in the spool (the one in `cases` is a summary).
+    /// The cases held whole in memory, in plan order: every case that did not pass (and a
+    /// passing one only when it could not be spooled).
+    kept: Vec<CaseReport>,
+    /// Per case, in plan order: whether it is in the spool (else it is the next of `kept`).
     spooled: Vec<bool>,
     spool: Option<Arc<Spool>>,
+    /// The totals, counted as cases are pushed.
+    summary: Summary,
 }
 
 impl CaseStore {
-    /// A store that spools the evidence of passing cases; in memory only when no temporary file
-    /// can be made.
+    /// A store that spools passing cases; in memory only when no temporary file can be made.
     pub fn spooling() -> CaseStore {
         CaseStore {
             spool: Spool::create().ok().map(Arc::new),
@@ -101,29 +119,61 @@ impl CaseStore {
         }
     }
 
-    /// Adds the next case in plan order.
+    /// Adds the next case in plan order. A passing case goes to the spool whole and leaves
+    /// nothing in memory but one flag, so memory does not grow with the passing cases.
     pub fn push(&mut self, case: CaseReport) {
+        self.summary.count(&case);
         let spooled = match &self.spool {
-            Some(spool) if case.status == CaseStatus::Passed && !case.exchanges.is_empty() => {
-                spool.append(&case).is_ok()
-            }
+            Some(spool) if case.status == CaseStatus::Passed => spool.append(&case).is_ok(),
             _ => false,
         };
         self.spooled.push(spooled);
-        self.cases.push(if spooled { case.summary() } else { case });
-    }
-
-    /// Ends the writing; call once every case is pushed.
-    pub fn close(&mut self) {
-        let closed = self.spool.as_ref().map(|spool| spool.close());
-        if let Some(Err(_)) = closed {
-            // What was spooled cannot be read back whole: those cases keep their summaries.
-            self.spooled.iter_mut().for_each(|spooled| *spooled = false);
-            self.spool = None;
+        if !spooled {
+            self.kept.push(case);
         }
     }
 
-    /// Every case whole, in plan order: summaries replaced by their spooled reports.
+    /// Ends the writing; call once every case is pushed. A spool that cannot be flushed is an
+    /// error: the passing cases in it cannot be read back.
+    pub fn close(&mut self) -> io::Result<()> {
+        match &self.spool {
+            Some(spool) => spool.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// The number of cases.
+    pub fn len(&self) -> usize {
+        self.spooled.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spooled.is_empty()
+    }
+
+    /// The totals of the cases pushed so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The cases held in memory, in plan order: every failed, errored and skipped case (what
+    /// the failure details, the skip list and the self-test read), without reading the spool.
+    pub fn kept(&self) -> impl Iterator<Item = &CaseReport> {
+        self.kept.iter()
+    }
+
+    pub fn kept_mut(&mut self) -> impl Iterator<Item = &mut CaseReport> {
+        self.kept.iter_mut()
+    }
+
+    /// Every case as a slice, when none is spooled (a report read back from JSON, as `merge`
+    /// reads shards); `None` for a run's store with passing cases spooled.
+    pub fn in_memory(&self) -> Option<&[CaseReport]> {
+        (!self.spooled.contains(&true)).then_some(self.kept.as_slice())
+    }
+
+    /// Every case whole, in plan order: the kept ones borrowed, the spooled ones read back one
+    /// at a time.
     pub fn full(&self) -> impl Iterator<Item = io::Result<Cow<'_, CaseReport>>> {
         let mut reader = self.spool.as_ref().map(|spool| {
             BufReader::new(SpoolReader {
@@ -131,19 +181,23 @@ impl CaseStore {
                 offset: 0,
             })
         });
+        let mut kept = self.kept.iter();
         let mut line = String::new();
-        self.cases
-            .iter()
-            .zip(&self.spooled)
-            .map(move |(case, &spooled)| {
-                let Some(reader) = reader.as_mut().filter(|_| spooled) else {
-                    return Ok(Cow::Borrowed(case));
-                };
-                line.clear();
-                reader.read_line(&mut line)?;
-                let whole: CaseReport = serde_json::from_str(&line)?;
-                Ok(Cow::Owned(whole))
-            })
+        self.spooled.iter().map(move |&spooled| {
+            if !spooled {
+                return kept
+                    .next()
+                    .map(Cow::Borrowed)
+                    .ok_or_else(|| io::Error::other("case store out of step"));
+            }
+            let reader = reader
+                .as_mut()
+                .ok_or_else(|| io::Error::other("evidence spool missing"))?;
+            line.clear();
+            reader.read_line(&mut line)?;
+            let whole: CaseReport = serde_json::from_str(&line)?;
+            Ok(Cow::Owned(whole))
+        })
     }
 }
 
@@ -151,37 +205,17 @@ impl From<Vec<CaseReport>> for CaseStore {
     fn from(cases: Vec<CaseReport>) -> CaseStore {
         CaseStore {
             spooled: vec![false; cases.len()],
-            cases,
+            summary: Summary::of(&cases),
+            kept: cases,
             spool: None,
         }
-    }
-}
-
-impl std::ops::Deref for CaseStore {
-    type Target = [CaseReport];
-    fn deref(&self) -> &[CaseReport] {
-        &self.cases
-    }
-}
-
-impl std::ops::DerefMut for CaseStore {
-    fn deref_mut(&mut self) -> &mut [CaseReport] {
-        &mut self.cases
-    }
-}
-
-impl<'a> IntoIterator for &'a CaseStore {
-    type Item = &'a CaseReport;
-    type IntoIter = std::slice::Iter<'a, CaseReport>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.cases.iter()
     }
 }
 
 impl Serialize for CaseStore {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error, SerializeSeq};
-        let mut seq = serializer.serialize_seq(Some(self.cases.len()))?;
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
         for case in self.full() {
             seq.serialize_element(case.map_err(S::Error::custom)?.as_ref())?;
         }
@@ -212,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn passing_cases_are_summaries_in_memory_and_whole_when_read_back() {
+    fn passing_cases_leave_memory_and_read_back_whole_in_plan_order() {
         let mut store = CaseStore::spooling();
         assert!(store.spool.is_some(), "no spool in the temporary directory");
         let table = [
@@ -224,14 +258,27 @@ mod tests {
         for (id, status, body, _) in table {
             store.push(case(id, status, body));
         }
-        store.close();
-        for ((id, _, body, summarized), (kept, whole)) in
-            table.iter().zip(store.iter().zip(store.full()))
-        {
-            assert_eq!(&kept.id, id);
-            assert_eq!(kept.exchanges.is_empty(), *summarized, "{id}");
+        if let Err(error) = store.close() {
+            panic!("closing the spool: {error}");
+        }
+        assert_eq!(store.len(), 4);
+        let kept: Vec<&str> = store.kept().map(|case| case.id.as_str()).collect();
+        assert_eq!(kept, ["b", "d"]);
+        assert!(store.in_memory().is_none(), "spooled cases are not a slice");
+        let summary = store.summary();
+        assert_eq!(
+            (
+                summary.total,
+                summary.passed,
+                summary.failed,
+                summary.skipped
+            ),
+            (4, 2, 1, 1)
+        );
+        for ((id, _, body, spooled), whole) in table.iter().zip(store.full()) {
             let whole = whole.unwrap_or_else(|error| panic!("{id}: {error}"));
             assert_eq!(&whole.id, id);
+            assert_eq!(matches!(whole, Cow::Owned(_)), *spooled, "{id}");
             let read = whole.exchanges[0].exchange.ok().map(|r| r.body.clone());
             assert_eq!(read, Some(body.as_bytes().to_vec()), "{id}");
         }
@@ -240,5 +287,19 @@ mod tests {
             json[2]["exchanges"][0]["response"]["received"]["body"],
             "third"
         );
+    }
+
+    #[test]
+    fn a_store_without_a_spool_keeps_every_case() {
+        let mut store = CaseStore::default();
+        store.push(case("a", CaseStatus::Passed, "first"));
+        store.push(case("b", CaseStatus::Failed, "second"));
+        let ids: Vec<&str> = store
+            .in_memory()
+            .unwrap_or_default()
+            .iter()
+            .map(|case| case.id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 }

@@ -28,9 +28,10 @@ pub async fn run_report(options: &RunOptions) -> RunReport {
 
 /// Names of the checks that failed anywhere in the report.
 pub fn failed_checks(report: &RunReport) -> Vec<&'static str> {
+    // Failed cases are always kept in memory.
     let mut names: Vec<&'static str> = report
         .cases
-        .iter()
+        .kept()
         .flat_map(|case| case.failures().map(|result| result.check))
         .collect();
     names.sort();
