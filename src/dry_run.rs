@@ -5,7 +5,7 @@
 use crate::client::{OutgoingRequest, ReplayAuth, SentRequest, mask_headers, mask_url};
 use crate::contract::lifecycle::TargetStatus;
 use crate::exec::{put_status, request_path};
-use crate::plan::{Case, PlannedRequest};
+use crate::plan::Case;
 use crate::run::StateSource;
 use std::fmt::Write;
 
@@ -55,7 +55,7 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
         let _ = writeln!(
             out,
             "{}",
-            curl(&step.request.resolve(id, PlannedRequest::FRESH_ID), target)
+            curl(&step.request.resolve(id, OutgoingRequest::FRESH_ID), target)
         );
     }
     if let Some(race) = case.race {

@@ -5,7 +5,7 @@
 use crate::client::{Exchange, HttpClient, OutgoingRequest};
 use crate::contract::REQUESTS_PATH;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
-use crate::plan::{Case, OpenRule, PlannedRequest, RacePlan};
+use crate::plan::{Case, OpenRule, RacePlan};
 use crate::policy::Held;
 use crate::provider::{Provider, Staged};
 use serde::Serialize;
@@ -369,7 +369,7 @@ async fn steps_on(
 async fn run_canonical(
     case: &Case,
     index: usize,
-    canonical: &PlannedRequest,
+    canonical: &OutgoingRequest,
     client: &HttpClient,
     provider: &Provider,
 ) -> CanonicalRun {
@@ -501,7 +501,7 @@ pub fn put_status(path: &str, target: TargetStatus) -> OutgoingRequest {
         body: Some(
             serde_json::json!({ "status": target.wire() })
                 .to_string()
-                .into_bytes(),
+                .into(),
         ),
         credentials: true,
     }

@@ -34,7 +34,7 @@ pub struct Case {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
-    pub request: PlannedRequest,
+    pub request: OutgoingRequest,
     /// What the answer must be; for an open step, what an accepting server must do.
     pub expect: Expectation,
     pub kind: StepKind,
@@ -55,7 +55,7 @@ pub enum StepKind {
 pub enum OpenRule {
     /// Refused, or treated exactly as this canonical request from the same state; exec sends it
     /// to a second request staged in the case's `given` state.
-    Spelling(PlannedRequest),
+    Spelling(OutgoingRequest),
     /// An integer status: refused, or acting as one of the three documented values.
     AnyStatus,
     /// A repeat of the PUT that already took effect: refused, or success changing nothing.
@@ -86,7 +86,7 @@ impl StepKind {
             (ExpectationKind::Open, canonical) => StepKind::Open {
                 rule: match canonical {
                     Some(Canonical::Request(request)) => {
-                        OpenRule::Spelling(PlannedRequest::of_fixture(&request.to_request()))
+                        OpenRule::Spelling(OutgoingRequest::of_fixture(&request.to_request()))
                     }
                     Some(Canonical::Repeat) => OpenRule::Repeat,
                     // The loader requires a canonical for open fixtures; an integer status is
@@ -104,20 +104,13 @@ pub struct RacePlan {
     pub rounds: usize,
 }
 
-/// A request whose path may still hold the `{id}` placeholder.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedRequest {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
-    pub credentials: bool,
-}
-
-impl PlannedRequest {
+/// A planned request is the request the client sends, with a path that may still hold the
+/// `{id}` placeholders: one type, so that resolving it shares the body (a generated huge body
+/// is 1.1 MiB) with the plan, the client and the recorded exchange instead of copying it.
+impl OutgoingRequest {
     /// A fixture's request as planned: headers in file order, body as bytes.
-    pub fn of_fixture(request: &FixtureRequest) -> PlannedRequest {
-        PlannedRequest {
+    pub fn of_fixture(request: &FixtureRequest) -> OutgoingRequest {
+        OutgoingRequest {
             method: request.method.clone(),
             path: request.path.clone(),
             headers: request
@@ -125,7 +118,10 @@ impl PlannedRequest {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            body: request.body.as_ref().map(|body| body.to_bytes()),
+            body: request
+                .body
+                .as_ref()
+                .map(|body| bytes::Bytes::from(body.to_bytes())),
             credentials: request.credentials,
         }
     }
@@ -148,7 +144,7 @@ impl PlannedRequest {
     /// variant spellings above that the generated family (src/generate.rs) sends, because the
     /// staged id is only known at run time. Braced goes last: its value is the only one with
     /// braces, so no later replacement can match inside it.
-    /// `{fresh_id}` becomes `fresh`.
+    /// `{fresh_id}` becomes `fresh`. The body is shared, not copied.
     pub fn resolve(&self, id: Option<&str>, fresh: &str) -> OutgoingRequest {
         let path = self.path.replace(Self::FRESH_ID, fresh);
         let path = match id {
@@ -190,7 +186,7 @@ impl Case {
             family: Family::Fixture,
             given: fixture.given,
             steps: vec![Step {
-                request: PlannedRequest::of_fixture(&fixture.request),
+                request: OutgoingRequest::of_fixture(&fixture.request),
                 expect: fixture.expect.clone(),
                 kind: StepKind::of_fixture(fixture),
             }],

@@ -446,7 +446,7 @@ async fn send_state(
                     method: "POST".into(),
                     path,
                     headers: request_headers,
-                    body: Some(body.to_string().into_bytes()),
+                    body: Some(body.to_string().into()),
                     credentials: true,
                 })
                 .await;

@@ -5,21 +5,22 @@
 //! expectation is derived from [`transition`], the one table the reference server enforces too,
 //! so the table cannot drift from the cases that test it.
 
+use crate::client::OutgoingRequest;
 use crate::contract::fixture::{Expectation, Outcome};
 use crate::contract::lifecycle::{RequestState, TargetStatus, is_repeat, transition};
 use crate::contract::{REQUEST_SCHEMA, REQUESTS_PATH};
-use crate::plan::{Case, Family, OpenRule, PlannedRequest, RacePlan, Step, StepKind};
+use crate::plan::{Case, Family, OpenRule, RacePlan, Step, StepKind};
 
 /// The CONTRACT.md section every case of this module comes from.
 const SECTION: &str = "5";
 
 /// The well-formed PUT of section 1 asking for `target`, on the staged request.
-pub fn put_request(target: TargetStatus) -> PlannedRequest {
-    PlannedRequest {
+pub fn put_request(target: TargetStatus) -> OutgoingRequest {
+    OutgoingRequest {
         method: "PUT".into(),
         path: format!("{REQUESTS_PATH}/{{id}}"),
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: Some(put_body(target).into_bytes()),
+        body: Some(put_body(target).into()),
         credentials: true,
     }
 }

@@ -902,7 +902,7 @@ async fn a_guard_get_answered_401_is_an_authentication_failure_not_a_safety_skip
         path: "/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099"
             .into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: Some(br#"{"status":"Completed"}"#.to_vec()),
+        body: Some(br#"{"status":"Completed"}"#.to_vec().into()),
         credentials: true,
     };
     let held = guard(&client, &put, &[]).await;
@@ -930,7 +930,7 @@ async fn puts_go_only_to_staged_ids_or_ids_that_name_no_request() {
         method: "PUT".into(),
         path: format!("/CertificateManagement/api/v1.0/requests/{id}"),
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: Some(br#"{"status":"Completed"}"#.to_vec()),
+        body: Some(br#"{"status":"Completed"}"#.to_vec().into()),
         credentials: true,
     };
     // The documented example exists on the server and was not staged: never PUT.

@@ -26,12 +26,12 @@ mod transport_error;
 mod unique_member_names;
 mod uuid_matches_path;
 
-use crate::client::{Exchange, ReceivedResponse};
+use crate::client::{Exchange, OutgoingRequest, ReceivedResponse};
 use crate::contract::fixture::Expectation;
 use crate::contract::profile::Profile;
 use crate::contract::schema::SchemaSet;
 use crate::exec::{ExecutedCase, Execution, RaceRound, StepEvidence};
-use crate::plan::{Case, PlannedRequest, Step};
+use crate::plan::{Case, Step};
 use crate::snapshot::SnapshotStore;
 pub use open_input_equivalence::{OpenOutcome, OpenPath};
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,7 @@ pub struct StepView<'a> {
     pub index: usize,
     /// The step as planned (its kind, and for an open input what an accepting server must do).
     pub step: &'a Step,
-    pub request: &'a PlannedRequest,
+    pub request: &'a OutgoingRequest,
     /// What the checks expect: the plan's expectation, or for an open input the one of the
     /// path the server took (see [`open_input_equivalence::effective_expectation`]).
     pub expect: Expectation,

@@ -24,7 +24,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
             method: "PUT".into(),
             url: format!("http://127.0.0.1/CertificateManagement/api/v1.0/requests/{STAGED_ID}"),
             headers: Vec::new(),
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             auth: None,
             truncated: None,
         },

@@ -200,7 +200,7 @@ mod tests {
                     method: "PUT".into(),
                     path: path.clone(),
                     headers: vec![("Content-Type".into(), "application/json".into())],
-                    body: Some(br#"{"status":"Completed"}"#.to_vec()),
+                    body: Some(bytes::Bytes::from_static(br#"{"status":"Completed"}"#)),
                     credentials: false,
                 })
                 .await;

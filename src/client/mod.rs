@@ -11,6 +11,7 @@
 //! `pace` keeps a run under `--rate`, `curl` renders a request for replay.
 
 use crate::auth::{AuthError, Authenticator};
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -55,13 +56,16 @@ pub fn offered_schemes(received: &ReceivedResponse) -> String {
 /// Default cap on response bodies; a larger answer is a finding, not a crash.
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-/// A request ready to go on the wire (the runner has substituted the id).
+/// A request as planned (its path may hold the `{id}` placeholders, see `plan`) and, once
+/// resolved, as it goes on the wire. The body is shared: cloning a request, sending it and
+/// recording it never copies the bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutgoingRequest {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    #[serde(serialize_with = "serialize_optional_bytes")]
+    pub body: Option<Bytes>,
     /// Whether the run's credentials (and other `-H` headers) are added.
     pub credentials: bool,
 }
@@ -85,11 +89,13 @@ pub struct SentRequest {
     pub url: String,
     /// Headers as sent, secrets masked.
     pub headers: Vec<(String, String)>,
+    /// The body sent, shared with the request that was sent (a report keeps a copy of its head
+    /// only, see [`SentRequest::bound_body`]).
     #[serde(
         serialize_with = "serialize_body",
-        deserialize_with = "deserialize_body"
+        deserialize_with = "deserialize_shared_body"
     )]
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// How a replay authenticates when the run handshakes (NTLM, Kerberos): the tokens it sent
     /// were good once only, so they are not among the headers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +139,15 @@ impl Truncation {
     /// Keeps at most `keep` bytes of `body` (cut at a character boundary) and says what was cut:
     /// the whole body's length and digest. `None` when the body fits.
     pub fn cut(body: &mut Vec<u8>, keep: usize) -> Option<Truncation> {
+        let truncation = Truncation::of(body, keep)?;
+        body.truncate(truncation.kept);
+        body.shrink_to_fit();
+        Some(truncation)
+    }
+
+    /// What keeping at most `keep` bytes of `body` leaves out, cut at a character boundary;
+    /// `None` when the body fits.
+    pub fn of(body: &[u8], keep: usize) -> Option<Truncation> {
         if body.len() <= keep {
             return None;
         }
@@ -147,21 +162,20 @@ impl Truncation {
         while cut > 0 && body.get(cut).is_some_and(|byte| byte & 0xC0 == 0x80) {
             cut -= 1;
         }
-        let truncation = Truncation {
+        Some(Truncation {
             length: body.len(),
             sha256: format!("sha256:{hex}"),
             kept: cut,
-        };
-        body.truncate(cut);
-        body.shrink_to_fit();
-        Some(truncation)
+        })
     }
 }
 
 impl SentRequest {
-    /// Keeps at most `keep` bytes of the body for a report, as [`ReceivedResponse::bound_body`].
+    /// Keeps at most `keep` bytes of the body for a report, as [`ReceivedResponse::bound_body`]:
+    /// the kept head is copied, so the report no longer holds the whole shared body.
     pub fn bound_body(&mut self, keep: usize) {
-        if let Some(truncation) = Truncation::cut(&mut self.body, keep) {
+        if let Some(truncation) = Truncation::of(&self.body, keep) {
+            self.body = Bytes::copy_from_slice(&self.body[..truncation.kept]);
             self.truncated = Some(truncation);
         }
     }
@@ -808,6 +822,21 @@ fn deserialize_body<'de, D: serde::Deserializer<'de>>(
     String::deserialize(deserializer).map(String::into_bytes)
 }
 
+/// [`deserialize_body`] for a shared body.
+fn deserialize_shared_body<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Bytes, D::Error> {
+    deserialize_body(deserializer).map(Bytes::from)
+}
+
+/// A planned body as its bytes (as a `Vec<u8>` would serialize).
+fn serialize_optional_bytes<S: serde::Serializer>(
+    body: &Option<Bytes>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    body.as_deref().serialize(serializer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -850,7 +879,7 @@ mod tests {
             method: "PUT".into(),
             url: "http://h/x".into(),
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: vec![b'{', 0xff, b'\''],
+            body: vec![b'{', 0xff, b'\''].into(),
             auth: None,
             truncated: None,
         };
