@@ -121,16 +121,12 @@ fn start(
 ) -> Running {
     let reserved = case.given.and_then(|state| provider.reserve(state));
     let (client, provider) = (client.clone(), provider.clone());
-    // Only what reports the case if its task is lost; the steps may hold a 1.1 MiB body.
+    // Only what reports the case if its task is lost (its shared identity); the steps may
+    // hold a 1.1 MiB body.
     let fallback = Case {
+        identity: case.identity.clone(),
         steps: Vec::new(),
         race: None,
-        id: case.id.clone(),
-        title: case.title.clone(),
-        section: case.section.clone(),
-        tags: case.tags.clone(),
-        family: case.family,
-        given: case.given,
     };
     let handle = tokio::spawn(async move {
         provider

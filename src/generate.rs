@@ -16,7 +16,7 @@ use crate::client::OutgoingRequest;
 use crate::contract::REQUESTS_PATH;
 use crate::contract::kind::ExpectationKind;
 use crate::contract::lifecycle::{RequestState, TargetStatus};
-use crate::plan::{Case, Family, OpenRule, Step, StepKind};
+use crate::plan::{Case, CaseIdentity, Family, OpenRule, Step, StepKind};
 use crate::sequences::{any_status, expectation_for, put_body, put_request, refusal, show_state};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng as _, SeedableRng};
@@ -376,12 +376,14 @@ fn to_case(index: usize, kind: &str, variant: Variant) -> Case {
         }
     };
     Case {
-        id: format!("gen-{index:04}-{kind}"),
-        title: title(&variant),
-        section: section.into(),
-        tags: vec!["generated".into(), kind.into()],
-        family: Family::Generated,
-        given: Some(GIVEN),
+        identity: std::sync::Arc::new(CaseIdentity {
+            id: format!("gen-{index:04}-{kind}"),
+            title: title(&variant),
+            section: section.into(),
+            tags: vec!["generated".into(), kind.into()],
+            family: Family::Generated,
+            given: Some(GIVEN),
+        }),
         steps: vec![Step {
             request: OutgoingRequest {
                 method: "PUT".into(),

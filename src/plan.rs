@@ -7,6 +7,15 @@ use crate::contract::fixture::{Canonical, Expectation, Fixture, FixtureRequest, 
 use crate::contract::kind::ExpectationKind;
 use crate::contract::lifecycle::RequestState;
 use serde::Serialize;
+use std::sync::Arc;
+
+/// A case reads as its identity: `case.id`, `case.given`.
+impl std::ops::Deref for Case {
+    type Target = CaseIdentity;
+    fn deref(&self) -> &CaseIdentity {
+        &self.identity
+    }
+}
 
 /// Where a case comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -18,14 +27,43 @@ pub enum Family {
     Race,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Case {
+/// What names a case, where it comes from and what it needs staged: kept once, and shared by
+/// the plan, the running case and its report (an `Arc`), never copied field by field.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CaseIdentity {
     pub id: String,
     pub title: String,
     pub section: String,
     pub tags: Vec<String>,
     pub family: Family,
     pub given: Option<RequestState>,
+}
+
+/// An `Arc<CaseIdentity>` written in place of its fields (`#[serde(flatten, with = ...)]`), so
+/// the JSON layouts of a case and of its report are unchanged.
+pub mod shared_identity {
+    use super::CaseIdentity;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<S: Serializer>(
+        identity: &Arc<CaseIdentity>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        identity.as_ref().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<CaseIdentity>, D::Error> {
+        CaseIdentity::deserialize(deserializer).map(Arc::new)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
+    #[serde(flatten, with = "shared_identity")]
+    pub identity: Arc<CaseIdentity>,
     /// Sent in order against the same staged request; each step is checked on its own.
     pub steps: Vec<Step>,
     /// For race cases: how many conflicting PUTs go out at once, and how many rounds.
@@ -179,12 +217,14 @@ impl OutgoingRequest {
 impl Case {
     pub fn from_fixture(fixture: &Fixture) -> Case {
         Case {
-            id: fixture.id.clone(),
-            title: fixture.title.clone(),
-            section: fixture.section.clone(),
-            tags: fixture.tags.clone(),
-            family: Family::Fixture,
-            given: fixture.given,
+            identity: Arc::new(CaseIdentity {
+                id: fixture.id.clone(),
+                title: fixture.title.clone(),
+                section: fixture.section.clone(),
+                tags: fixture.tags.clone(),
+                family: Family::Fixture,
+                given: fixture.given,
+            }),
             steps: vec![Step {
                 request: OutgoingRequest::of_fixture(&fixture.request),
                 expect: fixture.expect.clone(),

@@ -386,7 +386,9 @@ fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
     Some(Shard {
         index: partition.index,
         total: partition.total,
-        plan: plan_stream(contract, &whole).map(|case| case.id).collect(),
+        plan: plan_stream(contract, &whole)
+            .map(|case| case.id.clone())
+            .collect(),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::client::OutgoingRequest;
 use crate::contract::fixture::{Expectation, Outcome};
 use crate::contract::lifecycle::{RequestState, TargetStatus, is_repeat, transition};
 use crate::contract::{REQUEST_SCHEMA, REQUESTS_PATH};
-use crate::plan::{Case, Family, OpenRule, RacePlan, Step, StepKind};
+use crate::plan::{Case, CaseIdentity, Family, OpenRule, RacePlan, Step, StepKind};
 
 /// The CONTRACT.md section every case of this module comes from.
 const SECTION: &str = "5";
@@ -160,25 +160,27 @@ fn table_case(from: RequestState, target: TargetStatus) -> Case {
         "forbidden"
     };
     Case {
-        id: format!(
-            "lifecycle-{}-{}",
-            from.name(),
-            target.wire().to_ascii_lowercase()
-        ),
-        title: format!(
-            "On a request in {}: {}",
-            show_state(from),
-            describe_put(from, target)
-        ),
-        section: SECTION.into(),
-        tags: vec![
-            "lifecycle".into(),
-            from.name().into(),
-            verb(target).into(),
-            verdict.into(),
-        ],
-        family: Family::Sequence,
-        given: Some(from),
+        identity: std::sync::Arc::new(CaseIdentity {
+            id: format!(
+                "lifecycle-{}-{}",
+                from.name(),
+                target.wire().to_ascii_lowercase()
+            ),
+            title: format!(
+                "On a request in {}: {}",
+                show_state(from),
+                describe_put(from, target)
+            ),
+            section: SECTION.into(),
+            tags: vec![
+                "lifecycle".into(),
+                from.name().into(),
+                verb(target).into(),
+                verdict.into(),
+            ],
+            family: Family::Sequence,
+            given: Some(from),
+        }),
         steps: walk(from, &[target]),
         race: None,
     }
@@ -261,12 +263,14 @@ fn sequence_case(start: RequestState, targets: &[TargetStatus]) -> Case {
         tags.push("repeat".into());
     }
     Case {
-        id: format!("sequence-{}-{}", start.name(), verbs.join("-then-")),
-        title: describe_walk(start, targets),
-        section: SECTION.into(),
-        tags,
-        family: Family::Sequence,
-        given: Some(start),
+        identity: std::sync::Arc::new(CaseIdentity {
+            id: format!("sequence-{}-{}", start.name(), verbs.join("-then-")),
+            title: describe_walk(start, targets),
+            section: SECTION.into(),
+            tags,
+            family: Family::Sequence,
+            given: Some(start),
+        }),
         steps: walk(start, targets),
         race: None,
     }
@@ -281,21 +285,23 @@ pub fn race_cases(concurrency: usize, rounds: usize) -> Vec<Case> {
         rounds: rounds.max(1),
     };
     vec![Case {
-        id: "race-conflicting-puts".into(),
-        title: format!(
-            "{} conflicting PUTs ({} and {} alternating) released together on a fresh {} \
+        identity: std::sync::Arc::new(CaseIdentity {
+            id: "race-conflicting-puts".into(),
+            title: format!(
+                "{} conflicting PUTs ({} and {} alternating) released together on a fresh {} \
              request, {} round(s): exactly one succeeds, the others are refused, and GET shows \
              the winner's Status",
-            plan.concurrency,
-            put_body(TargetStatus::Completed),
-            put_body(TargetStatus::Canceled),
-            show_state(RequestState::Approved),
-            plan.rounds
-        ),
-        section: SECTION.into(),
-        tags: vec!["concurrency".into()],
-        family: Family::Race,
-        given: None,
+                plan.concurrency,
+                put_body(TargetStatus::Completed),
+                put_body(TargetStatus::Canceled),
+                show_state(RequestState::Approved),
+                plan.rounds
+            ),
+            section: SECTION.into(),
+            tags: vec!["concurrency".into()],
+            family: Family::Race,
+            given: None,
+        }),
         steps: Vec::new(),
         race: Some(plan),
     }]
@@ -349,7 +355,10 @@ mod tests {
 
     #[test]
     fn documented_ids_exist() {
-        let ids: Vec<String> = lifecycle_table_cases().into_iter().map(|c| c.id).collect();
+        let ids: Vec<String> = lifecycle_table_cases()
+            .into_iter()
+            .map(|c| c.id.clone())
+            .collect();
         assert!(ids.contains(&"lifecycle-approved-abandoned".to_string()));
         assert!(ids.contains(&"lifecycle-failed-canceled".to_string()));
     }

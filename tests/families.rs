@@ -109,7 +109,7 @@ async fn same_seed_plans_the_same_cases() {
             .into_iter()
             .map(|case| {
                 (
-                    case.id,
+                    case.id.clone(),
                     case.steps.first().and_then(|s| s.request.body.clone()),
                 )
             })

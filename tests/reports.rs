@@ -305,7 +305,7 @@ fn inject_markup(report: &mut RunReport) {
     else {
         panic!("no failed case")
     };
-    case.title = format!("title {ATTACK}");
+    std::sync::Arc::make_mut(&mut case.case).title = format!("title {ATTACK}");
     for labelled in &mut case.exchanges {
         if let Ok(response) = &mut labelled.exchange.response {
             response.body = format!("</pre></details>{ATTACK}").into_bytes();

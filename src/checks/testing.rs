@@ -9,7 +9,7 @@ use crate::contract::fixture::Expectation;
 use crate::contract::lifecycle::RequestState;
 use crate::contract::profile::Profile;
 use crate::exec::{ExecutedCase, Execution, StepEvidence};
-use crate::plan::{Case, Family, Step, StepKind};
+use crate::plan::{Case, CaseIdentity, Family, Step, StepKind};
 use crate::sequences::put_request;
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 use serde_json::Value;
@@ -92,12 +92,14 @@ pub fn evidence(before: Option<&Value>, exchange: Exchange, after: Option<&Value
 /// A one-step case on a request staged in `given`.
 pub fn case(given: RequestState, expect: Expectation, kind: StepKind) -> Case {
     Case {
-        id: "hand-written".into(),
-        title: "hand-written".into(),
-        section: "6".into(),
-        tags: Vec::new(),
-        family: Family::Fixture,
-        given: Some(given),
+        identity: std::sync::Arc::new(CaseIdentity {
+            id: "hand-written".into(),
+            title: "hand-written".into(),
+            section: "6".into(),
+            tags: Vec::new(),
+            family: Family::Fixture,
+            given: Some(given),
+        }),
         steps: vec![Step {
             request: put_request(crate::contract::lifecycle::TargetStatus::Completed),
             expect,

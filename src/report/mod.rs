@@ -24,12 +24,12 @@ pub use tap::TapWriter;
 use crate::checks::{CheckResult, Evaluation, OpenOutcome, Verdict};
 use crate::client::Exchange;
 use crate::contract::kind::ExpectationKind;
-use crate::contract::lifecycle::RequestState;
 use crate::contract::profile::Profile;
 use crate::exec::{ExecutedCase, Execution};
-use crate::plan::Family;
+use crate::plan::{CaseIdentity, Family};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::sync::Arc;
 
 /// Version of the JSON report layout (`schemas/report.schema.json`).
 pub const REPORT_VERSION: u32 = 1;
@@ -66,12 +66,9 @@ pub struct LabelledExchange {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseReport {
-    pub id: String,
-    pub title: String,
-    pub section: String,
-    pub tags: Vec<String>,
-    pub family: Family,
-    pub given: Option<RequestState>,
+    /// The case's id, title, section, tags, family and given state: the plan's, shared.
+    #[serde(flatten, with = "crate::plan::shared_identity")]
+    pub case: Arc<CaseIdentity>,
     pub status: CaseStatus,
     /// Why the case was skipped or errored.
     pub reason: Option<String>,
@@ -84,16 +81,26 @@ pub struct CaseReport {
     pub exchanges: Vec<LabelledExchange>,
 }
 
+/// A report reads as its case's identity: `report.id`, `report.title`.
+impl std::ops::Deref for CaseReport {
+    type Target = CaseIdentity;
+    fn deref(&self) -> &CaseIdentity {
+        &self.case
+    }
+}
+
 impl CaseReport {
     /// The one case of a run that stopped before its cases: errored, with the error as reason.
     pub fn stopped(reason: String) -> CaseReport {
         CaseReport {
-            id: "run".into(),
-            title: "The run could not be carried out".into(),
-            section: String::new(),
-            tags: Vec::new(),
-            family: Family::Fixture,
-            given: None,
+            case: Arc::new(CaseIdentity {
+                id: "run".into(),
+                title: "The run could not be carried out".into(),
+                section: String::new(),
+                tags: Vec::new(),
+                family: Family::Fixture,
+                given: None,
+            }),
             status: CaseStatus::Errored,
             reason: Some(reason),
             duration_ms: 0.0,
@@ -130,12 +137,7 @@ impl CaseReport {
                 .map(|step| step.kind.expectation_kind())
                 .collect(),
             open,
-            id: case.id,
-            title: case.title,
-            section: case.section,
-            tags: case.tags,
-            family: case.family,
-            given: case.given,
+            case: case.identity,
             status,
             reason,
             duration_ms: executed.duration_ms,

@@ -235,7 +235,7 @@ mod tests {
 
     fn case(id: &str, status: CaseStatus, body: &str) -> CaseReport {
         let mut case = CaseReport::stopped(String::new());
-        case.id = id.into();
+        Arc::make_mut(&mut case.case).id = id.into();
         case.status = status;
         case.exchanges.push(super::super::LabelledExchange {
             step: 0,
