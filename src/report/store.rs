@@ -157,19 +157,14 @@ impl CaseStore {
     }
 
     /// The cases held in memory, in plan order: every failed, errored and skipped case (what
-    /// the failure details, the skip list and the self-test read), without reading the spool.
+    /// the failure details, the skip list and the self-test read), without reading the spool;
+    /// every case of a store read back from JSON (as `merge` reads shards) or without a spool.
     pub fn kept(&self) -> impl Iterator<Item = &CaseReport> {
         self.kept.iter()
     }
 
     pub fn kept_mut(&mut self) -> impl Iterator<Item = &mut CaseReport> {
         self.kept.iter_mut()
-    }
-
-    /// Every case as a slice, when none is spooled (a report read back from JSON, as `merge`
-    /// reads shards); `None` for a run's store with passing cases spooled.
-    pub fn in_memory(&self) -> Option<&[CaseReport]> {
-        (!self.spooled.contains(&true)).then_some(self.kept.as_slice())
     }
 
     /// Every case whole, in plan order: the kept ones borrowed, the spooled ones read back one
@@ -264,7 +259,6 @@ mod tests {
         assert_eq!(store.len(), 4);
         let kept: Vec<&str> = store.kept().map(|case| case.id.as_str()).collect();
         assert_eq!(kept, ["b", "d"]);
-        assert!(store.in_memory().is_none(), "spooled cases are not a slice");
         let summary = store.summary();
         assert_eq!(
             (
@@ -294,12 +288,12 @@ mod tests {
         let mut store = CaseStore::default();
         store.push(case("a", CaseStatus::Passed, "first"));
         store.push(case("b", CaseStatus::Failed, "second"));
-        let ids: Vec<&str> = store
-            .in_memory()
-            .unwrap_or_default()
-            .iter()
-            .map(|case| case.id.as_str())
-            .collect();
+        let ids: Vec<&str> = store.kept().map(|case| case.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
+        assert!(
+            store
+                .full()
+                .all(|case| matches!(case, Ok(Cow::Borrowed(_))))
+        );
     }
 }
