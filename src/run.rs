@@ -239,6 +239,9 @@ pub async fn run(
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let contract = Contract::from_source(options.contract.clone())?;
+    contract
+        .schemas
+        .compile_in_background(crate::contract::REQUEST_SCHEMA);
     let contract_digest = crate::contract::digest::contract_digest(&contract.source)?;
     let (total, snapshot_names) = survey(plan_stream(&contract, options));
     if total == 0 {
