@@ -8,6 +8,14 @@ use crate::contract::request_fields::extra_fields;
 use crate::contract::{ERROR_SCHEMA, REQUEST_SCHEMA};
 use serde_json::Value;
 
+/// Why `body` is not JSON, in serde's words.
+fn not_json(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Err(error) => error.to_string(),
+        Ok(_) => "unreadable".to_string(),
+    }
+}
+
 /// 2xx bodies are Requests, 500 bodies are error objects; each must be JSON valid against its schema.
 pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
     let step_schema = match subject {
@@ -36,7 +44,9 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
             _ => continue,
         };
         judged = true;
-        match serde_json::from_slice::<Value>(&response.body) {
+        // The answer's one parse (shared with every other check); parsed again only to say why
+        // a body is not JSON.
+        match response.json().ok_or_else(|| not_json(&response.body)) {
             Err(error) => problems.push(format!(
                 "{label} ({}): body is not JSON: {error}",
                 response.status
@@ -44,7 +54,7 @@ pub fn response_schema_conformance(subject: &Subject, context: &CheckContext) ->
             Ok(body) => problems.extend(
                 context
                     .schemas
-                    .violations(schema, &body)
+                    .violations(schema, body)
                     .into_iter()
                     .take(5)
                     .map(|violation| format!("{label} ({}): {violation}", response.status)),
