@@ -288,6 +288,7 @@ struct Tally {
     requests: u64,
     errors: u64,
     error_samples: Vec<String>,
+    error_kinds: Vec<String>,
     warnings: u64,
     failures: BTreeMap<&'static str, (u64, Vec<String>)>,
     /// Masked out of the sampled findings: checks judge raw answers, which may echo them.
@@ -310,6 +311,7 @@ impl Tally {
             requests: 0,
             errors: 0,
             error_samples: Vec::new(),
+            error_kinds: Vec::new(),
             warnings: 0,
             failures: BTreeMap::new(),
             secrets,
@@ -364,7 +366,8 @@ impl Tally {
             Execution::Skipped { reason } | Execution::Errored { reason } => {
                 // Staging failed (or the case could not be carried out): an error.
                 self.requests += 1;
-                self.error(|| format!("{}: {reason}", sample.executed.case.id));
+                let kind = reason.clone();
+                self.error(kind, || format!("{}: {reason}", sample.executed.case.id));
             }
         }
         self.judge(&sample.executed, context);
@@ -382,7 +385,11 @@ impl Tally {
         };
         if let Some(failure) = failure {
             let request = &exchange.request;
-            self.error(|| format!("{} {}: {failure}", request.method, request.url));
+            // The URL holds each iteration's staged id: errors of one kind differ only there.
+            let kind = format!("{} {failure}", request.method);
+            self.error(kind, || {
+                format!("{} {}: {failure}", request.method, request.url)
+            });
         }
         let elapsed = Duration::from_secs_f64(exchange.elapsed_ms.max(0.0) / 1000.0);
         let operation = match exchange.request.method.as_str() {
@@ -393,14 +400,14 @@ impl Tally {
         elapsed
     }
 
-    /// Counts one error and keeps its description while there are few.
-    fn error(&mut self, describe: impl FnOnce() -> String) {
+    /// Counts one error, and keeps the description of the first of each kind while there are
+    /// few kinds.
+    fn error(&mut self, kind: String, describe: impl FnOnce() -> String) {
         self.errors += 1;
-        if self.error_samples.len() < SAMPLES_PER_CHECK {
+        if self.error_samples.len() < SAMPLES_PER_CHECK && !self.error_kinds.contains(&kind) {
+            self.error_kinds.push(kind);
             let sample = crate::auth::scrub(&describe(), &self.secrets);
-            if !self.error_samples.contains(&sample) {
-                self.error_samples.push(sample);
-            }
+            self.error_samples.push(sample);
         }
     }
 

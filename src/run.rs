@@ -238,11 +238,7 @@ pub async fn run(
 ) -> Result<RunReport, RunError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
-    let contract = Contract::from_source(options.contract.clone())?;
-    contract
-        .schemas
-        .compile_in_background(crate::contract::REQUEST_SCHEMA);
-    let contract_digest = crate::contract::digest::contract_digest(&contract.source)?;
+    let (contract, contract_digest) = load_contract(options)?;
     let (total, snapshot_names) = survey(plan_stream(&contract, options));
     if total == 0 {
         return Err(RunError::NothingSelected);
@@ -314,6 +310,17 @@ pub async fn run(
     })
 }
 
+/// The run's contract and its digest. The Request schema, which judges nearly every answer,
+/// starts compiling on a thread of its own while the first exchanges are on the wire.
+fn load_contract(options: &RunOptions) -> Result<(Contract, String), RunError> {
+    let contract = Contract::from_source(options.contract.clone())?;
+    contract
+        .schemas
+        .compile_in_background(crate::contract::REQUEST_SCHEMA);
+    let digest = crate::contract::digest::contract_digest(&contract.source)?;
+    Ok((contract, digest))
+}
+
 /// The snapshots of the contract, every one a planned case names checked to exist first.
 fn checked_snapshots(
     contract: &Contract,
@@ -360,7 +367,12 @@ pub fn stopped_report(
         .as_deref()
         .map(crate::client::mask_url)
         .unwrap_or_else(|| "embedded reference server".to_string());
-    let stopped = CaseReport::stopped(format!("the run stopped before its cases: {error}"));
+    // A spool that failed at the end stopped the run after its cases, not before them.
+    let when = match error {
+        RunError::Spool(_) => "after its cases, whose passing evidence it lost",
+        _ => "before its cases",
+    };
+    let stopped = CaseReport::stopped(format!("the run stopped {when}: {error}"));
     let cases = vec![stopped];
     RunReport {
         report_version: REPORT_VERSION,
@@ -373,7 +385,7 @@ pub fn stopped_report(
         seed: options.families.reported_seed(),
         profile: options.profile,
         shard: None,
-        notices: vec![format!("The run stopped before its cases: {error}")],
+        notices: vec![format!("The run stopped {when}: {error}")],
         fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
         summary: Summary::of(&cases),
@@ -395,7 +407,6 @@ fn shard_of(contract: &Contract, options: &RunOptions) -> Option<Shard> {
     })
 }
 
-/// Checks judge the raw exchanges; only then is the case masked for people to see.
 /// Checks judge the whole raw answers; the report keeps them masked, then bounded.
 fn judge(
     executed: ExecutedCase,

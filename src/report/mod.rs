@@ -335,7 +335,8 @@ pub struct RunReport {
     #[serde(skip)]
     pub allow_skips: bool,
     pub summary: Summary,
-    /// Summaries in memory; whole cases through [`CaseStore::full`] (and in the JSON layout).
+    /// Failing, errored and skipped cases in memory, passing ones spooled; every case whole
+    /// through [`CaseStore::full`] (and in the JSON layout).
     pub cases: CaseStore,
 }
 

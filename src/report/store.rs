@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -34,10 +35,13 @@ impl Spool {
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
+        // Owner-only: until the unlink below, another local user could open it and read the
+        // passing cases' evidence for the whole run.
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)?;
         let _ = std::fs::remove_file(&path);
         let writer = BufWriter::with_capacity(256 * 1024, file.try_clone()?);
@@ -124,7 +128,9 @@ impl CaseStore {
     pub fn push(&mut self, case: CaseReport) {
         self.summary.count(&case);
         let spooled = match &self.spool {
-            Some(spool) if case.status == CaseStatus::Passed => spool.append(&case).is_ok(),
+            Some(spool) if case.status == CaseStatus::Passed && reads_back_whole(&case) => {
+                spool.append(&case).is_ok()
+            }
             _ => false,
         };
         self.spooled.push(spooled);
@@ -194,6 +200,20 @@ impl CaseStore {
             Ok(Cow::Owned(whole))
         })
     }
+}
+
+/// Whether the spool's JSON line gives the case back byte for byte: bodies are written as text,
+/// so a body that is not UTF-8 would come back with U+FFFD in place of its bytes, and the HAR's
+/// base64 and the reproductions' exact bytes would lie. Such cases (rare) stay in memory.
+fn reads_back_whole(case: &CaseReport) -> bool {
+    case.exchanges.iter().all(|labelled| {
+        let exchange = &labelled.exchange;
+        std::str::from_utf8(&exchange.request.body).is_ok()
+            && exchange
+                .response
+                .as_ref()
+                .map_or(true, |received| std::str::from_utf8(&received.body).is_ok())
+    })
 }
 
 impl From<Vec<CaseReport>> for CaseStore {
@@ -281,6 +301,42 @@ mod tests {
             json[2]["exchanges"][0]["response"]["received"]["body"],
             "third"
         );
+    }
+
+    #[test]
+    fn a_passing_case_with_bytes_that_are_not_utf8_stays_in_memory_byte_for_byte() {
+        let mut store = CaseStore::spooling();
+        let mut binary = case("binary", CaseStatus::Passed, "");
+        if let Ok(received) = binary.exchanges[0].exchange.response.as_mut() {
+            received.body = vec![b'{', 0xff, 0xfe, b'}'];
+        }
+        let mut sent = case("sent", CaseStatus::Passed, "text");
+        sent.exchanges[0].exchange.request.body = vec![0xc3, 0x28].into();
+        for case in [case("text", CaseStatus::Passed, "ok"), binary, sent] {
+            store.push(case);
+        }
+        if let Err(error) = store.close() {
+            panic!("closing the spool: {error}");
+        }
+        let kept: Vec<&str> = store.kept().map(|case| case.id.as_str()).collect();
+        assert_eq!(kept, ["binary", "sent"]);
+        let bodies: Vec<Vec<u8>> = store
+            .full()
+            .filter_map(Result::ok)
+            .filter_map(|case| case.exchanges[0].exchange.ok().map(|r| r.body.clone()))
+            .collect();
+        assert_eq!(bodies[1], vec![b'{', 0xff, 0xfe, b'}']);
+    }
+
+    #[test]
+    fn the_spool_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let store = CaseStore::spooling();
+        let Some(spool) = store.spool.as_ref() else {
+            panic!("no spool in the temporary directory");
+        };
+        let mode = spool.file.metadata().map(|meta| meta.permissions().mode());
+        assert_eq!(mode.map(|mode| mode & 0o777).ok(), Some(0o600));
     }
 
     #[test]
