@@ -6,8 +6,9 @@
 //! treated exactly as the canonical PUT.
 //!
 //! This module owns the variant kinds, the seeded choice of their parameters, and the wording of
-//! generated titles. The schema is embedded at compile time and is the source of the property
-//! name and enum values; the life-cycle table (via [`crate::sequences::expectation_for`]) is the
+//! generated titles. The run's contract (`--contract DIR`, or the built-in one) supplies the
+//! schema's facts ([`BodyFacts`]), the source of the property name and enum values; the
+//! life-cycle table (via [`crate::sequences::expectation_for`]) is the
 //! source of what an accepting server must do. Cases are plain data and fully determined by
 //! `(count, seed)`: case `i` depends only on the seed and `i`, so a smaller N is a prefix of a
 //! larger one and a failing case can be reproduced alone.
@@ -23,8 +24,7 @@ use rand_chacha::rand_core::{Rng as _, SeedableRng};
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
 
-/// The PUT-body schema, the source of the variants.
-const PUT_BODY_SCHEMA: &str = include_str!("../schemas/put-body.schema.json");
+pub use crate::contract::put_body::BodyFacts;
 
 /// Every generated case starts from Approved: every target is allowed there, so a wrongly
 /// accepted input shows as a state change instead of hiding behind a forbidden transition.
@@ -37,63 +37,6 @@ const HUGE_MIN: usize = 1_153_434;
 
 /// 10k characters: the shortest "very long" status.
 const LONG_MIN: usize = 10_000;
-
-/// The facts of the PUT-body schema that the variants are derived from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyFacts {
-    /// The one required property (`status`).
-    pub property: String,
-    /// Its enum, in schema order, each mapped to the target status it asks for.
-    pub values: Vec<TargetStatus>,
-}
-
-impl BodyFacts {
-    /// Reads the facts from a schema text; fails when the schema no longer has the shape the
-    /// variants assume (one required string property with an enum the life-cycle table knows).
-    pub fn from_schema(text: &str) -> Result<BodyFacts, String> {
-        let schema: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        let property = match schema["required"].as_array().map(Vec::as_slice) {
-            Some([Value::String(name)]) => name.clone(),
-            _ => return Err("/required must list exactly one property".into()),
-        };
-        let definition = &schema["properties"][&property];
-        if definition["type"] != "string" || schema["additionalProperties"] != false {
-            return Err(format!(
-                "'{property}' must be a string and no other property allowed"
-            ));
-        }
-        let values = definition["enum"]
-            .as_array()
-            .ok_or_else(|| format!("/properties/{property}/enum is missing"))?
-            .iter()
-            .map(|value| {
-                value
-                    .as_str()
-                    .and_then(TargetStatus::from_wire)
-                    .ok_or_else(|| {
-                        format!("enum value {value} is not a target of the life-cycle table")
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if values.is_empty() {
-            return Err(format!("/properties/{property}/enum is empty"));
-        }
-        Ok(BodyFacts { property, values })
-    }
-}
-
-/// The facts of the embedded schema. The text is compiled in, so it cannot change at run time;
-/// the unit tests parse these very bytes, which makes the panic below unreachable in a build
-/// whose tests pass.
-static FACTS: LazyLock<BodyFacts> = LazyLock::new(|| {
-    BodyFacts::from_schema(PUT_BODY_SCHEMA)
-        .unwrap_or_else(|error| panic!("embedded schemas/put-body.schema.json: {error}"))
-});
-
-/// The facts the generator works from (the embedded schema's).
-pub fn body_facts() -> &'static BodyFacts {
-    &FACTS
-}
 
 /// One generated input, before it becomes a case.
 struct Variant {
@@ -132,10 +75,15 @@ impl Variant {
     }
 
     /// The well-formed body for `target` on a path whose last segment is `segment`.
-    fn path(segment: &str, target: TargetStatus, why: impl Into<String>) -> Variant {
+    fn path(
+        facts: &BodyFacts,
+        segment: &str,
+        target: TargetStatus,
+        why: impl Into<String>,
+    ) -> Variant {
         Variant {
             path: id_path(segment),
-            ..Variant::body(valid_body(target), why)
+            ..Variant::body(facts.valid_body(target), why)
         }
     }
 
@@ -160,27 +108,29 @@ fn json_header(value: &str) -> Vec<(String, String)> {
     vec![("Content-Type".into(), value.into())]
 }
 
-/// `{"status":<value>}` with the schema's property name, compact.
-fn body_with(value: Value) -> Vec<u8> {
-    let mut object = Map::new();
-    object.insert(body_facts().property.clone(), value);
-    Value::Object(object).to_string().into_bytes()
-}
+impl BodyFacts {
+    /// `{"status":<value>}` with the schema's property name, compact.
+    fn body_with(&self, value: Value) -> Vec<u8> {
+        let mut object = Map::new();
+        object.insert(self.property.clone(), value);
+        Value::Object(object).to_string().into_bytes()
+    }
 
-/// `{"status":<raw>}` where `raw` is inserted as written (for numbers JSON has but f64 lacks).
-fn body_with_raw(raw: &str) -> Vec<u8> {
-    format!(r#"{{"{}":{raw}}}"#, body_facts().property).into_bytes()
-}
+    /// `{"status":<raw>}` where `raw` is inserted as written (for numbers JSON has but f64 lacks).
+    fn body_with_raw(&self, raw: &str) -> Vec<u8> {
+        format!(r#"{{"{}":{raw}}}"#, self.property).into_bytes()
+    }
 
-/// The well-formed body object asking for `target`.
-fn valid_value(target: TargetStatus) -> Value {
-    let mut object = Map::new();
-    object.insert(body_facts().property.clone(), Value::from(target.wire()));
-    Value::Object(object)
-}
+    /// The well-formed body object asking for `target`.
+    fn valid_value(&self, target: TargetStatus) -> Value {
+        let mut object = Map::new();
+        object.insert(self.property.clone(), Value::from(target.wire()));
+        Value::Object(object)
+    }
 
-fn valid_body(target: TargetStatus) -> Vec<u8> {
-    valid_value(target).to_string().into_bytes()
+    fn valid_body(&self, target: TargetStatus) -> Vec<u8> {
+        self.valid_value(target).to_string().into_bytes()
+    }
 }
 
 /// A variant kind: its name (used in ids and tags) and how it is built from the seeded PRNG.
@@ -330,16 +280,20 @@ pub fn variant_kinds() -> &'static [&'static str] {
     KIND_NAMES.as_slice()
 }
 
-/// `count` generated cases for `seed`: the same seed gives the same cases, in the same order,
-/// byte for byte. Every run of `variant_kinds().len()` consecutive cases holds every kind once.
-pub fn generate(count: usize, seed: u64) -> Vec<Case> {
-    generated(count, seed).collect()
+/// `count` generated cases for `seed` from the contract's `facts`: the same seed gives the same
+/// cases, in the same order, byte for byte. Every run of `variant_kinds().len()` consecutive
+/// cases holds every kind once.
+pub fn generate(count: usize, seed: u64, facts: &BodyFacts) -> Vec<Case> {
+    generated(count, seed, facts.clone()).collect()
 }
 
 /// The same cases as [`generate`], built one at a time as they are taken: a run of 100,000
 /// generated cases never holds its plan (a huge-body case alone is 1.1 MiB) in memory.
-pub fn generated(count: usize, seed: u64) -> impl Iterator<Item = Case> + Send + 'static {
-    let facts = body_facts();
+pub fn generated(
+    count: usize,
+    seed: u64,
+    facts: BodyFacts,
+) -> impl Iterator<Item = Case> + Send + 'static {
     let mut order = Vec::new();
     (0..count).map(move |index| {
         let round = index / KINDS.len();
@@ -348,7 +302,7 @@ pub fn generated(count: usize, seed: u64) -> impl Iterator<Item = Case> + Send +
         }
         let kind = &KINDS[order[index % KINDS.len()]];
         let mut rng = Rng::derive(seed, Rng::PARAMETERS, index as u64);
-        to_case(index, kind.name, (kind.build)(&mut rng, facts))
+        to_case(index, kind.name, (kind.build)(&mut rng, &facts))
     })
 }
 
@@ -501,7 +455,7 @@ fn is_invisible(c: char) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Wrong JSON types for the status property (schema: "type": "string").
 
-fn status_number(rng: &mut Rng, _: &BodyFacts) -> Variant {
+fn status_number(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let mut numbers: Vec<String> = RequestState::ALL
         .iter()
         .map(|state| state.code().to_string())
@@ -511,21 +465,24 @@ fn status_number(rng: &mut Rng, _: &BodyFacts) -> Variant {
     if raw.parse::<i64>().is_err() {
         let why =
             "status must be a string, and a fraction or an out-of-range number names no status";
-        return Variant::body(body_with_raw(&raw), why);
+        return Variant::body(facts.body_with_raw(&raw), why);
     }
     let why = "an integer status: Json.NET binds integers to enums unless told not to, so it may \
                act as one of the documented values";
-    Variant::body(body_with_raw(&raw), why).judged(Judged::AnyStatus)
+    Variant::body(facts.body_with_raw(&raw), why).judged(Judged::AnyStatus)
 }
 
-fn status_bool(rng: &mut Rng, _: &BodyFacts) -> Variant {
+fn status_bool(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let raw = rng.pick(&["true", "false"]);
-    Variant::body(body_with_raw(raw), "status must be a string, not a boolean")
+    Variant::body(
+        facts.body_with_raw(raw),
+        "status must be a string, not a boolean",
+    )
 }
 
-fn status_null(_: &mut Rng, _: &BodyFacts) -> Variant {
+fn status_null(_: &mut Rng, facts: &BodyFacts) -> Variant {
     Variant::body(
-        body_with(Value::Null),
+        facts.body_with(Value::Null),
         "status is required and must be a string, not null",
     )
 }
@@ -539,7 +496,10 @@ fn status_array(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         json!([value, other]),
         json!([null]),
     ]);
-    Variant::body(body_with(array), "status must be a string, not an array")
+    Variant::body(
+        facts.body_with(array),
+        "status must be a string, not an array",
+    )
 }
 
 fn status_object(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -547,7 +507,10 @@ fn status_object(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let mut nested = Map::new();
     nested.insert(facts.property.clone(), Value::from(value));
     let object = rng.pick(&[json!({ "value": value }), json!({}), Value::Object(nested)]);
-    Variant::body(body_with(object), "status must be a string, not an object")
+    Variant::body(
+        facts.body_with(object),
+        "status must be a string, not an object",
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,7 +584,7 @@ fn body_not_object(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         .unwrap_or_default();
     let top = rng.pick(&[
         Value::from(target.wire()),
-        json!([valid_value(target)]),
+        json!([facts.valid_value(target)]),
         Value::from(code),
         Value::Null,
         Value::from(true),
@@ -664,11 +627,11 @@ fn capitalized(text: &str) -> String {
 fn status_unknown(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let value = rng.pick(&unknown_values(facts));
     let why = format!("'{value}' is not one of the schema's enum values");
-    Variant::body(body_with(Value::from(value)), why)
+    Variant::body(facts.body_with(Value::from(value)), why)
 }
 
-fn string_variant(value: String, why: &str) -> Variant {
-    Variant::body(body_with(Value::from(value)), why)
+fn string_variant(facts: &BodyFacts, value: String, why: &str) -> Variant {
+    Variant::body(facts.body_with(Value::from(value)), why)
 }
 
 /// Why another letter case of an enum value is open (section 7).
@@ -676,12 +639,12 @@ const CASE_WHY: &str = "Json.NET binds enum names case-insensitively up to versi
 
 fn status_case_lower(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let target = rng.pick(&facts.values);
-    string_variant(target.wire().to_lowercase(), CASE_WHY).open(target)
+    string_variant(facts, target.wire().to_lowercase(), CASE_WHY).open(target)
 }
 
 fn status_case_upper(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let target = rng.pick(&facts.values);
-    string_variant(target.wire().to_uppercase(), CASE_WHY).open(target)
+    string_variant(facts, target.wire().to_uppercase(), CASE_WHY).open(target)
 }
 
 /// Random casing that is neither the enum value, nor all lower, nor all upper case: the first
@@ -705,7 +668,7 @@ fn status_case_mixed(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     {
         *last = last.to_ascii_uppercase();
     }
-    string_variant(chars.into_iter().collect(), CASE_WHY).open(target)
+    string_variant(facts, chars.into_iter().collect(), CASE_WHY).open(target)
 }
 
 fn status_padded(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -722,7 +685,7 @@ fn status_padded(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     ]);
     let why = "whitespace padding inside the string: .NET's Enum.Parse trims it, a strict reader \
                finds no enum value";
-    string_variant(format!("{before}{wire}{after}"), why).open(target)
+    string_variant(facts, format!("{before}{wire}{after}"), why).open(target)
 }
 
 fn status_long(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -738,7 +701,7 @@ fn status_long(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         _ => "A".repeat(length),
     };
     let why = format!("a {length}-character string is not one of the enum values");
-    string_variant(value, &why)
+    string_variant(facts, value, &why)
 }
 
 fn status_non_ascii(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -752,7 +715,7 @@ fn status_non_ascii(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         _ => (insert_middle(wire, '\u{200b}'), "a zero-width space inside"),
     };
     let why = format!("with {what} it is another string than the enum value {wire}");
-    string_variant(value, &why)
+    string_variant(facts, value, &why)
 }
 
 /// The enum value with its first character that `map` knows replaced.
@@ -808,7 +771,7 @@ fn status_nul(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     ]);
     let why = "the NUL (JSON \\u0000) is part of the string; a server that reads it as a C string \
                would see the enum value";
-    string_variant(value, why)
+    string_variant(facts, value, why)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -868,7 +831,7 @@ fn body_huge(rng: &mut Rng, facts: &BodyFacts) -> Variant {
 }
 
 fn body_truncated(rng: &mut Rng, facts: &BodyFacts) -> Variant {
-    let body = valid_body(rng.pick(&facts.values));
+    let body = facts.valid_body(rng.pick(&facts.values));
     let cut = 1 + rng.below(body.len().saturating_sub(1).max(1));
     let why = format!("the JSON text ends after {cut} of its {} bytes", body.len());
     Variant::body(body[..cut.min(body.len())].to_vec(), why)
@@ -878,7 +841,7 @@ fn content_type_missing(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     Variant {
         headers: Vec::new(),
         ..Variant::body(
-            valid_body(rng.pick(&facts.values)),
+            facts.valid_body(rng.pick(&facts.values)),
             "section 2 requires Content-Type: application/json when there is a body",
         )
         .judged(Judged::Refused(ExpectationKind::Documented))
@@ -894,7 +857,12 @@ fn id_too_short(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         "{} is the staged id without its last character, not a GUID",
         OutgoingRequest::ID_SHORT
     );
-    Variant::path(OutgoingRequest::ID_SHORT, rng.pick(&facts.values), why)
+    Variant::path(
+        facts,
+        OutgoingRequest::ID_SHORT,
+        rng.pick(&facts.values),
+        why,
+    )
 }
 
 fn id_path_traversal(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -907,7 +875,7 @@ fn id_path_traversal(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     ]);
     let why = "a dot-dot segment before the id addresses another resource (or an invalid id), \
                not the request; clients may resolve ../ and %2e%2e/ before sending";
-    Variant::path(segment, rng.pick(&facts.values), why)
+    Variant::path(facts, segment, rng.pick(&facts.values), why)
 }
 
 fn id_trailing_garbage(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -920,7 +888,7 @@ fn id_trailing_garbage(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         "{id}{id}",
     ]);
     let why = "characters after the GUID make the segment no GUID";
-    Variant::path(segment, rng.pick(&facts.values), why)
+    Variant::path(facts, segment, rng.pick(&facts.values), why)
 }
 
 fn id_upper_case(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -929,7 +897,7 @@ fn id_upper_case(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         ".NET parses upper-case GUIDs ({} is the staged id upper-cased)",
         OutgoingRequest::ID_UPPER
     );
-    Variant::path(OutgoingRequest::ID_UPPER, target, why).open(target)
+    Variant::path(facts, OutgoingRequest::ID_UPPER, target, why).open(target)
 }
 
 fn id_braced(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -938,7 +906,7 @@ fn id_braced(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         ".NET parses the braced GUID form \"B\" ({} is the staged id in braces, sent as %7B..%7D)",
         OutgoingRequest::ID_BRACED
     );
-    Variant::path(OutgoingRequest::ID_BRACED, target, why).open(target)
+    Variant::path(facts, OutgoingRequest::ID_BRACED, target, why).open(target)
 }
 
 fn id_no_dashes(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -947,7 +915,7 @@ fn id_no_dashes(rng: &mut Rng, facts: &BodyFacts) -> Variant {
         ".NET parses the 32-digit GUID form \"N\" ({} is the staged id without dashes)",
         OutgoingRequest::ID_SIMPLE
     );
-    Variant::path(OutgoingRequest::ID_SIMPLE, target, why).open(target)
+    Variant::path(facts, OutgoingRequest::ID_SIMPLE, target, why).open(target)
 }
 
 fn id_percent_encoded(rng: &mut Rng, facts: &BodyFacts) -> Variant {
@@ -957,7 +925,7 @@ fn id_percent_encoded(rng: &mut Rng, facts: &BodyFacts) -> Variant {
          the path before routing ({} is the staged id with every character as %XX)",
         OutgoingRequest::ID_PERCENT
     );
-    Variant::path(OutgoingRequest::ID_PERCENT, target, why).open(target)
+    Variant::path(facts, OutgoingRequest::ID_PERCENT, target, why).open(target)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1018,7 +986,7 @@ fn content_type_charset(rng: &mut Rng, facts: &BodyFacts) -> Variant {
     let why = "a charset parameter on application/json is still application/json";
     Variant {
         headers: json_header(value),
-        ..Variant::body(valid_body(target), why).open(target)
+        ..Variant::body(facts.valid_body(target), why).open(target)
     }
 }
 
@@ -1086,15 +1054,33 @@ mod tests {
         step
     }
 
+    /// The built-in contract's facts, as a run without `--contract` has them.
+    fn facts() -> BodyFacts {
+        crate::contract::Contract::embedded()
+            .map(|contract| contract.put_body)
+            .unwrap_or_else(|error| panic!("built-in contract: {error}"))
+    }
+
+    fn generate(count: usize, seed: u64) -> Vec<Case> {
+        super::generate(count, seed, &facts())
+    }
+
     #[test]
-    fn facts_come_from_the_schema() {
-        let facts = BodyFacts::from_schema(PUT_BODY_SCHEMA);
-        let expected = BodyFacts {
-            property: "status".into(),
-            values: TargetStatus::ALL.to_vec(),
+    fn the_facts_shape_the_cases() {
+        let only_complete = BodyFacts {
+            property: "state".into(),
+            values: vec![TargetStatus::Completed],
         };
-        assert_eq!(facts, Ok(expected));
-        assert!(BodyFacts::from_schema(r#"{"required":["a","b"]}"#).is_err());
+        let cases = super::generate(64, 4, &only_complete);
+        let bodies: Vec<String> = cases
+            .iter()
+            .map(|case| step(case).request.body.clone().unwrap_or_default())
+            .map(|body| String::from_utf8_lossy(&body).into_owned())
+            .collect();
+        assert!(bodies.iter().any(|body| body.contains(r#""state""#)));
+        assert!(!bodies.iter().any(|body| body.contains(r#""status""#)));
+        let text = |cases: &[Case]| serde_json::to_string(cases).unwrap_or_default();
+        assert_ne!(text(&cases), text(&generate(64, 4)));
     }
 
     #[test]
@@ -1178,7 +1164,8 @@ mod tests {
     /// An independent oracle: the body validates against the schema, the Content-Type is JSON,
     /// and the resolved, percent-decoded path segment parses as the staged GUID.
     fn valid_target(request: &OutgoingRequest) -> Option<TargetStatus> {
-        let schema: Value = serde_json::from_str(PUT_BODY_SCHEMA).ok()?;
+        let text = include_str!("../schemas/put-body.schema.json");
+        let schema: Value = serde_json::from_str(text).ok()?;
         let validator = jsonschema::draft202012::new(&schema).ok()?;
         let body: Value = serde_json::from_slice(request.body.as_deref()?).ok()?;
         let json_type = request.headers.iter().any(|(name, value)| {

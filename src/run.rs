@@ -129,8 +129,8 @@ impl Default for Families {
 
 impl Families {
     /// The cases of every enabled family, in a fixed order; the generated ones are built as they
-    /// are taken (`--generate 100000` never holds its plan in memory).
-    pub fn cases(&self) -> impl Iterator<Item = Case> + Send + 'static {
+    /// are taken (`--generate 100000` never holds its plan in memory) from the contract's facts.
+    pub fn cases(&self, contract: &Contract) -> impl Iterator<Item = Case> + Send + 'static {
         let mut fixed = Vec::new();
         if self.lifecycle {
             fixed.extend(crate::sequences::lifecycle_table_cases());
@@ -142,9 +142,11 @@ impl Families {
                 self.race_rounds,
             ));
         }
-        fixed
-            .into_iter()
-            .chain(crate::generate::generated(self.generate, self.seed))
+        fixed.into_iter().chain(crate::generate::generated(
+            self.generate,
+            self.seed,
+            contract.put_body.clone(),
+        ))
     }
 
     /// The seed, when it shapes the run.
@@ -202,7 +204,7 @@ pub fn plan_stream(
     plan::plan(contract, &options.selection).into_iter().chain(
         options
             .families
-            .cases()
+            .cases(contract)
             .filter(move |case| selection.accepts(case)),
     )
 }

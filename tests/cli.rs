@@ -773,6 +773,72 @@ fn broken_fixture_names_the_file_and_json_pointer() {
     assert!(out.stderr.contains("/expect/outcome"), "{}", out.stderr);
 }
 
+/// The generated family reads the put-body schema of `--contract DIR` like everything else:
+/// reordering its enum changes the generated inputs, and a schema the generator cannot use is
+/// an exit-2 error naming the file.
+#[test]
+fn generated_cases_come_from_the_contract_directory() {
+    let dir = TempDir::with_contract("put-body", true);
+    let contract = dir.path().display().to_string();
+    let titles = || {
+        let out = cli(&[
+            "run",
+            "--dry-run",
+            "--contract",
+            &contract,
+            "--generate",
+            "40",
+            "--seed",
+            "3",
+            "--no-lifecycle",
+            "--race-rounds",
+            "0",
+            "--tag",
+            "generated",
+            "--skip-tag",
+            "body-huge",
+            "--skip-tag",
+            "status-long",
+        ]);
+        out.assert_code(0);
+        out.stdout
+            .lines()
+            .filter(|line| line.starts_with("# gen-"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let schema = dir.join("schemas/put-body.schema.json");
+    let text = read(&schema);
+    let documented = r#""enum": ["Completed", "Canceled", "Abandoned"]"#;
+    assert!(text.contains(documented), "{text}");
+    let before = titles();
+    assert!(before.len() > 30, "{before:?}");
+    write(
+        &schema,
+        &text.replace(
+            documented,
+            r#""enum": ["Abandoned", "Canceled", "Completed"]"#,
+        ),
+    );
+    let after = titles();
+    assert_eq!(before.len(), after.len());
+    assert_ne!(
+        before, after,
+        "the reordered enum changed no generated input"
+    );
+    write(
+        &schema,
+        &text.replace(documented, r#""enum": ["Finished"]"#),
+    );
+    let out = cli(&["list", "--contract", &contract, "--generate", "1"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("put-body.schema.json") && out.stderr.contains("Finished"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn fixture_with_invalid_json_names_the_file_and_line() {
     let dir = TempDir::with_contract("bad-json", true);

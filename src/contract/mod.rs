@@ -10,6 +10,7 @@ pub mod kind;
 pub mod lifecycle;
 pub mod media_type;
 pub mod profile;
+pub mod put_body;
 pub mod request_fields;
 pub mod schema;
 pub mod source;
@@ -72,6 +73,8 @@ impl LoadError {
 pub struct Contract {
     pub source: ContractSource,
     pub schemas: SchemaSet,
+    /// What the generated family derives its inputs from.
+    pub put_body: put_body::BodyFacts,
     pub fixtures: Vec<Fixture>,
 }
 
@@ -87,7 +90,8 @@ impl Contract {
     }
 
     pub fn from_source(source: ContractSource) -> Result<Contract, LoadError> {
-        let schemas = SchemaSet::load(&source.json_files("schemas")?)?;
+        let schema_files = source.json_files("schemas")?;
+        let schemas = SchemaSet::load(&schema_files)?;
         for required in [REQUEST_SCHEMA, ERROR_SCHEMA] {
             if !schemas.contains(required) {
                 return Err(LoadError::invalid(
@@ -97,6 +101,7 @@ impl Contract {
                 ));
             }
         }
+        let put_body = put_body::BodyFacts::load(&schema_files, &source.display_path("schemas"))?;
         let mut fixtures = Vec::new();
         let mut seen = BTreeSet::new();
         for file in source.json_files("fixtures")? {
@@ -123,6 +128,7 @@ impl Contract {
         Ok(Contract {
             source,
             schemas,
+            put_body,
             fixtures,
         })
     }

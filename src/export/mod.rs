@@ -12,7 +12,7 @@ use crate::contract::{Contract, ERROR_SCHEMA, REQUEST_SCHEMA, REQUESTS_PATH};
 use serde_json::{Value, json};
 
 /// Schema of the PUT body (section 1).
-pub const BODY_SCHEMA: &str = "put-body.schema.json";
+pub const BODY_SCHEMA: &str = crate::contract::put_body::PUT_BODY_SCHEMA;
 
 /// The OpenAPI versions `--version` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
