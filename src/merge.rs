@@ -93,6 +93,7 @@ pub fn merge(shards: Vec<ShardFile>) -> Result<RunReport, MergeError> {
         report_version: base.report_version,
         tool_version: base.tool_version.clone(),
         contract_digest: base.contract_digest.clone(),
+        contract_source: base.contract_source.clone(),
         target: distinct(reports.iter().map(|r| r.target.clone())).join(" + "),
         embedded: base.embedded,
         // RFC 3339 UTC strings of one format sort chronologically.

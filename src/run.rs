@@ -265,6 +265,7 @@ pub async fn run(
         seed: options.families.reported_seed(),
         profile: options.profile,
         contract_digest: &contract_digest,
+        contract_source: &contract.source.report_name(),
         fault: embedded_fault_name(options).as_deref(),
     }));
     let secrets = report_secrets(&target.client, options);
@@ -297,6 +298,7 @@ pub async fn run(
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         contract_digest,
+        contract_source: contract.source.report_name(),
         target: crate::client::mask_url(&target_url),
         embedded,
         started_at,
@@ -380,6 +382,7 @@ pub fn stopped_report(
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         contract_digest,
+        contract_source: options.contract.report_name(),
         target,
         embedded: options.base_url.is_none(),
         started_at,

@@ -2256,6 +2256,42 @@ fn output_dash_is_standard_output() {
     assert!(!dir.join("-").exists(), "a file named '-' was written");
 }
 
+/// Every report says which contract the run used: the built-in copy, or a directory, including
+/// the working directory the command line takes on its own when it holds `fixtures/`.
+#[test]
+fn reports_name_the_contract_the_run_used() {
+    let checkout = TempDir::with_contract("contract-source", true);
+    let elsewhere = TempDir::new("no-contract");
+    let directory = match checkout.path().canonicalize() {
+        Ok(path) => path.display().to_string(),
+        Err(error) => panic!("cannot resolve {}: {error}", checkout.path().display()),
+    };
+    for (cwd, recorded, shown) in [
+        (elsewhere.path(), "built-in", "(built-in)".to_string()),
+        (
+            checkout.path(),
+            directory.as_str(),
+            format!("(directory {directory})"),
+        ),
+    ] {
+        for format in ["human", "json"] {
+            let mut args = vec!["run", "--format", format];
+            args.extend(DOCUMENTED_ONLY);
+            let mut command = command(&args);
+            command.current_dir(cwd);
+            let out = finish(&mut command, strings(&args));
+            out.assert_code(0);
+            if format == "json" {
+                let report = parse_json(&out.stdout, "the JSON report");
+                assert_eq!(report["contract_source"], recorded, "{report}");
+            } else {
+                let header = out.stdout.lines().next().unwrap_or_default();
+                assert!(header.ends_with(&shown), "{header}");
+            }
+        }
+    }
+}
+
 /// `serve 2>&1 | head -1`: the log pipe closes, and the server keeps answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_answering_after_its_log_pipe_closes() {

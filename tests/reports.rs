@@ -292,6 +292,22 @@ async fn html_report_is_one_escaped_page() {
         html.contains("curl -sS -i -X PUT"),
         "reproduction commands are shown"
     );
+    // The header names the contract's directory, as the JUnit properties do.
+    assert!(
+        report.contract_source.starts_with('/'),
+        "{}",
+        report.contract_source
+    );
+    // The page escapes '/' as every other text.
+    let origin = report.contract_source.replace('/', "&#x2F;");
+    let span = format!("<span id=\"contract-source\"> (directory {origin})</span>");
+    assert!(html.contains(&span), "{span}");
+    let junit = render(&JunitWriter, &report);
+    let property = format!(
+        "<property name=\"contract_source\" value=\"{}\"",
+        report.contract_source
+    );
+    assert!(junit.contains(&property), "{junit}");
 }
 
 /// Markup in a title, a response body, a header and a notice: it must show as text.

@@ -10,6 +10,9 @@ static EMBEDDED_SCHEMAS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/schema
 static EMBEDDED_FIXTURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
 static EMBEDDED_SNAPSHOTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/snapshots");
 
+/// How reports name the built-in contract ([`ContractSource::report_name`]).
+pub const BUILT_IN: &str = "built-in";
+
 /// How embedded files are named in messages.
 const EMBEDDED_ROOT: &str = "<built-in contract>";
 
@@ -39,6 +42,19 @@ impl ContractSource {
         match self {
             ContractSource::Dir(root) => root.join(folder),
             ContractSource::Embedded => Path::new(EMBEDDED_ROOT).join(folder),
+        }
+    }
+
+    /// What reports name as the contract a run used: `built-in`, or the directory as an absolute
+    /// path (the command line takes the working directory when it has `fixtures/`, which a
+    /// reader of the report could not otherwise tell).
+    pub fn report_name(&self) -> String {
+        match self {
+            ContractSource::Dir(root) => std::path::absolute(root)
+                .unwrap_or_else(|_| root.clone())
+                .display()
+                .to_string(),
+            ContractSource::Embedded => BUILT_IN.to_string(),
         }
     }
 
@@ -137,5 +153,14 @@ mod tests {
         );
         let fixtures = ContractSource::Embedded.json_files("fixtures");
         assert!(fixtures.is_ok_and(|files| !files.is_empty()));
+    }
+
+    #[test]
+    fn reports_name_the_built_in_copy_or_an_absolute_directory() {
+        assert_eq!(ContractSource::Embedded.report_name(), "built-in");
+        let here = ContractSource::Dir(PathBuf::from(".")).report_name();
+        assert!(Path::new(&here).is_absolute(), "{here}");
+        let named = ContractSource::Dir(PathBuf::from("/srv/contract")).report_name();
+        assert_eq!(named, "/srv/contract");
     }
 }

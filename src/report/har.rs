@@ -43,6 +43,7 @@ pub fn har_document(report: &RunReport) -> impl Serialize + '_ {
             comment: log_comment(report),
             target: &report.target,
             contract_digest: &report.contract_digest,
+            contract_source: &report.contract_source,
             seed: report.seed,
             notices: &report.notices,
         },
@@ -64,6 +65,8 @@ struct Log<'a> {
     target: &'a str,
     #[serde(rename = "_contractDigest")]
     contract_digest: &'a str,
+    #[serde(rename = "_contractSource")]
+    contract_source: &'a str,
     #[serde(rename = "_seed")]
     seed: Option<u64>,
     #[serde(rename = "_notices")]

@@ -139,7 +139,8 @@ fn meta(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &st
          <dt>started</dt><dd>{started}</dd><dt>duration</dt><dd>{duration}</dd>\
          <dt>seed</dt><dd id=\"seed\">{seed}</dd><dt>profile</dt><dd id=\"profile\">{profile}</dd>\
          <dt>version</dt><dd>{version}</dd>\
-         <dt>contract</dt><dd><code id=\"contract-digest\">{digest}</code></dd></dl>\n",
+         <dt>contract</dt><dd><code id=\"contract-digest\">{digest}</code>\
+         <span id=\"contract-source\">{origin}</span></dd></dl>\n",
         target = esc(&target),
         started = esc(&report.started_at),
         duration = if report.duration_ms < 1000.0 {
@@ -154,6 +155,7 @@ fn meta(html: &mut String, report: &RunReport, verdict_class: &str, verdict: &st
         version = esc(&report.tool_version),
         profile = report.profile,
         digest = esc(&report.contract_digest),
+        origin = esc(&super::human::contract_origin(&report.contract_source)),
     );
 }
 

@@ -72,6 +72,7 @@ pub fn header_line(report: &RunReport) -> String {
         seed: report.seed,
         profile: report.profile,
         contract_digest: &report.contract_digest,
+        contract_source: &report.contract_source,
         fault: report.fault.as_deref(),
     })
 }
@@ -84,12 +85,14 @@ pub struct RunStart<'a> {
     pub seed: Option<u64>,
     pub profile: crate::contract::profile::Profile,
     pub contract_digest: &'a str,
+    /// `built-in`, or the contract's directory.
+    pub contract_source: &'a str,
     /// The rule the embedded server broke, if any.
     pub fault: Option<&'a str>,
 }
 
 /// `cmconform 0.1.0: 71 cases against URL (embedded reference server), seed 7, profile
-/// documented, contract sha256:0123456789ab`.
+/// documented, contract sha256:0123456789ab (built-in)`.
 pub fn start_line(start: &RunStart) -> String {
     let embedded = match (start.embedded, start.fault) {
         (true, Some(fault)) => format!(" (embedded reference server, fault {fault})"),
@@ -101,13 +104,23 @@ pub fn start_line(start: &RunStart) -> String {
         .map(|seed| format!(", seed {seed}"))
         .unwrap_or_default();
     format!(
-        "cmconform {}: {} cases against {}{embedded}{seed}, profile {}, contract {}",
+        "cmconform {}: {} cases against {}{embedded}{seed}, profile {}, contract {}{}",
         env!("CARGO_PKG_VERSION"),
         start.total,
         start.target,
         start.profile,
-        crate::contract::digest::short(start.contract_digest)
+        crate::contract::digest::short(start.contract_digest),
+        contract_origin(start.contract_source)
     )
+}
+
+/// ` (built-in)` or ` (directory /path)`; nothing for a report that did not record it.
+pub fn contract_origin(source: &str) -> String {
+    match source {
+        "" => String::new(),
+        crate::contract::source::BUILT_IN => format!(" ({source})"),
+        directory => format!(" (directory {directory})"),
+    }
 }
 
 /// `PASS  case-id  (12 ms)`, with the path an open input took and the warning count.

@@ -48,6 +48,10 @@ fn new_suite(name: String, report: &RunReport) -> TestSuite {
         "contract_digest",
         report.contract_digest.clone(),
     ));
+    suite.add_property(quick_junit::Property::new(
+        "contract_source",
+        report.contract_source.clone(),
+    ));
     if let Some(seed) = report.seed {
         suite.add_property(quick_junit::Property::new("seed", seed.to_string()));
     }

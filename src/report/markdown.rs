@@ -49,10 +49,11 @@ fn render(report: &RunReport) -> std::io::Result<String> {
         .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Target {target} · cmconform {}{seed} · profile `{}` · contract `{}`\n",
+        "Target {target} · cmconform {}{seed} · profile `{}` · contract `{}`{}\n",
         cell(&report.tool_version),
         report.profile,
-        cell(crate::contract::digest::short(&report.contract_digest))
+        cell(crate::contract::digest::short(&report.contract_digest)),
+        cell(&super::human::contract_origin(&report.contract_source))
     );
     for notice in &report.notices {
         let _ = writeln!(md, "> **Notice:** {}\n", cell(notice));

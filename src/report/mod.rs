@@ -314,6 +314,10 @@ pub struct RunReport {
     pub tool_version: String,
     /// SHA-256 of the contract files the run was planned from (`contract::digest`).
     pub contract_digest: String,
+    /// Where the contract came from: `built-in`, or its directory (absolute). Empty in reports
+    /// written before it was recorded.
+    #[serde(default)]
+    pub contract_source: String,
     /// The base URL tested (credentials masked), and whether it was the embedded server.
     pub target: String,
     pub embedded: bool,

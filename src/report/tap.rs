@@ -26,7 +26,12 @@ impl ReportWriter for TapWriter {
             one_line(&report.tool_version),
             one_line(&target)
         )?;
-        writeln!(out, "# contract {}", one_line(&report.contract_digest))?;
+        writeln!(
+            out,
+            "# contract {}{}",
+            one_line(&report.contract_digest),
+            one_line(&super::human::contract_origin(&report.contract_source))
+        )?;
         if let Some(seed) = report.seed {
             writeln!(out, "# seed {seed}")?;
         }
