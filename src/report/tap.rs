@@ -30,7 +30,7 @@ impl ReportWriter for TapWriter {
             out,
             "# contract {}{}",
             one_line(&report.contract_digest),
-            one_line(&super::human::contract_origin(&report.contract_source))
+            super::human::contract_origin(&one_line(&report.contract_source))
         )?;
         if let Some(seed) = report.seed {
             writeln!(out, "# seed {seed}")?;

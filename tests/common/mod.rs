@@ -39,8 +39,8 @@ pub fn failed_checks(report: &RunReport) -> Vec<&'static str> {
     names
 }
 
-/// Replaces what changes from run to run (ports, GUIDs, timestamps, durations, credentials)
-/// so that report snapshots are stable.
+/// Replaces what changes from run to run (ports, GUIDs, timestamps, durations, credentials, the
+/// checkout's path) so that report snapshots are stable.
 pub fn stabilize(text: &str) -> String {
     let rules = [
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
@@ -76,6 +76,8 @@ pub fn stabilize(text: &str) -> String {
                 .map(|re| re.replace_all(&text, *replacement).into_owned())
                 .unwrap_or(text)
         })
+        // The checkout's path (the contract source of these runs) differs between machines.
+        .replace(&repo_root().display().to_string(), "[repo]")
 }
 
 /// The JSON report with what the reference server varies per request (field values, hence
