@@ -51,7 +51,7 @@ fn render_case(case: &Case, target: &DryRunTarget) -> String {
     }
     let id = case.given.map(|_| "{id}");
     for (index, step) in case.steps.iter().enumerate() {
-        let _ = writeln!(out, "# step {}", index + 1);
+        let _ = writeln!(out, "# step {}", crate::step_number::shown(index));
         let _ = writeln!(
             out,
             "{}",

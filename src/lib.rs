@@ -7,7 +7,8 @@
 //! (check results, with `snapshot`) -> `report` (writers).
 //! `policy` decides what the runner may send and trust. `server` is the embedded reference server with its fault catalogue; `run` wires one run
 //! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
-//! anything is sent; `redact` decides what people may see; `capped` bounds every body read;
+//! anything is sent; `redact` decides what people may see; `capped` bounds every body read; `step_number`
+//! numbers steps from 1 wherever they are shown;
 //! `merge` joins the reports of shards; `export` writes the contract as OpenAPI; `cli` is the
 //! command line, and `flag_env` names the environment variable of each of its flags.
 //!
@@ -39,3 +40,4 @@ pub mod selftest;
 pub mod sequences;
 pub mod server;
 pub mod snapshot;
+pub mod step_number;

@@ -277,14 +277,14 @@ mod tests {
         json!({"id": id, "title": id, "section": "1", "tags": [], "family": "fixture",
                "given": null, "status": "passed", "reason": null, "duration_ms": 1.0,
                "kinds": ["documented"], "open": [],
-               "checks": [{"check": "status_value", "step": 0, "outcome": "pass"}],
+               "checks": [{"check": "status_value", "step": 1, "outcome": "pass"}],
                "exchanges": []})
     }
 
     /// Shard `index`/`total` holding `ids`; `tweak` edits the JSON before it is read.
     fn shard(index: u64, total: u64, ids: &[&str], tweak: fn(&mut serde_json::Value)) -> ShardFile {
         let mut value = json!({
-            "report_version": 1, "tool_version": "0.1.0", "contract_digest": "sha256:00",
+            "report_version": 2, "tool_version": "0.1.0", "contract_digest": "sha256:00",
             "target": "http://t", "embedded": false, "started_at": format!("2026-01-0{index}T00:00:00Z"),
             "duration_ms": index as f64, "seed": 7, "profile": "documented", "allow_skips": false,
             "shard": {"index": index, "total": total, "plan": PLAN},

@@ -93,7 +93,9 @@ impl Verdict {
 pub struct CheckResult {
     /// A name of [`REGISTRY`]; a report naming another check does not read back.
     pub check: &'static str,
-    /// Index of the step (0 for single-request cases; the round for races).
+    /// Index of the step (0 for single-request cases; the round for races); reports number it
+    /// from 1.
+    #[serde(with = "crate::step_number")]
     pub step: usize,
     #[serde(flatten)]
     pub verdict: Verdict,
@@ -324,6 +326,7 @@ pub struct Evaluation {
 #[derive(Deserialize)]
 struct StoredCheckResult {
     check: String,
+    #[serde(with = "crate::step_number")]
     step: usize,
     #[serde(flatten)]
     verdict: Verdict,

@@ -51,6 +51,8 @@ impl OpenPath {
 /// Which path the server took on one open step, as reports show it (and `merge` reads back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenOutcome {
+    /// Index of the step; reports number it from 1.
+    #[serde(with = "crate::step_number")]
     pub step: usize,
     pub path: OpenPath,
     /// For an integer status: the documented value the server took it for.

@@ -126,7 +126,7 @@ fn entry(
             "id": case.id,
             "title": case.title,
             "status": case.status,
-            "step": labelled.step,
+            "step": crate::step_number::shown(labelled.step),
             "label": labelled.label,
         },
     });

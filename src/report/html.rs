@@ -341,7 +341,7 @@ fn checks_html(html: &mut String, case: &CaseReport) {
             "<tr class=\"check {class}\"><td><span class=\"badge {class}\">{label}</span></td>\
              <td><code>{}</code></td><td>{}</td><td>",
             esc(result.check),
-            result.step + 1
+            crate::step_number::shown(result.step)
         );
         match &result.verdict {
             Verdict::Pass => {}
@@ -369,7 +369,7 @@ fn checks_html(html: &mut String, case: &CaseReport) {
             let _ = writeln!(
                 html,
                 "<div class=\"curl reproduce\"><span>reproduce step {}</span><pre>{}</pre></div>",
-                step + 1,
+                crate::step_number::shown(step),
                 esc(&exchange.request.to_curl())
             );
         }
@@ -411,7 +411,7 @@ fn exchange_html(html: &mut String, labelled: &LabelledExchange) {
         html,
         "<section class=\"exchange\">\n<h4>step {} &middot; {}</h4>\n<div class=\"pair\">\
          <div class=\"req\"><div class=\"cap\">request</div><pre>",
-        labelled.step + 1,
+        crate::step_number::shown(labelled.step),
         esc(&labelled.label)
     );
     let _ = writeln!(

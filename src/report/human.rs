@@ -222,7 +222,7 @@ fn write_case_details(case: &CaseReport, out: &mut dyn Write) -> std::io::Result
                     out,
                     "    FAILED   {} (step {}): {}",
                     result.check,
-                    result.step + 1,
+                    crate::step_number::shown(result.step),
                     finding.message
                 )?;
                 writeln!(out, "      expected: {}", indent(&finding.expected))?;
@@ -249,7 +249,7 @@ pub fn exchanges_text(case: &CaseReport) -> String {
         let request = &exchange.request;
         text.push_str(&format!(
             "    step {} {}: {} {}\n",
-            labelled.step + 1,
+            crate::step_number::shown(labelled.step),
             labelled.label,
             request.method,
             request.url

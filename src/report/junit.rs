@@ -96,7 +96,7 @@ fn test_case(case: &CaseReport) -> TestCase {
         .map(|e| {
             format!(
                 "# step {} {}\n{}",
-                e.step + 1,
+                crate::step_number::shown(e.step),
                 e.label,
                 e.exchange.request.to_curl()
             )
@@ -126,7 +126,7 @@ fn failure_status(case: &CaseReport) -> TestCaseStatus {
             Verdict::Fail(finding) => Some(format!(
                 "{} (step {}): {}\nexpected: {}\nactual: {}",
                 result.check,
-                result.step + 1,
+                crate::step_number::shown(result.step),
                 finding.message,
                 finding.expected,
                 finding.actual

@@ -103,7 +103,7 @@ fn failures(report: &RunReport, md: &mut String) {
                     "| {} | {} (step {}) | {} | {} |",
                     code(&case.id),
                     code(result.check),
-                    result.step + 1,
+                    crate::step_number::shown(result.step),
                     cell(&finding.expected),
                     cell(&changed_lines(&finding.actual))
                 ));

@@ -32,7 +32,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 /// Version of the JSON report layout (`schemas/report.schema.json`).
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +58,8 @@ impl CaseStatus {
 /// An exchange with where it sits in the case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelledExchange {
+    /// Index of the step; reports number it from 1.
+    #[serde(with = "crate::step_number")]
     pub step: usize,
     pub label: String,
     #[serde(flatten)]
@@ -154,7 +156,11 @@ impl CaseReport {
             .open
             .iter()
             .map(|outcome| match multi_step {
-                true => format!("step {} {}", outcome.step + 1, outcome.describe()),
+                true => format!(
+                    "step {} {}",
+                    crate::step_number::shown(outcome.step),
+                    outcome.describe()
+                ),
                 false => outcome.describe(),
             })
             .collect();

@@ -122,7 +122,11 @@ fn diagnostics(case: &CaseReport, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "  failures:")?;
         for (result, finding) in &failed {
             writeln!(out, "    - check: {}", quoted(result.check))?;
-            writeln!(out, "      step: {}", result.step + 1)?;
+            writeln!(
+                out,
+                "      step: {}",
+                crate::step_number::shown(result.step)
+            )?;
             writeln!(out, "      message: {}", quoted(&finding.message))?;
             writeln!(out, "      expected: {}", quoted(&finding.expected))?;
             writeln!(out, "      actual: {}", quoted(&finding.actual))?;
