@@ -27,6 +27,31 @@ const DOCUMENTED_ONLY: [&str; 5] = [
 
 const SECRETS: [&str; 3] = ["SUPERSECRET123", "COOKIESECRET", "TOKENSECRET"];
 
+/// `run EXTRA` of the documented example alone.
+fn documented_run(extra: &[&str]) -> Outcome {
+    let mut args = vec!["run"];
+    args.extend(extra);
+    args.extend(DOCUMENTED_ONLY);
+    cli(&args)
+}
+
+/// `run --format json EXTRA` of `complete-from-approved` alone, exiting `code`: its report.
+fn complete_from_approved_json(extra: &[&str], code: i32) -> (Outcome, serde_json::Value) {
+    let mut args = vec![
+        "run",
+        "--format",
+        "json",
+        "--filter",
+        "complete-from-approved",
+    ];
+    args.extend(SMALL);
+    args.extend(extra);
+    let out = cli(&args);
+    out.assert_code(code);
+    let report = parse_json(&out.stdout, "report");
+    (out, report)
+}
+
 /// What one run of the binary produced.
 #[derive(Debug)]
 struct Outcome {
@@ -400,21 +425,9 @@ fn run_with_a_fault_fails_with_exit_1_and_shows_how_to_reproduce() {
 
 #[test]
 fn the_json_report_records_the_fault_of_the_embedded_server() {
-    let mut args = vec![
-        "run",
-        "--format",
-        "json",
-        "--filter",
-        "complete-from-approved",
-    ];
-    args.extend(SMALL);
-    let plain = cli(&args);
-    plain.assert_code(0);
-    assert_eq!(parse_json(&plain.stdout, "report").get("fault"), None);
-    args.extend(["--fault", "success_201"]);
-    let faulted = cli(&args);
-    faulted.assert_code(1);
-    let report = parse_json(&faulted.stdout, "report");
+    let (_, plain) = complete_from_approved_json(&[], 0);
+    assert_eq!(plain.get("fault"), None);
+    let (faulted, report) = complete_from_approved_json(&["--fault", "success_201"], 1);
     assert_eq!(report["fault"], "success_201", "{}", faulted.stdout);
 }
 
@@ -621,49 +634,40 @@ fn list_dialects_describes_each_dialect() {
     assert_eq!(names, ["strict", "aspnet", "nocontent"]);
 }
 
+/// Flags that cannot go together, or values out of range: exit 2 before anything runs, naming
+/// every flag (and value) involved.
 #[test]
-fn fault_conflicts_with_base_url() {
-    let out = cli(&[
-        "run",
-        "--fault",
-        "success_201",
-        "--base-url",
-        "http://127.0.0.1:1",
-    ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--fault"), "{}", out.stderr);
-    assert!(out.stderr.contains("--base-url"), "{}", out.stderr);
-}
-
-#[test]
-fn unknown_format_exits_2() {
-    let out = cli(&["run", "--format", "xml"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("xml"), "{}", out.stderr);
-    assert!(out.stderr.contains("--format"), "{}", out.stderr);
-}
-
-#[test]
-fn state_url_conflicts_with_ids() {
-    let out = cli(&[
-        "run",
-        "--base-url",
-        "http://127.0.0.1:1",
-        "--state-url",
-        "http://127.0.0.1:1/_cmconform/states",
-        "--ids",
-        "ids.json",
-    ]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--state-url"), "{}", out.stderr);
-    assert!(out.stderr.contains("--ids"), "{}", out.stderr);
-}
-
-#[test]
-fn zero_jobs_exits_2() {
-    let out = cli(&["run", "--jobs", "0"]);
-    out.assert_code(2);
-    assert!(out.stderr.contains("--jobs"), "{}", out.stderr);
+fn conflicting_or_bad_flags_exit_2_naming_them() {
+    let closed = "http://127.0.0.1:1";
+    let states = "http://127.0.0.1:1/_cmconform/states";
+    let table: [(&[&str], &[&str]); 4] = [
+        (
+            &["--fault", "success_201", "--base-url", closed],
+            &["--fault", "--base-url"],
+        ),
+        (&["--format", "xml"], &["xml", "--format"]),
+        (
+            &[
+                "--base-url",
+                closed,
+                "--state-url",
+                states,
+                "--ids",
+                "ids.json",
+            ],
+            &["--state-url", "--ids"],
+        ),
+        (&["--jobs", "0"], &["--jobs"]),
+    ];
+    for (flags, named) in table {
+        let mut args = vec!["run"];
+        args.extend(flags);
+        let out = cli(&args);
+        out.assert_code(2);
+        for name in named {
+            assert!(out.stderr.contains(name), "{flags:?}: {}", out.stderr);
+        }
+    }
 }
 
 /// A loopback port nothing listens on (bound, then released).
@@ -908,18 +912,7 @@ fn json_format_on_stdout_is_the_report() {
 fn junit_output_file_gets_xml_while_the_console_shows_the_summary() {
     let dir = TempDir::new("junit");
     let path = dir.arg("report.xml");
-    let out = cli(&[
-        "run",
-        "--format",
-        "junit",
-        "--output",
-        &path,
-        "--filter",
-        "documented-example",
-        SMALL[0],
-        SMALL[1],
-        SMALL[2],
-    ]);
+    let out = documented_run(&["--format", "junit", "--output", &path]);
     out.assert_code(0);
     let xml = read(&dir.join("report.xml"));
     assert!(xml.starts_with("<?xml"), "{xml}");
@@ -943,16 +936,7 @@ fn junit_output_file_gets_xml_while_the_console_shows_the_summary() {
 fn human_output_file_gets_the_whole_report() {
     let dir = TempDir::new("human");
     let path = dir.arg("report.txt");
-    let out = cli(&[
-        "run",
-        "--output",
-        &path,
-        "--filter",
-        "documented-example",
-        SMALL[0],
-        SMALL[1],
-        SMALL[2],
-    ]);
+    let out = documented_run(&["--output", &path]);
     out.assert_code(0);
     let text = read(&dir.join("report.txt"));
     assert!(text.starts_with("cmconform "), "{text}");
@@ -968,18 +952,7 @@ fn human_output_file_gets_the_whole_report() {
 fn unwritable_output_exits_2_naming_the_flag() {
     let dir = TempDir::new("unwritable");
     let path = dir.arg("no-such-dir/report.json");
-    let out = cli(&[
-        "run",
-        "--format",
-        "json",
-        "--output",
-        &path,
-        "--filter",
-        "documented-example",
-        SMALL[0],
-        SMALL[1],
-        SMALL[2],
-    ]);
+    let out = documented_run(&["--format", "json", "--output", &path]);
     out.assert_code(2);
     assert!(out.stderr.contains("--output"), "{}", out.stderr);
 }
@@ -2256,6 +2229,59 @@ fn output_dash_is_standard_output() {
     assert!(!dir.join("-").exists(), "a file named '-' was written");
 }
 
+/// Steps are numbered from 1 in the JSON report as on the console: every failed check of a
+/// two-step sequence is `CHECK (step N)` on the console and step N in the JSON report, whose
+/// steps run from 1 to 2.
+#[test]
+fn json_report_numbers_steps_from_1_like_the_console() {
+    let case = "*approved-complete-then-cancel";
+    let run = |format: &str| {
+        let out = cli(&[
+            "run",
+            "--format",
+            format,
+            "--filter",
+            case,
+            "--fault",
+            "wrong_status_code",
+        ]);
+        out.assert_code(1);
+        out.stdout
+    };
+    let human = run("human");
+    let report = parse_json(&run("json"), "the JSON report");
+    assert_eq!(report["summary"]["total"], 1, "{report}");
+    let items = |key: &str| {
+        report["cases"][0][key]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    for key in ["checks", "exchanges"] {
+        let numbers: Vec<u64> = items(key)
+            .iter()
+            .filter_map(|item| item["step"].as_u64())
+            .collect();
+        assert_eq!(numbers.iter().min(), Some(&1), "{key}: {numbers:?}");
+        assert_eq!(numbers.iter().max(), Some(&2), "{key}: {numbers:?}");
+    }
+    let failed: Vec<String> = items("checks")
+        .iter()
+        .filter(|check| check["outcome"] == "fail")
+        .map(|check| {
+            format!(
+                "{} (step {})",
+                check["check"].as_str().unwrap_or("?"),
+                check["step"]
+            )
+        })
+        .collect();
+    assert!(!failed.is_empty(), "{report}");
+    for shown in failed {
+        assert!(human.contains(&shown), "{shown} not in\n{human}");
+    }
+}
+
 /// Every report says which contract the run used: the built-in copy, or a directory, including
 /// the working directory the command line takes on its own when it holds `fixtures/`.
 #[test]
@@ -2570,18 +2596,8 @@ fn broken_snapshot_files_are_contract_errors() {
 
 #[test]
 fn reports_keep_failing_bodies_up_to_evidence_bytes_with_length_and_digest() {
-    let mut args = vec![
-        "run",
-        "--format",
-        "json",
-        "--filter",
-        "complete-from-approved",
-    ];
-    args.extend(SMALL);
-    args.extend(["--fault", "success_201", "--evidence-bytes", "100"]);
-    let out = cli(&args);
-    out.assert_code(1);
-    let report = parse_json(&out.stdout, "report");
+    let extra = ["--fault", "success_201", "--evidence-bytes", "100"];
+    let (out, report) = complete_from_approved_json(&extra, 1);
     let received: Vec<&serde_json::Value> = report["cases"][0]["exchanges"]
         .as_array()
         .map(|exchanges| {

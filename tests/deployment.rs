@@ -1236,26 +1236,21 @@ async fn a_mislabelled_staged_id_errors_the_case_instead_of_failing_the_server()
 /// 200 is caught.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_id_cases_are_sent_to_fresh_ids_and_judged() {
-    let scratch = TempDir::new("deploy");
-    let backend = faulty("unknown_id_200").await;
     let auth = [
         "-H",
         "Authorization: Negotiate x",
         "--filter",
         "id-unknown-guid",
     ];
-    let mut args = strings(&["run", "--base-url", &backend.base_url()]);
-    args.extend(strings(&auth));
-    args.extend(strings(&QUICK));
-    let output = cmconform(args, vec![], scratch.path()).await;
-    assert_eq!(code(&output), 1, "{}", text(&output));
-    assert!(
-        text(&output).contains("FAIL  id-unknown-guid"),
-        "{}",
-        text(&output)
-    );
+    let output = run_against_fault("unknown_id_200", |backend| {
+        let mut args = strings(&["run", "--base-url", &backend.base_url()]);
+        args.extend(strings(&auth));
+        args.extend(strings(&QUICK));
+        args
+    })
+    .await;
+    assert_shows(&output, 1, "FAIL  id-unknown-guid");
     assert!(!text(&output).contains("safety:"), "{}", text(&output));
-    backend.shutdown().await;
 }
 
 /// A deployment that answers GET of an unknown id with 500 but fabricates a PUT success is
@@ -1270,11 +1265,20 @@ async fn an_unknown_id_answered_500_on_get_and_200_on_put_fails() {
 /// Runs the suite against a deployment with `fault` (see [`deployment_run`]) and asserts the
 /// exit code and a text the output shows.
 async fn faulty_run_shows(fault: &str, extra: &[&str], exit: i32, shown: &str) {
+    let output = run_against_fault(fault, |backend| deployment_run(backend, extra)).await;
+    assert_shows(&output, exit, shown);
+}
+
+/// Runs `args` (made for the deployment's URLs) against a deployment with `fault`.
+async fn run_against_fault(
+    fault: &str,
+    args: impl FnOnce(&RunningServer) -> Vec<String>,
+) -> Output {
     let scratch = TempDir::new("deploy");
     let backend = faulty(fault).await;
-    let output = cmconform(deployment_run(&backend, extra), vec![], scratch.path()).await;
-    assert_shows(&output, exit, shown);
+    let output = cmconform(args(&backend), vec![], scratch.path()).await;
     backend.shutdown().await;
+    output
 }
 
 /// The run ended with `exit` and its output shows `shown`.

@@ -52,9 +52,29 @@ fn start_acceptor(scratch: &Scratch, upstream: &RunningServer, flags: &[&str]) -
     Acceptor::start("python3", scratch, upstream, flags, &env)
 }
 
+/// A scratch folder, the reference server and an acceptor in front of it offering Negotiate and
+/// NTLM; `None` when the acceptor tests do not run (said by [`acceptor_available`]).
+async fn negotiate_or_ntlm() -> Option<(Scratch, RunningServer, Acceptor)> {
+    if !acceptor_available() {
+        return None;
+    }
+    let scratch = Scratch::new("cmconform-wia");
+    let backend = upstream().await;
+    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    Some((scratch, backend, acceptor))
+}
+
 /// Runs the binary to completion in `cwd`, isolated by `common::cmconform`.
 async fn cmconform(args: Vec<String>, cwd: &Path) -> Output {
     common::run_binary(args, cwd, Vec::new()).await
+}
+
+/// `COMMAND --base-url URL --auth ntlm --user USER --password PASSWORD`, then `extra`.
+fn ntlm(command: &str, base_url: &str, user: &str, password: &str, extra: &[&str]) -> Vec<String> {
+    let mut list = args(&[command, "--base-url", base_url, "--auth", "ntlm"]);
+    list.extend(args(&["--user", user, "--password", password]));
+    list.extend(args(extra));
+    list
 }
 
 /// A full `run` through the acceptor with NTLM credentials.
@@ -64,17 +84,8 @@ fn full_run(
     user: &str,
     extra: &[&str],
 ) -> Vec<String> {
-    let mut list = args(&["run", "--base-url", &acceptor.url()]);
+    let mut list = ntlm("run", &acceptor.url(), user, PASSWORD, extra);
     list.extend(args(&["--state-url", &upstream.state_url()]));
-    list.extend(args(&[
-        "--auth",
-        "ntlm",
-        "--user",
-        user,
-        "--password",
-        PASSWORD,
-    ]));
-    list.extend(args(extra));
     list
 }
 
@@ -141,12 +152,9 @@ async fn full_runs_pass_against_every_offer() {
 /// step that failed; `doctor` names it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_name_the_failed_step() {
-    if !acceptor_available() {
+    let Some((scratch, backend, acceptor)) = negotiate_or_ntlm().await else {
         return;
-    }
-    let scratch = Scratch::new("cmconform-wia");
-    let backend = upstream().await;
-    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    };
     let wrong_password = {
         let mut list = full_run(&acceptor, &backend, USER, &[]);
         let at = list.iter().position(|a| a == PASSWORD).unwrap_or_default();
@@ -165,17 +173,7 @@ async fn wrong_credentials_name_the_failed_step() {
         );
         assert!(!all.contains("not-the-password"), "{all}");
     }
-    let doctor = args(&[
-        "doctor",
-        "--base-url",
-        &acceptor.url(),
-        "--auth",
-        "ntlm",
-        "--user",
-        USER,
-        "--password",
-        "not-the-password",
-    ]);
+    let doctor = ntlm("doctor", &acceptor.url(), USER, "not-the-password", &[]);
     let output = cmconform(doctor, scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
@@ -198,36 +196,19 @@ async fn wrong_credentials_name_the_failed_step() {
 /// says so), served with `--state-auth same`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_endpoint_behind_the_same_authentication() {
-    if !acceptor_available() {
+    let Some((scratch, backend, acceptor)) = negotiate_or_ntlm().await else {
         return;
-    }
-    let scratch = Scratch::new("cmconform-wia");
-    let backend = upstream().await;
-    let acceptor = start_acceptor(&scratch, &backend, &["--offer", "Negotiate,NTLM"]);
+    };
     let state_url = format!("{}/_cmconform/states", acceptor.url());
     let run = |extra: &[&str]| {
-        let mut list = args(&[
-            "run",
-            "--base-url",
-            &acceptor.url(),
+        let mut list = ntlm("run", &acceptor.url(), USER, PASSWORD, extra);
+        list.extend(args(&[
             "--state-url",
             &state_url,
-        ]);
-        list.extend(args(&[
-            "--auth",
-            "ntlm",
-            "--user",
-            USER,
-            "--password",
-            PASSWORD,
-        ]));
-        list.extend(args(&[
             "--filter",
             "complete-from-approved",
-            "--no-lifecycle",
         ]));
-        list.extend(args(&["--race-rounds", "0"]));
-        list.extend(args(extra));
+        list.extend(args(&["--no-lifecycle", "--race-rounds", "0"]));
         list
     };
     let output = cmconform(run(&[]), scratch.path()).await;
@@ -282,19 +263,8 @@ async fn a_reproduction_replays_with_curl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ntlm_through_a_proxy_is_refused() {
     let scratch = Scratch::new("cmconform-wia");
-    let list = args(&[
-        "run",
-        "--base-url",
-        "http://127.0.0.1:9",
-        "--auth",
-        "ntlm",
-        "--user",
-        USER,
-        "--password",
-        PASSWORD,
-        "--proxy",
-        "http://127.0.0.1:9",
-    ]);
+    let proxy = ["--proxy", "http://127.0.0.1:9"];
+    let list = ntlm("run", "http://127.0.0.1:9", USER, PASSWORD, &proxy);
     let output = cmconform(list, scratch.path()).await;
     let all = text(&output);
     assert_eq!(output.status.code(), Some(2), "{all}");
