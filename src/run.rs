@@ -501,8 +501,6 @@ fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError
 /// kilobyte each, 100,000 generated cases would otherwise keep 150 MB of requests alive.
 const EMBEDDED_MAX_REQUESTS: usize = 8192;
 
-/// Starts the reference server on a free loopback port with a per-run credential, so the
-/// unauthenticated cases are meaningful and the credential can be checked for leaks.
 /// The limits of a server the harness alone talks to. The harness's client keeps idle
 /// connections 90 s (reqwest's default): a server that closed them sooner could close one just
 /// as it is reused for a PUT; and --race-concurrency may open more than serve's default cap.
@@ -515,6 +513,8 @@ pub fn embedded_limits() -> server::Limits {
     }
 }
 
+/// Starts the reference server on a free loopback port with a per-run credential, so the
+/// unauthenticated cases are meaningful and the credential can be checked for leaks.
 async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
     let credential = format!("Negotiate {}", uuid::Uuid::new_v4().simple());
     let server = server::spawn(

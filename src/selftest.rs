@@ -381,7 +381,7 @@ pub fn render_table(matrix: &Matrix, detailed: bool) -> String {
         out.push_str(&format!(
             "| {label} | {} | {} |",
             fault.map_or("-", Fault::section),
-            fault.map_or("no check fails", Fault::intended_check),
+            fault.map_or("no check fails".to_string(), Fault::judged_by),
         ));
         for dialect in &matrix.dialects {
             let judged = match fault {

@@ -1,6 +1,7 @@
 //! The fault catalogue: every way the reference server can be told to break exactly one rule of
-//! CONTRACT.md, one row per fault: its name, the section of the rule, the harness check that
-//! must catch it, where the rule can be seen, the [`Hook`] that breaks it, and one sentence.
+//! CONTRACT.md, one row per fault: its name, the section of the rule, how it is judged (the
+//! harness check that must catch it, or the run's exit, or load), where the rule can be seen,
+//! the [`Hook`] that breaks it, and one sentence.
 //!
 //! What each hook does lives in `hooks.rs`, and [`Behaviour`] consults it at the one place its
 //! decision is made, so a fault is never an `if` scattered through the handlers. Adding a fault
@@ -18,7 +19,7 @@ use super::hooks::{self, AnswerKind, Hook};
 pub struct Fault {
     name: &'static str,
     section: &'static str,
-    check: &'static str,
+    judged: Judged,
     applies: Applies,
     hook: Hook,
     description: &'static str,
@@ -34,6 +35,21 @@ pub enum Applies {
     SuccessBody,
 }
 
+/// How a self-test judges a fault: most by the check that must fail; a few by what the run or
+/// `cmconform load` must do instead, because no check can see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// This check must fail.
+    ByCheck(&'static str),
+    /// The fault breaks what the harness needs to test at all: the run must end with exit 2
+    /// and this reason, never a verdict.
+    ByRunExit(&'static str),
+    /// Every answer is conformant and in time, only the latency distribution breaks: only
+    /// `cmconform load --max-p99` ([`LOAD_GATE`]) can fail it, and the self-test does not run
+    /// the suite against it.
+    ByLoad,
+}
+
 /// Faults whose rule is the strict profile's (CONTRACT.md sections 6 and 7): the documented
 /// profile allows what they do (extra Request members, chunked framing), so only a strict run is
 /// asked to catch them.
@@ -42,11 +58,6 @@ const STRICT_ONLY: [&str; 2] = ["extra_field", "chunked_body"];
 /// The "check" of a fault that no check can judge because the harness cannot test what comes
 /// after it: the run must stop with an error (exit 2) whose reason says why, never a verdict.
 pub const RUN_ERROR: &str = "authentication failed mid-run";
-
-/// Faults no `run` check can catch: every answer is conformant and in time, only the latency
-/// distribution breaks. `cmconform load --max-p99` judges them, and the self-test matrix shows
-/// them as judged by load instead of running the suite against them.
-const LOAD_ONLY: [&str; 1] = ["stall_1_in_50"];
 
 /// What a load-only fault names as its intended check: the load gate that fails on it.
 pub const LOAD_GATE: &str = "load --max-p99";
@@ -57,7 +68,7 @@ impl Fault {
         Fault {
             name: "success_201",
             section: "1",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::SuccessAnswer(hooks::created_201),
             description: "A successful PUT answers 201 Created, a code the operation does not document (200 or 204).",
@@ -65,7 +76,7 @@ impl Fault {
         Fault {
             name: "text_content_type",
             section: "2",
-            check: "content_type_conformance",
+            judged: Judged::ByCheck("content_type_conformance"),
             applies: Applies::SuccessBody,
             hook: Hook::SuccessAnswer(hooks::text_plain),
             description: "A successful PUT answers with Content-Type text/plain although responses are always application/json.",
@@ -73,7 +84,7 @@ impl Fault {
         Fault {
             name: "missing_field",
             section: "3",
-            check: "response_schema_conformance",
+            judged: Judged::ByCheck("response_schema_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -84,7 +95,7 @@ impl Fault {
         Fault {
             name: "camel_case_keys",
             section: "3",
-            check: "response_schema_conformance",
+            judged: Judged::ByCheck("response_schema_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -95,7 +106,7 @@ impl Fault {
         Fault {
             name: "wrong_status_code",
             section: "5",
-            check: "status_value",
+            judged: Judged::ByCheck("status_value"),
             applies: Applies::Everywhere,
             hook: Hook::StatusCode(hooks::completed_as_7),
             description: "A completed request is stored and reported with Status 7 instead of the documented 8.",
@@ -103,7 +114,7 @@ impl Fault {
         Fault {
             name: "status_as_string",
             section: "6",
-            check: "status_value",
+            judged: Judged::ByCheck("status_value"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -114,7 +125,7 @@ impl Fault {
         Fault {
             name: "boolean_as_string",
             section: "6",
-            check: "response_schema_conformance",
+            judged: Judged::ByCheck("response_schema_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -125,7 +136,7 @@ impl Fault {
         Fault {
             name: "null_array",
             section: "3",
-            check: "response_schema_conformance",
+            judged: Judged::ByCheck("response_schema_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -136,7 +147,7 @@ impl Fault {
         Fault {
             name: "duplicate_members",
             section: "3",
-            check: "unique_member_names",
+            judged: Judged::ByCheck("unique_member_names"),
             applies: Applies::Everywhere,
             hook: Hook::RequestText(hooks::status_named_twice),
             description: "The Request object of PUT and GET answers names Status twice (\"Status\":99 first, the real Status later), which a parser that keeps the last member does not see.",
@@ -144,7 +155,7 @@ impl Fault {
         Fault {
             name: "uuid_mismatch",
             section: "3",
-            check: "uuid_matches_path",
+            judged: Judged::ByCheck("uuid_matches_path"),
             applies: Applies::SuccessBody,
             hook: Hook::RequestJson {
                 only: Some(AnswerKind::PutSuccess),
@@ -155,7 +166,7 @@ impl Fault {
         Fault {
             name: "completed_not_set",
             section: "5",
-            check: "completed_timestamp",
+            judged: Judged::ByCheck("completed_timestamp"),
             applies: Applies::Everywhere,
             hook: Hook::CompletionStamp(hooks::never_completed),
             description: "Completing a request leaves Completed at 0001-01-01T00:00:00 instead of a real timestamp.",
@@ -163,7 +174,7 @@ impl Fault {
         Fault {
             name: "completed_not_iso",
             section: "3",
-            check: "completed_timestamp",
+            judged: Judged::ByCheck("completed_timestamp"),
             applies: Applies::Everywhere,
             hook: Hook::CompletionStamp(hooks::us_locale_stamp),
             description: "Completing a request writes Completed in a US locale format (11/28/2026 3:01:02 AM) instead of an ISO timestamp.",
@@ -171,7 +182,7 @@ impl Fault {
         Fault {
             name: "completed_far_future",
             section: "5",
-            check: "completed_timestamp",
+            judged: Judged::ByCheck("completed_timestamp"),
             applies: Applies::Everywhere,
             hook: Hook::CompletionStamp(hooks::far_future_stamp),
             description: "Completing a request writes Completed as 9999-12-31T23:59:59.9999999Z, long after the answer was sent.",
@@ -179,7 +190,7 @@ impl Fault {
         Fault {
             name: "immutable_changed",
             section: "5",
-            check: "immutable_fields",
+            judged: Judged::ByCheck("immutable_fields"),
             applies: Applies::Everywhere,
             hook: Hook::SideEffect(hooks::change_request_type),
             description: "A successful PUT also changes and stores RequestType, a field a PUT must never change.",
@@ -187,7 +198,7 @@ impl Fault {
         Fault {
             name: "not_persisted",
             section: "6",
-            check: "state_persisted",
+            judged: Judged::ByCheck("state_persisted"),
             applies: Applies::Everywhere,
             hook: Hook::SkipStore,
             description: "A successful PUT answers 200 with the new state but does not store it, so GET shows the old state.",
@@ -195,7 +206,7 @@ impl Fault {
         Fault {
             name: "invalid_status_accepted",
             section: "6",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::AcceptUnknownStatus,
             description: "A status value outside Completed/Canceled/Abandoned is answered 200 with the unchanged request instead of being refused.",
@@ -203,7 +214,7 @@ impl Fault {
         Fault {
             name: "refusal_changes_state",
             section: "6",
-            check: "refusal_keeps_state",
+            judged: Judged::ByCheck("refusal_keeps_state"),
             applies: Applies::Everywhere,
             hook: Hook::AfterRefusal(hooks::store_refused_target),
             description: "A forbidden transition is refused with 500 but the requested state is stored anyway.",
@@ -211,7 +222,7 @@ impl Fault {
         Fault {
             name: "refusal_deletes_request",
             section: "6",
-            check: "refusal_keeps_state",
+            judged: Judged::ByCheck("refusal_keeps_state"),
             applies: Applies::Everywhere,
             hook: Hook::DeleteOnRefusal,
             description: "A forbidden transition is refused with 500 but the request is deleted, so GET after answers 404.",
@@ -219,7 +230,7 @@ impl Fault {
         Fault {
             name: "final_state_reopened",
             section: "5",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::Transition(hooks::reopen_final_states),
             description: "PUTs on Completed, Canceled, Denied or Failed requests are accepted with 200 and move the request out of its final state.",
@@ -227,7 +238,7 @@ impl Fault {
         Fault {
             name: "repeat_restamps",
             section: "7",
-            check: "open_input_equivalence",
+            judged: Judged::ByCheck("open_input_equivalence"),
             applies: Applies::Everywhere,
             hook: Hook::Transition(hooks::complete_again),
             description: "Completing a Completed request again succeeds and writes a new Completed timestamp, where a repeat may only be refused or change nothing.",
@@ -235,7 +246,7 @@ impl Fault {
         Fault {
             name: "abandoned_wrong_code",
             section: "5",
-            check: "status_value",
+            judged: Judged::ByCheck("status_value"),
             applies: Applies::Everywhere,
             hook: Hook::Transition(hooks::abandon_to_canceled),
             description: "\"Abandoned\" moves the request to Canceled (17) instead of Failed (9).",
@@ -243,7 +254,7 @@ impl Fault {
         Fault {
             name: "unknown_id_200",
             section: "6",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::FabricateUnknownIds,
             description: "A well-formed but unknown GUID is answered 200 with a made-up request instead of being refused.",
@@ -251,7 +262,7 @@ impl Fault {
         Fault {
             name: "unknown_id_get_500",
             section: "6",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::FabricateUnknownPuts,
             description: "A GET of a well-formed but unknown GUID fails with 500, while a PUT to it answers 200 with a made-up request.",
@@ -259,7 +270,7 @@ impl Fault {
         Fault {
             name: "auth_lost_mid_run",
             section: "2",
-            check: RUN_ERROR,
+            judged: Judged::ByRunExit(RUN_ERROR),
             applies: Applies::Everywhere,
             hook: Hook::AuthLostAfter(hooks::AUTH_LOST_AFTER),
             description: "After 40 requests with valid credentials the server answers every further one 401 with a challenge, as a broken authentication would; the run must error (exit 2), never pass those cases as refusals.",
@@ -267,7 +278,7 @@ impl Fault {
         Fault {
             name: "credentials_ignored",
             section: "2",
-            check: "auth_required",
+            judged: Judged::ByCheck("auth_required"),
             applies: Applies::Everywhere,
             hook: Hook::AdmitAll,
             description: "Requests without an Authorization header are processed as if they were authenticated.",
@@ -275,7 +286,7 @@ impl Fault {
         Fault {
             name: "stack_trace_500",
             section: "2",
-            check: "no_stack_trace",
+            judged: Judged::ByCheck("no_stack_trace"),
             applies: Applies::Everywhere,
             hook: Hook::ErrorAnswer(hooks::trace_in_500),
             description: "500 answers carry the .NET exception type and stack trace, which must never reach the client.",
@@ -283,7 +294,7 @@ impl Fault {
         Fault {
             name: "error_page_trace",
             section: "2",
-            check: "no_stack_trace",
+            judged: Judged::ByCheck("no_stack_trace"),
             applies: Applies::Everywhere,
             hook: Hook::ErrorAnswer(hooks::error_page_500),
             description: "500 answers are ASP.NET's error page (Server Error in '/CertificateManagement' Application.) with the exception and its stack frames.",
@@ -291,7 +302,7 @@ impl Fault {
         Fault {
             name: "race_loser_trace",
             section: "2",
-            check: "no_stack_trace",
+            judged: Judged::ByCheck("no_stack_trace"),
             applies: Applies::Everywhere,
             hook: Hook::ErrorAnswer(hooks::trace_in_lost_race),
             description: "A PUT that loses a race to a concurrent one is answered 500 with a System.Data.SqlClient.SqlException stack trace.",
@@ -299,7 +310,7 @@ impl Fault {
         Fault {
             name: "truncated_json",
             section: "3",
-            check: "response_schema_conformance",
+            judged: Judged::ByCheck("response_schema_conformance"),
             applies: Applies::SuccessBody,
             hook: Hook::SuccessAnswer(hooks::cut_in_half),
             description: "A successful PUT's JSON body is cut in the middle, with a Content-Length that matches the cut body.",
@@ -307,7 +318,7 @@ impl Fault {
         Fault {
             name: "short_body",
             section: "2",
-            check: "transport_error",
+            judged: Judged::ByCheck("transport_error"),
             applies: Applies::SuccessBody,
             hook: Hook::SuccessAnswer(hooks::short_body),
             description: "A successful PUT declares a Content-Length larger than the bytes sent, then closes the connection.",
@@ -315,7 +326,7 @@ impl Fault {
         Fault {
             name: "slow_answer",
             section: "2",
-            check: "transport_error",
+            judged: Judged::ByCheck("transport_error"),
             applies: Applies::Everywhere,
             hook: Hook::SlowSuccess,
             description: "A successful PUT waits the configured slow delay before answering, past the harness's timeout.",
@@ -323,7 +334,7 @@ impl Fault {
         Fault {
             name: "stall_1_in_50",
             section: "2",
-            check: LOAD_GATE,
+            judged: Judged::ByLoad,
             applies: Applies::Everywhere,
             hook: Hook::Stall,
             description: "One API request in 50 waits 300 ms before it is handled: every answer is conformant and in time, but the p99 latency is past 300 ms.",
@@ -331,7 +342,7 @@ impl Fault {
         Fault {
             name: "case_sensitive_path",
             section: "1",
-            check: "status_code_conformance",
+            judged: Judged::ByCheck("status_code_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::ExactRouting,
             description: "Only the exact casing /CertificateManagement/api/v1.0/requests/ is routed, so the documented lower-case example gets 404.",
@@ -339,7 +350,7 @@ impl Fault {
         Fault {
             name: "extra_field",
             section: "4",
-            check: "snapshot",
+            judged: Judged::ByCheck("snapshot"),
             applies: Applies::Everywhere,
             hook: Hook::RequestJson {
                 only: None,
@@ -350,7 +361,7 @@ impl Fault {
         Fault {
             name: "huge_body",
             section: "3",
-            check: "transport_error",
+            judged: Judged::ByCheck("transport_error"),
             applies: Applies::SuccessBody,
             hook: Hook::RequestJson {
                 only: Some(AnswerKind::PutSuccess),
@@ -361,7 +372,7 @@ impl Fault {
         Fault {
             name: "garbage_http",
             section: "2",
-            check: "transport_error",
+            judged: Judged::ByCheck("transport_error"),
             applies: Applies::Everywhere,
             hook: Hook::GarbageSuccess,
             description: "A successful PUT is answered with bytes that are not an HTTP response, then the connection closes.",
@@ -369,7 +380,7 @@ impl Fault {
         Fault {
             name: "no_lock",
             section: "5",
-            check: "concurrent_single_winner",
+            judged: Judged::ByCheck("concurrent_single_winner"),
             applies: Applies::Everywhere,
             hook: Hook::RaceWindow(hooks::RACE_WINDOW),
             description: "A PUT reads the state, releases the store lock and writes later, so concurrent conflicting PUTs may all succeed.",
@@ -377,7 +388,7 @@ impl Fault {
         Fault {
             name: "error_as_html",
             section: "2",
-            check: "content_type_conformance",
+            judged: Judged::ByCheck("content_type_conformance"),
             applies: Applies::Everywhere,
             hook: Hook::ErrorAnswer(hooks::html_4xx),
             description: "4xx error answers are text/html pages instead of application/json bodies.",
@@ -385,7 +396,7 @@ impl Fault {
         Fault {
             name: "chunked_body",
             section: "2",
-            check: "content_length_conformance",
+            judged: Judged::ByCheck("content_length_conformance"),
             applies: Applies::SuccessBody,
             hook: Hook::SuccessAnswer(hooks::chunked),
             description: "A successful PUT answers with chunked transfer encoding and no Content-Length header.",
@@ -411,15 +422,35 @@ impl Fault {
         self.section
     }
 
-    /// The harness check that must fail against this fault ([`RUN_ERROR`] for a fault that
-    /// must error the run instead).
+    /// How a self-test judges the fault.
+    pub fn judged(self) -> Judged {
+        self.judged
+    }
+
+    /// The harness check that must fail against this fault; for the others what judges them
+    /// instead (the run's reason, or [`LOAD_GATE`]).
     pub fn intended_check(self) -> &'static str {
-        self.check
+        match self.judged {
+            Judged::ByCheck(check) | Judged::ByRunExit(check) => check,
+            Judged::ByLoad => LOAD_GATE,
+        }
+    }
+
+    /// What the self-test matrix says judges the fault.
+    pub fn judged_by(self) -> String {
+        match self.judged {
+            Judged::ByCheck(check) => check.to_string(),
+            Judged::ByRunExit(reason) => format!("the run's exit (2, '{reason}')"),
+            Judged::ByLoad => LOAD_GATE.to_string(),
+        }
     }
 
     /// The reason the run must error with, for a fault no check can judge.
     pub fn run_error(self) -> Option<&'static str> {
-        (self.check == RUN_ERROR).then_some(RUN_ERROR)
+        match self.judged {
+            Judged::ByRunExit(reason) => Some(reason),
+            _ => None,
+        }
     }
 
     /// Which answers the broken rule lives in.
@@ -435,7 +466,7 @@ impl Fault {
     /// Whether only `cmconform load` can judge the fault (its intended check is [`LOAD_GATE`]):
     /// the self-test does not run the suite against it.
     pub fn judged_by_load(self) -> bool {
-        LOAD_ONLY.contains(&self.name)
+        self.judged == Judged::ByLoad
     }
 
     pub fn applies(self) -> Applies {
