@@ -5,11 +5,12 @@
 //! `contract` (fixtures, schemas) -> `plan` (planned cases; `generate` and `sequences` add
 //! families) -> `exec` (executed exchanges, via `client`, `auth` and `provider`) -> `checks`
 //! (check results, with `snapshot`) -> `report` (writers).
-//! `policy` decides what the runner may send and trust. `server` is the embedded reference server with its fault catalogue; `run` wires one run
-//! together; `selftest` runs it against every fault; `dry_run` and `doctor` look before
-//! anything is sent; `redact` decides what people may see; `capped` bounds every body read; `step_number`
-//! numbers steps from 1 wherever they are shown;
-//! `merge` joins the reports of shards; `export` writes the contract as OpenAPI; `cli` is the
+//! `policy` decides what the runner may send and trust. `server` is the embedded reference
+//! server with its fault catalogue; `run` wires one run together; `load` runs the life cycle at
+//! a constant arrival rate and judges every answer; `selftest` runs `run` against every fault;
+//! `dry_run` and `doctor` look before anything is sent; `redact` decides what people may see;
+//! `capped` bounds every body read; `step_number` numbers steps (and race rounds) from 1
+//! wherever they are shown; `merge` joins the reports of shards; `export` writes the contract as OpenAPI; `cli` is the
 //! command line, and `flag_env` names the environment variable of each of its flags.
 //!
 //! Unsafe code is denied everywhere but `auth::gssapi`, which calls the Kerberos library that

@@ -39,6 +39,32 @@ fn readme_holds_the_two_commands() {
     assert!(readme.contains("cargo test --locked") && ci.contains("\ncargo test --locked"));
 }
 
+/// The crate docs are the map of the tree: every top-level module is named there, so a new
+/// module cannot land without its place in the data flow.
+#[test]
+fn crate_docs_name_every_module() {
+    let lib = std::fs::read_to_string(common::repo_root().join("src/lib.rs")).unwrap_or_default();
+    let docs: String = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let modules: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub mod "))
+        .map(|name| name.trim_end_matches(';'))
+        .collect();
+    assert!(modules.len() > 10, "no modules read from src/lib.rs");
+    let unnamed: Vec<&&str> = modules
+        .iter()
+        .filter(|name| !docs.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "src/lib.rs's docs do not name {unnamed:?}"
+    );
+}
+
 #[test]
 fn readme_lists_every_flag_of_run() {
     assert_eq!(

@@ -116,7 +116,9 @@ fn load_fails_its_p99_gate_on_a_server_that_stalls_one_request_in_50() {
     assert_eq!(passed("conformance"), Some(true), "{text}");
     assert_eq!(passed("p99 put"), Some(false), "{text}");
     assert_eq!(passed("p99 get"), Some(false), "{text}");
-    assert_eq!(passed("p99 stage"), Some(true), "{text}");
+    // Staging is not stalled, but whether its p99 stays under 200 ms depends on how loaded the
+    // machine is: only that it is gated is asserted, never a timing.
+    assert!(passed("p99 stage").is_some(), "{text}");
 }
 
 #[test]

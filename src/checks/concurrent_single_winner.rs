@@ -17,7 +17,8 @@ pub fn concurrent_single_winner(subject: &Subject, _: &CheckContext) -> Option<V
         .iter()
         .enumerate()
         .filter_map(|(index, round)| {
-            round_problem(round).map(|problem| format!("round {index}: {problem}"))
+            round_problem(round)
+                .map(|problem| format!("round {}: {problem}", crate::step_number::shown(index)))
         })
         .collect();
     Some(Verdict::from_problems(

@@ -171,7 +171,9 @@ impl Subject<'_> {
             Subject::Race(rounds) => rounds
                 .iter()
                 .enumerate()
-                .flat_map(|(round, r)| {
+                .flat_map(|(index, r)| {
+                    // Rounds are shown as the steps their evidence is reported under: from 1.
+                    let round = crate::step_number::shown(index);
                     let mut all = vec![(format!("round {round} GET before"), &r.before)];
                     all.extend(r.attempts.iter().map(move |(target, exchange)| {
                         (format!("round {round} PUT {}", target.wire()), exchange)

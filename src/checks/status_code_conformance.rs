@@ -53,7 +53,8 @@ fn judge_success(response: &ReceivedResponse, allowed: &[u16]) -> Verdict {
 /// refusal of the section 6 classes. Which and how many won is `concurrent_single_winner`'s.
 fn judge_race_codes(rounds: &[crate::exec::RaceRound]) -> Verdict {
     let (mut failures, mut warnings) = (Vec::new(), Vec::new());
-    for (round, attempt) in rounds.iter().enumerate() {
+    for (index, attempt) in rounds.iter().enumerate() {
+        let round = crate::step_number::shown(index);
         for (target, exchange) in &attempt.attempts {
             let Some(response) = exchange.ok() else {
                 continue;
