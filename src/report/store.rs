@@ -60,7 +60,11 @@ impl Spool {
         let writer = guard
             .as_mut()
             .ok_or_else(|| io::Error::other("evidence spool already closed"))?;
-        let written = serde_json::to_writer(&mut *writer, case)
+        let line = SpoolLine {
+            raw: raw_bodies(case),
+            case,
+        };
+        let written = serde_json::to_writer(&mut *writer, &line)
             .map_err(io::Error::from)
             .and_then(|()| writer.write_all(b"\n"));
         if written.is_err() {
@@ -128,9 +132,7 @@ impl CaseStore {
     pub fn push(&mut self, case: CaseReport) {
         self.summary.count(&case);
         let spooled = match &self.spool {
-            Some(spool) if case.status == CaseStatus::Passed && reads_back_whole(&case) => {
-                spool.append(&case).is_ok()
-            }
+            Some(spool) if case.status == CaseStatus::Passed => spool.append(&case).is_ok(),
             _ => false,
         };
         self.spooled.push(spooled);
@@ -196,24 +198,78 @@ impl CaseStore {
                 .ok_or_else(|| io::Error::other("evidence spool missing"))?;
             line.clear();
             reader.read_line(&mut line)?;
-            let whole: CaseReport = serde_json::from_str(&line)?;
-            Ok(Cow::Owned(whole))
+            let read: SpoolLine<CaseReport> = serde_json::from_str(&line)?;
+            Ok(Cow::Owned(read.restored()?))
         })
     }
 }
 
-/// Whether the spool's JSON line gives the case back byte for byte: bodies are written as text,
-/// so a body that is not UTF-8 would come back with U+FFFD in place of its bytes, and the HAR's
-/// base64 and the reproductions' exact bytes would lie. Such cases (rare) stay in memory.
-fn reads_back_whole(case: &CaseReport) -> bool {
-    case.exchanges.iter().all(|labelled| {
+/// One line of the spool: the case as the reports write it, and beside it, in base64, every
+/// body that is not UTF-8. Reports write bodies as text, so such a body would come back with
+/// U+FFFD in place of its bytes, and the HAR's base64 and the reproductions' exact bytes (the
+/// generated invalid-UTF-8 cases pass whenever the server refuses them) would lie.
+#[derive(Serialize, Deserialize)]
+struct SpoolLine<C> {
+    case: C,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    raw: Vec<RawBody>,
+}
+
+/// The exact bytes of one body: of the request of exchange `exchange`, or of its answer.
+#[derive(Serialize, Deserialize)]
+struct RawBody {
+    exchange: usize,
+    answer: bool,
+    base64: String,
+}
+
+fn raw_bodies(case: &CaseReport) -> Vec<RawBody> {
+    use base64::Engine;
+    let mut raw = Vec::new();
+    for (index, labelled) in case.exchanges.iter().enumerate() {
         let exchange = &labelled.exchange;
-        std::str::from_utf8(&exchange.request.body).is_ok()
-            && exchange
-                .response
-                .as_ref()
-                .map_or(true, |received| std::str::from_utf8(&received.body).is_ok())
-    })
+        let answer = exchange
+            .response
+            .as_ref()
+            .ok()
+            .map(|received| &received.body[..]);
+        for (is_answer, body) in [(false, Some(&exchange.request.body[..])), (true, answer)] {
+            if let Some(body) = body.filter(|body| std::str::from_utf8(body).is_err()) {
+                raw.push(RawBody {
+                    exchange: index,
+                    answer: is_answer,
+                    base64: base64::engine::general_purpose::STANDARD.encode(body),
+                });
+            }
+        }
+    }
+    raw
+}
+
+impl SpoolLine<CaseReport> {
+    /// The case with its exact bodies back in place.
+    fn restored(mut self) -> io::Result<CaseReport> {
+        use base64::Engine;
+        let corrupt =
+            || io::Error::other("evidence spool corrupt: a raw body does not fit its case");
+        for raw in self.raw {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(raw.base64)
+                .map_err(|_| corrupt())?;
+            let exchange = &mut self
+                .case
+                .exchanges
+                .get_mut(raw.exchange)
+                .ok_or_else(corrupt)?
+                .exchange;
+            match (raw.answer, exchange.response.as_mut()) {
+                (false, _) => exchange.request.body = bytes.into(),
+                (true, Ok(received)) => received.body = bytes,
+                (true, Err(_)) => return Err(corrupt()),
+            }
+        }
+        Ok(self.case)
+    }
 }
 
 impl From<Vec<CaseReport>> for CaseStore {
@@ -304,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn a_passing_case_with_bytes_that_are_not_utf8_stays_in_memory_byte_for_byte() {
+    fn a_passing_case_with_bytes_that_are_not_utf8_reads_back_byte_for_byte() {
         let mut store = CaseStore::spooling();
         let mut binary = case("binary", CaseStatus::Passed, "");
         if let Ok(received) = binary.exchanges[0].exchange.response.as_mut() {
@@ -318,14 +374,19 @@ mod tests {
         if let Err(error) = store.close() {
             panic!("closing the spool: {error}");
         }
-        let kept: Vec<&str> = store.kept().map(|case| case.id.as_str()).collect();
-        assert_eq!(kept, ["binary", "sent"]);
-        let bodies: Vec<Vec<u8>> = store
+        assert_eq!(store.kept().count(), 0, "every passing case is spooled");
+        let read: Vec<CaseReport> = store
             .full()
-            .filter_map(Result::ok)
-            .filter_map(|case| case.exchanges[0].exchange.ok().map(|r| r.body.clone()))
+            .map(|case| case.unwrap_or_else(|error| panic!("{error}")).into_owned())
             .collect();
-        assert_eq!(bodies[1], vec![b'{', 0xff, 0xfe, b'}']);
+        let answer = |case: &CaseReport| case.exchanges[0].exchange.ok().map(|r| r.body.clone());
+        assert_eq!(answer(&read[0]), Some(b"ok".to_vec()));
+        assert_eq!(answer(&read[1]), Some(vec![b'{', 0xff, 0xfe, b'}']));
+        assert_eq!(answer(&read[2]), Some(b"text".to_vec()));
+        assert_eq!(
+            &read[2].exchanges[0].exchange.request.body[..],
+            &[0xc3, 0x28]
+        );
     }
 
     #[test]
