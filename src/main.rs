@@ -4,8 +4,7 @@ use clap::Parser;
 use cmconform::cli::{Cli, dispatch};
 use cmconform::report::exit;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args = match cmconform::cli::config::effective_args(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(error) => {
@@ -14,7 +13,7 @@ async fn main() {
         }
     };
     let cli = Cli::parse_from(args);
-    let code = match dispatch(cli).await {
+    let code = match dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
             cmconform::cli::output::say(&format!("error: {error:#}"));

@@ -232,12 +232,39 @@ pub enum RunEvent<'a> {
     CaseFinished(&'a CaseReport),
 }
 
+/// What a run knows before it sends anything: its contract, how many cases it plans and the
+/// snapshots they name. The command line reads [`Prepared::total`] to pick the runtime the
+/// exchanges go out on ([`crate::cli::runtime`]).
+pub struct Prepared {
+    started_at: String,
+    started: Instant,
+    contract: Contract,
+    contract_digest: String,
+    total: usize,
+    shard: Option<Shard>,
+    snapshots: SnapshotStore,
+}
+
+impl Prepared {
+    /// The number of cases the run will execute.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
 /// Runs the suite; `observe` sees the start and each case's report in plan order as soon as it
 /// is known.
 pub async fn run(
     options: &RunOptions,
-    mut observe: impl FnMut(RunEvent),
+    observe: impl FnMut(RunEvent),
 ) -> Result<RunReport, RunError> {
+    let prepared = prepare(options)?;
+    execute(options, prepared, observe).await
+}
+
+/// Everything of a run that needs no runtime: the contract, the plan's size and its snapshots,
+/// each problem an error before anything is sent.
+pub fn prepare(options: &RunOptions) -> Result<Prepared, RunError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let (contract, contract_digest) = load_contract(options)?;
@@ -247,32 +274,49 @@ pub async fn run(
     }
     let shard = shard_of(&contract, options);
     let snapshots = checked_snapshots(&contract, options, &snapshot_names)?;
+    Ok(Prepared {
+        started_at,
+        started,
+        contract,
+        contract_digest,
+        total,
+        shard,
+        snapshots,
+    })
+}
+
+/// The prepared run: connect, execute every case, judge each as it finishes, and report.
+pub async fn execute(
+    options: &RunOptions,
+    prepared: Prepared,
+    mut observe: impl FnMut(RunEvent),
+) -> Result<RunReport, RunError> {
     let target = connect(options).await?;
     if let Err(error) = preflight(&target.client, target.embedded.is_none()).await {
         return Err(blame_the_proxy(error, options).await);
     }
     let context = CheckContext {
-        schemas: &contract.schemas,
-        snapshots: &snapshots,
+        schemas: &prepared.contract.schemas,
+        snapshots: &prepared.snapshots,
         profile: options.profile,
     };
     let mut reports = CaseStore::spooling();
     let masked_target = crate::client::mask_url(target.client.base_url());
     observe(RunEvent::Started(crate::report::RunStart {
-        total,
+        total: prepared.total,
         target: &masked_target,
         embedded: target.embedded.is_some(),
         seed: options.families.reported_seed(),
         profile: options.profile,
-        contract_digest: &contract_digest,
-        contract_source: &contract.source.report_name(),
+        contract_digest: &prepared.contract_digest,
+        contract_source: &prepared.contract.source.report_name(),
         fault: embedded_fault_name(options).as_deref(),
     }));
     let secrets = report_secrets(&target.client, options);
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
     exec::execute_all(
-        plan_stream(&contract, options),
+        plan_stream(&prepared.contract, options),
         target.client.clone(),
         target.provider.clone(),
         options.jobs,
@@ -294,24 +338,41 @@ pub async fn run(
         server.shutdown().await;
     }
     closed.map_err(RunError::Spool)?;
-    Ok(RunReport {
+    Ok(finished_report(
+        options,
+        prepared,
+        &target_url,
+        embedded,
+        reports,
+    ))
+}
+
+/// The report of a run whose cases all ran.
+fn finished_report(
+    options: &RunOptions,
+    prepared: Prepared,
+    target_url: &str,
+    embedded: bool,
+    reports: CaseStore,
+) -> RunReport {
+    RunReport {
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        contract_digest,
-        contract_source: contract.source.report_name(),
-        target: crate::client::mask_url(&target_url),
+        contract_digest: prepared.contract_digest,
+        contract_source: prepared.contract.source.report_name(),
+        target: crate::client::mask_url(target_url),
         embedded,
-        started_at,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        started_at: prepared.started_at,
+        duration_ms: prepared.started.elapsed().as_secs_f64() * 1000.0,
         seed: options.families.reported_seed(),
         profile: options.profile,
-        shard,
+        shard: prepared.shard,
         notices: run_notices(options),
         fault: embedded_fault_name(options),
         allow_skips: options.allow_skips,
         summary: reports.summary().clone(),
         cases: reports,
-    })
+    }
 }
 
 /// The run's contract and its digest. The Request schema, which judges nearly every answer,

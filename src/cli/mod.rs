@@ -12,6 +12,7 @@ mod load;
 mod merge;
 pub mod output;
 mod reports;
+pub mod runtime;
 
 use crate::contract::{Contract, ContractSource};
 use crate::report::{self, RunReport, exit};
@@ -316,17 +317,24 @@ pub struct ListArgs {
     pub contract: ContractArgs,
 }
 
-/// Runs the parsed command and returns the process exit code.
-pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+/// Runs the parsed command and returns the process exit code. Commands that talk to the
+/// network build their runtime here ([`runtime`]); a run builds its own once it knows its plan.
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Run(args) => run_command(*args).await,
-        Command::Serve(args) => serve_command(args).await,
-        Command::Load(args) => load::load_command(*args).await,
+        Command::Run(args) => run_command(*args),
+        Command::Serve(args) => runtime::block_on(runtime::multi_thread()?, serve_command(args)),
+        Command::Load(args) => {
+            runtime::block_on(runtime::multi_thread()?, load::load_command(*args))
+        }
         Command::List(args) => list_command(args),
         Command::Checks => checks_command(),
-        Command::Doctor(args) => connection::doctor_command(*args).await,
+        Command::Doctor(args) => {
+            runtime::block_on(runtime::multi_thread()?, connection::doctor_command(*args))
+        }
         Command::Init(args) => init_command(args),
-        Command::Selftest(args) => selftest_command(args).await,
+        Command::Selftest(args) => {
+            runtime::block_on(runtime::multi_thread()?, selftest_command(args))
+        }
         Command::Merge(args) => merge::merge_command(args),
         Command::Export(args) => export::export_command(args),
     }
@@ -457,7 +465,7 @@ fn run_options(args: &RunArgs) -> anyhow::Result<RunOptions> {
     Ok(options)
 }
 
-async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
+fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let options = run_options(&args)?;
     if args.dry_run {
         return dry_run_command(&options);
@@ -473,12 +481,18 @@ async fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let mut console = console::Console::new(verbosity);
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = std::time::Instant::now();
-    let outcome = run::run(&options, |event| {
+    let observe = |event: run::RunEvent| {
         if stream_to_console {
             console.observe(event);
         }
-    })
-    .await;
+    };
+    let outcome = match run::prepare(&options) {
+        Ok(prepared) => runtime::block_on(
+            runtime::for_run(prepared.total())?,
+            run::execute(&options, prepared, observe),
+        ),
+        Err(error) => Err(error),
+    };
     console.finish();
     let report = match outcome {
         Ok(report) => report,
