@@ -62,25 +62,46 @@ impl Origin<'_> {
     }
 }
 
-/// The command line with the flags from the environment and the configuration file appended,
-/// for every flag the command line itself does not set. Every value is checked here with the
-/// flag's own parser, so a bad one names the variable or the key it came from.
-pub fn effective_args(raw: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> {
+/// The parsed command line, with the flags from the environment and the configuration file
+/// appended for every flag the command line itself does not set. Every value is checked with
+/// the flag's own parser, so a bad one names the variable or the key it came from. Parsing is a
+/// good part of a one-case run's start, so the first parse is kept when nothing is added (no
+/// file, no variable: the common case); a command-line error, `--help` and `--version` exit as
+/// clap makes them.
+pub fn effective_cli(raw: Vec<OsString>) -> Result<super::Cli, ConfigError> {
+    use clap::{FromArgMatches, Parser};
+    Ok(match effective(raw)? {
+        Effective::Unchanged(mut matches) => super::Cli::from_arg_matches_mut(&mut matches)
+            .unwrap_or_else(|error| error.format(&mut super::Cli::command()).exit()),
+        Effective::Args(args) => super::Cli::parse_from(args),
+    })
+}
+
+/// What configuration makes of a command line.
+enum Effective {
+    /// Nothing added: the command line as parsed.
+    Unchanged(clap::ArgMatches),
+    /// The words to parse: with configured flags appended, or as given when they do not parse.
+    Args(Vec<OsString>),
+}
+
+fn effective(raw: Vec<OsString>) -> Result<Effective, ConfigError> {
     let command = super::Cli::command();
     let Ok(matches) = command.clone().try_get_matches_from(raw.clone()) else {
         // Let the real parse report the command-line error.
-        return Ok(raw);
+        return Ok(Effective::Args(raw));
     };
     let Some((name, sub_matches)) = matches.subcommand() else {
-        return Ok(raw);
+        return Ok(Effective::Unchanged(matches));
     };
     if !CONFIGURED.contains(&name) {
-        return Ok(raw);
+        return Ok(Effective::Unchanged(matches));
     }
     let file = load_file(config_path(&raw).as_deref())?;
     let Some(sub) = command.find_subcommand(name) else {
-        return Ok(raw);
+        return Ok(Effective::Unchanged(matches));
     };
+    let words_given = raw.len();
     let mut args = raw;
     for arg in sub.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
@@ -114,7 +135,10 @@ pub fn effective_args(raw: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> 
             args.push(word.into());
         }
     }
-    Ok(args)
+    if args.len() == words_given {
+        return Ok(Effective::Unchanged(matches));
+    }
+    Ok(Effective::Args(args))
 }
 
 /// Command-line words for the values of `arg`, each checked by the flag's own parser. Values go
