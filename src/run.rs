@@ -209,10 +209,25 @@ pub fn plan_stream(
     )
 }
 
-/// One pass over the plan before the run: how many cases it has, and the snapshots they name.
-fn survey(cases: impl Iterator<Item = Case>) -> (usize, std::collections::BTreeSet<String>) {
+/// Plans of at most this many cases are kept from [`survey`] and executed from memory rather
+/// than built a second time (a small run's start); no more than the default `--jobs` window
+/// holds anyway, so a run's memory stays bounded by its window, not its plan.
+const KEPT_CASES: usize = DEFAULT_JOBS;
+
+/// What one pass over the plan before the run finds.
+struct Survey {
+    total: usize,
+    snapshots: std::collections::BTreeSet<String>,
+    /// The cases, when there are at most [`KEPT_CASES`].
+    kept: Option<Vec<Case>>,
+}
+
+/// One pass over the plan before the run: how many cases it has, the snapshots they name, and
+/// the cases themselves when there are few.
+fn survey(cases: impl Iterator<Item = Case>) -> Survey {
     let mut snapshots = std::collections::BTreeSet::new();
     let mut total = 0;
+    let mut kept = Some(Vec::new());
     for case in cases {
         total += 1;
         let names = case
@@ -220,8 +235,16 @@ fn survey(cases: impl Iterator<Item = Case>) -> (usize, std::collections::BTreeS
             .iter()
             .filter_map(|step| step.expect.snapshot.clone());
         snapshots.extend(names);
+        match kept.as_mut() {
+            Some(cases) if total <= KEPT_CASES => cases.push(case),
+            _ => kept = None,
+        }
     }
-    (total, snapshots)
+    Survey {
+        total,
+        snapshots,
+        kept,
+    }
 }
 
 /// What a run tells its observer while it goes.
@@ -241,6 +264,8 @@ pub struct Prepared {
     contract: Contract,
     contract_digest: String,
     total: usize,
+    /// The planned cases, for a small plan (see [`KEPT_CASES`]).
+    kept: Option<Vec<Case>>,
     shard: Option<Shard>,
     snapshots: SnapshotStore,
 }
@@ -268,18 +293,19 @@ pub fn prepare(options: &RunOptions) -> Result<Prepared, RunError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
     let (contract, contract_digest) = load_contract(options)?;
-    let (total, snapshot_names) = survey(plan_stream(&contract, options));
-    if total == 0 {
+    let survey = survey(plan_stream(&contract, options));
+    if survey.total == 0 {
         return Err(RunError::NothingSelected);
     }
     let shard = shard_of(&contract, options);
-    let snapshots = checked_snapshots(&contract, options, &snapshot_names)?;
+    let snapshots = checked_snapshots(&contract, options, &survey.snapshots)?;
     Ok(Prepared {
         started_at,
         started,
         contract,
         contract_digest,
-        total,
+        total: survey.total,
+        kept: survey.kept,
         shard,
         snapshots,
     })
@@ -288,9 +314,13 @@ pub fn prepare(options: &RunOptions) -> Result<Prepared, RunError> {
 /// The prepared run: connect, execute every case, judge each as it finishes, and report.
 pub async fn execute(
     options: &RunOptions,
-    prepared: Prepared,
+    mut prepared: Prepared,
     mut observe: impl FnMut(RunEvent),
 ) -> Result<RunReport, RunError> {
+    let cases: Box<dyn Iterator<Item = Case> + Send> = match prepared.kept.take() {
+        Some(kept) => Box::new(kept.into_iter()),
+        None => Box::new(plan_stream(&prepared.contract, options)),
+    };
     let target = connect(options).await?;
     if let Err(error) = preflight(&target.client, target.embedded.is_none()).await {
         return Err(blame_the_proxy(error, options).await);
@@ -316,7 +346,7 @@ pub async fn execute(
     let stop = exec::StopSignal::default();
     let fail_fast = options.fail_fast.then(|| stop.clone());
     exec::execute_all(
-        plan_stream(&prepared.contract, options),
+        cases,
         target.client.clone(),
         target.provider.clone(),
         options.jobs,
