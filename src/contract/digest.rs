@@ -7,8 +7,10 @@
 //! files (editor leftovers) are left out. The built-in copy and a checkout of the same commit
 //! give the same digest.
 
-use super::{ContractSource, LoadError, source::embedded_dir};
+use super::source::{SourceFile, embedded_dir};
+use super::{ContractSource, LoadError};
 use ring::digest::{Context, SHA256};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The folders whose files make up the contract.
@@ -16,10 +18,24 @@ pub const CONTRACT_FOLDERS: [&str; 3] = ["schemas", "fixtures", "snapshots"];
 
 /// `sha256:` and 64 hex digits.
 pub fn contract_digest(source: &ContractSource) -> Result<String, LoadError> {
+    contract_digest_of_read(source, &[])
+}
+
+/// [`contract_digest`], taking the bytes of the files in `read` (by path) from there instead of
+/// reading them again: loading the contract has just read every schema and fixture, and a
+/// one-case run's start is short enough for a second read of them all to show.
+pub fn contract_digest_of_read(
+    source: &ContractSource,
+    read: &[SourceFile],
+) -> Result<String, LoadError> {
+    let read: HashMap<&Path, &[u8]> = read
+        .iter()
+        .map(|file| (file.path.as_path(), file.text.as_bytes()))
+        .collect();
     let mut files = Vec::new();
     for folder in CONTRACT_FOLDERS {
         match source {
-            ContractSource::Dir(root) => disk_files(&root.join(folder), folder, &mut files)?,
+            ContractSource::Dir(root) => disk_files(&root.join(folder), folder, &read, &mut files)?,
             ContractSource::Embedded => embedded_files(folder, &mut files)?,
         }
     }
@@ -68,10 +84,12 @@ fn embedded_files(folder: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<()
 }
 
 /// The regular files directly in `dir`; a folder that does not exist adds nothing (a contract
-/// without snapshots yet).
+/// without snapshots yet). A file in `read` was read as a file already: its bytes are taken
+/// from there.
 fn disk_files(
     dir: &Path,
     folder: &str,
+    read: &HashMap<&Path, &[u8]>,
     files: &mut Vec<(String, Vec<u8>)>,
 ) -> Result<(), LoadError> {
     let io = |path: &Path| {
@@ -88,10 +106,14 @@ fn disk_files(
         let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
             continue;
         };
-        if is_hidden(name) || !path.is_file() {
+        if is_hidden(name) {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let bytes = match read.get(path.as_path()) {
+            Some(bytes) => bytes.to_vec(),
+            None if path.is_file() => std::fs::read(&path).map_err(io(&path))?,
+            None => continue,
+        };
         files.push((format!("{folder}/{name}"), bytes));
     }
     Ok(())
@@ -144,5 +166,20 @@ mod tests {
         let embedded = contract_digest(&ContractSource::Embedded).ok();
         assert!(disk.is_some());
         assert_eq!(disk, embedded);
+    }
+
+    /// The bytes loading kept stand for the files on disk: the same digest as reading them
+    /// all, and a kept file's bytes are the ones hashed.
+    #[test]
+    fn the_digest_of_what_loading_read_is_the_digest_of_the_disk() {
+        let source = ContractSource::Dir(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let loaded = crate::contract::Contract::from_source_keeping_files(source.clone());
+        let (_, mut read) = loaded.unwrap_or_else(|error| panic!("{error}"));
+        assert!(read.len() >= 8, "{} files kept", read.len());
+        let from_disk = contract_digest(&source).ok();
+        assert!(from_disk.is_some());
+        assert_eq!(contract_digest_of_read(&source, &read).ok(), from_disk);
+        read[0].text.push(' ');
+        assert_ne!(contract_digest_of_read(&source, &read).ok(), from_disk);
     }
 }

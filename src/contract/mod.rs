@@ -90,7 +90,15 @@ impl Contract {
     }
 
     pub fn from_source(source: ContractSource) -> Result<Contract, LoadError> {
-        let schema_files = source.json_files("schemas")?;
+        Contract::from_source_keeping_files(source).map(|(contract, _)| contract)
+    }
+
+    /// [`Contract::from_source`], with the files it read, so that the contract digest
+    /// ([`digest::contract_digest_of_read`]) need not read them a second time.
+    pub fn from_source_keeping_files(
+        source: ContractSource,
+    ) -> Result<(Contract, Vec<source::SourceFile>), LoadError> {
+        let mut schema_files = source.json_files("schemas")?;
         let schemas = SchemaSet::load(&schema_files)?;
         for required in [REQUEST_SCHEMA, ERROR_SCHEMA] {
             if !schemas.contains(required) {
@@ -104,14 +112,15 @@ impl Contract {
         let put_body = put_body::BodyFacts::load(&schema_files, &source.display_path("schemas"))?;
         let mut fixtures = Vec::new();
         let mut seen = BTreeSet::new();
-        for file in source.json_files("fixtures")? {
-            let path = file.path;
-            let fixture = parse_fixture(&path, &parse_json(&path, &file.text)?)?;
-            validate_fixture(&path, &fixture, &schemas)?;
-            validate_headers(&path, &fixture)?;
+        let fixture_files = source.json_files("fixtures")?;
+        for file in &fixture_files {
+            let path = &file.path;
+            let fixture = parse_fixture(path, &parse_json(path, &file.text)?)?;
+            validate_fixture(path, &fixture, &schemas)?;
+            validate_headers(path, &fixture)?;
             if !seen.insert(fixture.id.clone()) {
                 return Err(LoadError::invalid(
-                    &path,
+                    path,
                     "/id",
                     &format!("duplicate case id '{}'", fixture.id),
                 ));
@@ -125,12 +134,14 @@ impl Contract {
                 "no fixtures found",
             ));
         }
-        Ok(Contract {
+        let contract = Contract {
             source,
             schemas,
             put_body,
             fixtures,
-        })
+        };
+        schema_files.extend(fixture_files);
+        Ok((contract, schema_files))
     }
 }
 
