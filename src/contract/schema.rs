@@ -111,6 +111,11 @@ impl SchemaSet {
             Ok(validator) => validator,
             Err(error) => return vec![format!("schema '{name}' does not compile: {error}")],
         };
+        // The common case, a valid answer, without building any error (iter_errors keeps
+        // paths and messages it would then throw away).
+        if validator.is_valid(instance) {
+            return Vec::new();
+        }
         validator
             .iter_errors(instance)
             .map(|error| {
