@@ -75,6 +75,11 @@ pub fn mask_header_arg(text: &str) -> String {
 
 /// Masks user info and secret-looking query parameters in a URL.
 pub fn mask_url(url: &str) -> String {
+    // Without `@` there is no user info, without `?` no query: nothing to mask, and nothing to
+    // parse (this runs for every exchange).
+    if !url.contains(['@', '?']) {
+        return url.to_string();
+    }
     let Ok(mut parsed) = reqwest::Url::parse(url) else {
         return url.to_string();
     };
