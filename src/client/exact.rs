@@ -1,56 +1,35 @@
 //! Paths sent byte for byte. reqwest parses every URL the WHATWG way, which removes dot
 //! segments (`../`, and `%2e%2e/`, which WHATWG reads as `..`) before anything is sent, so a
-//! case about path traversal would test another path than the one it reports. A path that URL
-//! parsing would change therefore goes on an owned connection (hyper, no URL normalisation),
-//! and the report records the URL exactly as it went on the wire. Only when that cannot be
-//! done (through a proxy, or a target hyper refuses to write) does reqwest send it, and then
-//! the report shows the URL reqwest sent.
+//! case about path traversal would test another path than the one it reports. Without a proxy
+//! every request goes on a connection the client owns (`direct`, or a pinned one), with no URL
+//! normalisation, and the report records the URL exactly as it went on the wire. Only when that
+//! cannot be done (through a proxy, or a target hyper refuses to write) does reqwest send it,
+//! and then the report shows the URL reqwest sent.
 
-use super::TransportError;
-use super::owned::{Endpoint, Failure, Outgoing};
-use super::{ClientConfig, ReceivedResponse};
+use super::ClientConfig;
 
-/// How one URL goes on the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Wire {
-    /// The URL as the request line and `Host` carry it: what reports show.
-    pub(super) url: String,
-    /// Whether it must go on an owned connection to keep its path as written.
-    pub(super) owned: bool,
-}
-
-/// How `url` goes on the wire: unchanged when URL parsing keeps its path and query; on an owned
-/// connection when it would not and `direct` (no proxy in between); otherwise as reqwest
-/// rewrites it.
-pub(super) fn wire(url: &str, direct: bool) -> Wire {
-    let unchanged = Wire {
-        url: url.to_string(),
-        owned: false,
-    };
+/// The URL as the request line and `Host` carry it (what reports show): `url` unchanged when it
+/// goes on an owned connection (`direct`: no proxy in between, and a target hyper can write as
+/// given) or when URL parsing keeps its path and query; otherwise as reqwest rewrites it.
+pub(super) fn wire(url: &str, direct: bool) -> String {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         // reqwest will fail to send it, and say so.
-        return unchanged;
+        return url.to_string();
     };
+    let Some(raw_target) = origin_form(url) else {
+        return url.to_string();
+    };
+    if direct && raw_target.parse::<hyper::Uri>().is_ok() {
+        return url.to_string();
+    }
     let parsed_target = match parsed.query() {
         Some(query) => format!("{}?{query}", parsed.path()),
         None => parsed.path().to_string(),
     };
-    let Some(raw_target) = origin_form(url) else {
-        return unchanged;
-    };
     if parsed_target == raw_target {
-        return unchanged;
+        return url.to_string();
     }
-    if direct && raw_target.parse::<hyper::Uri>().is_ok() {
-        return Wire {
-            url: url.to_string(),
-            owned: true,
-        };
-    }
-    Wire {
-        url: parsed.as_str().to_string(),
-        owned: false,
-    }
+    parsed.as_str().to_string()
 }
 
 /// The origin-form target of an absolute `http(s)://authority/path?query` URL, as written
@@ -79,33 +58,6 @@ pub(super) fn direct(config: &ClientConfig) -> bool {
                 .all(|name| std::env::var_os(name).is_none_or(|value| value.is_empty())))
 }
 
-/// Sends one request on a new owned connection to `config`'s target, with `target` as the
-/// request line's path exactly.
-pub(super) async fn send(
-    config: &ClientConfig,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Result<ReceivedResponse, TransportError> {
-    let endpoint = Endpoint::new(&config.base_url, &config.connection, config.timeout)
-        .map_err(|error| TransportError::Connect(error.to_string()))?;
-    let mut connection = endpoint.open().await?;
-    let outgoing = Outgoing {
-        method,
-        target,
-        headers,
-        body,
-    };
-    match connection.exchange(&endpoint, &outgoing).await {
-        Ok(answer) => Ok(answer.response),
-        Err(Failure::Transport(error)) => Err(error),
-        Err(Failure::NotSent) => Err(TransportError::Closed(
-            "the new connection closed before the request was written".into(),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,34 +65,43 @@ mod tests {
     const BASE: &str = "http://127.0.0.1:8080/CertificateManagement/api/v1.0/requests";
 
     #[test]
-    fn only_paths_that_url_parsing_changes_go_on_an_owned_connection() {
+    fn paths_go_as_written_unless_reqwest_sends_them_through_a_proxy() {
         let id = "a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099";
         let table = [
-            (format!("{BASE}/{id}"), true, false, None),
-            (format!("{BASE}/%7B{id}%7D"), true, false, None),
-            (format!("{BASE}/{id}?x=1"), true, false, None),
-            (format!("{BASE}/../{id}"), true, true, None),
-            (format!("{BASE}/%2e%2e/{id}"), true, true, None),
-            (format!("{BASE}/%2E%2E/{id}"), true, true, None),
-            (format!("{BASE}/./{id}"), true, true, None),
-            // Not dot segments: URL parsing keeps them.
-            (format!("{BASE}/..%2f{id}"), true, false, None),
-            (format!("{BASE}/%2e%2e%2f{id}"), true, false, None),
-            (format!("{BASE}/..;/{id}"), true, false, None),
+            (format!("{BASE}/{id}"), true, None),
+            (format!("{BASE}/%7B{id}%7D"), true, None),
+            (format!("{BASE}/{id}?x=1"), true, None),
+            (format!("{BASE}/../{id}"), true, None),
+            (format!("{BASE}/%2e%2e/{id}"), true, None),
+            (format!("{BASE}/%2E%2E/{id}"), true, None),
+            (format!("{BASE}/./{id}"), true, None),
+            // Not dot segments: URL parsing keeps them, through a proxy too.
+            (format!("{BASE}/..%2f{id}"), false, None),
+            (format!("{BASE}/%2e%2e%2f{id}"), false, None),
+            (format!("{BASE}/..;/{id}"), false, None),
+            (format!("{BASE}/{id}"), false, None),
             // Through a proxy reqwest sends it, and the report says what it sent.
             (
                 format!("{BASE}/../{id}"),
                 false,
+                Some(format!(
+                    "http://127.0.0.1:8080/CertificateManagement/api/v1.0/{id}"
+                )),
+            ),
+            (
+                format!("{BASE}/%2e%2e/{id}"),
                 false,
                 Some(format!(
                     "http://127.0.0.1:8080/CertificateManagement/api/v1.0/{id}"
                 )),
             ),
         ];
-        for (url, direct, owned, reported) in table {
-            let wire = wire(&url, direct);
-            assert_eq!(wire.owned, owned, "{url}");
-            assert_eq!(wire.url, reported.unwrap_or_else(|| url.clone()), "{url}");
+        for (url, direct, reported) in table {
+            assert_eq!(
+                wire(&url, direct),
+                reported.unwrap_or_else(|| url.clone()),
+                "{url}"
+            );
         }
     }
 

@@ -7,7 +7,9 @@
 //! `connection` builds the TLS/proxy/timeout side and `tls` the rustls settings of the
 //! connections the client owns; `owned` and `pinned` keep the connections that NTLM
 //! (`ntlm_pool`) and Kerberos (`kerberos_pool`) authenticate, `channel_binding` binds them to
-//! their TLS connection, `handshake` names their steps; `exact` sends paths byte for byte,
+//! their TLS connection, `handshake` names their steps; `direct` keeps the connections every
+//! other request goes on when no proxy is in between (reqwest carries requests through a
+//! proxy), `exact` says which URL went on the wire;
 //! `pace` keeps a run under `--rate`, `curl` renders a request for replay.
 
 use crate::auth::{AuthError, Authenticator};
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 mod channel_binding;
 mod connection;
 mod curl;
+mod direct;
 mod exact;
 pub use curl::ReplayAuth;
 mod handshake;
@@ -37,6 +40,7 @@ pub use crate::redact::{
     error_chain, is_credential_header, is_secret_header, mask_headers, mask_url,
 };
 pub use connection::{Connection, INSECURE_NOTICE, TlsOptions, http_builder, plain_client};
+use direct::Direct;
 pub use handshake::{HandshakeStep, offers};
 use kerberos_pool::KerberosPool;
 use ntlm_pool::NtlmPool;
@@ -347,6 +351,9 @@ pub struct HttpClient {
     secrets: Arc<Vec<String>>,
     /// `--rate`: every request waits for its slot.
     pacer: Option<Arc<Pacer>>,
+    /// No proxy in between: the keep-alive connections every request not pinned by a
+    /// handshake goes on (`direct`); reqwest carries requests only through a proxy.
+    direct: Option<Arc<Direct>>,
 }
 
 impl HttpClient {
@@ -397,6 +404,13 @@ impl HttpClient {
         secrets.retain(|secret| secret.len() >= 4);
         let config = Arc::new(config);
         let pinned = PinnedAuth::for_auth(&auth, &config)?.map(Arc::new);
+        let direct = if exact::direct(&config) {
+            let endpoint =
+                owned::Endpoint::new(&config.base_url, &config.connection, config.timeout)?;
+            Some(Arc::new(Direct::new(endpoint)))
+        } else {
+            None
+        };
         Ok(HttpClient {
             inner,
             fresh,
@@ -407,6 +421,7 @@ impl HttpClient {
             pinned,
             secrets: Arc::new(secrets),
             pacer: None,
+            direct,
         })
     }
 
@@ -461,33 +476,24 @@ impl HttpClient {
             pacer.wait().await;
         }
         let url = format!("{}{}", self.config.base_url, request.path);
-        // Pinned connections are always direct (a proxy is refused when they are built).
-        let direct = self.pinned.is_some() || exact::direct(&self.config);
-        let wire = exact::wire(&url, direct);
-        let url = wire.url.clone();
         let started = Instant::now();
-        let (headers, response) = if let (true, Some(pool)) = (request.credentials, &self.pinned) {
-            self.send_pinned(pool, request, &url).await
-        } else {
-            let mut headers = self.headers_for(request);
-            let response = match self.auth_header(request).await {
-                Ok(header) => {
-                    headers.extend(header);
-                    let client = if request.credentials {
-                        &self.inner
-                    } else {
-                        &self.bare
-                    };
-                    if wire.owned {
-                        self.transmit_exact(request, &url, &headers).await
-                    } else {
-                        self.transmit(client, request, &url, &headers).await
+        let (url, headers, response) =
+            if let (true, Some(pool)) = (request.credentials, &self.pinned) {
+                // Pinned connections are always direct (a proxy is refused when they are built).
+                let url = exact::wire(&url, true);
+                let (headers, response) = self.send_pinned(pool, request, &url).await;
+                (url, headers, response)
+            } else {
+                let mut headers = self.headers_for(request);
+                let (url, response) = match self.auth_header(request).await {
+                    Ok(header) => {
+                        headers.extend(header);
+                        self.transmit_any(request, url, &headers).await
                     }
-                }
-                Err(error) => Err(error),
+                    Err(error) => (url, Err(error)),
+                };
+                (url, headers, response)
             };
-            (headers, response)
-        };
         Exchange {
             request: SentRequest {
                 method: request.method.clone(),
@@ -610,18 +616,45 @@ impl HttpClient {
         }
     }
 
-    /// A path URL parsing would change, sent as written on a new owned connection (see
-    /// `exact`).
-    async fn transmit_exact(
+    /// A request no handshake pins: on a direct connection when no proxy is in between and
+    /// hyper can write its target as given, else through reqwest (see `exact`). Returns the
+    /// URL as it went on the wire.
+    async fn transmit_any(
         &self,
         request: &OutgoingRequest,
-        url: &str,
+        url: String,
         headers: &[(String, String)],
-    ) -> Result<ReceivedResponse, TransportError> {
-        let target = exact::origin_form(url)
-            .ok_or_else(|| TransportError::Protocol(format!("URL '{}'", mask_url(url))))?;
-        let body = request.body.as_deref().unwrap_or_default();
-        exact::send(&self.config, &request.method, target, headers, body).await
+    ) -> (String, Result<ReceivedResponse, TransportError>) {
+        if let Some(direct) = &self.direct
+            && let Some(target) = exact::origin_form(&url)
+            && target.parse::<hyper::Uri>().is_ok()
+        {
+            let mut headers = headers.to_vec();
+            // What the pooled client sent unasked, so that a target answering by Accept
+            // answers the same.
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+            {
+                headers.push(("accept".to_string(), "*/*".to_string()));
+            }
+            let outgoing = owned::Outgoing {
+                method: &request.method,
+                target,
+                headers: &headers,
+                body: request.body.as_deref().unwrap_or_default(),
+            };
+            let response = direct.send(&outgoing).await;
+            return (url, response);
+        }
+        let url = exact::wire(&url, false);
+        let client = if request.credentials {
+            &self.inner
+        } else {
+            &self.bare
+        };
+        let response = self.transmit(client, request, &url, headers).await;
+        (url, response)
     }
 
     async fn transmit(
@@ -723,8 +756,8 @@ impl HttpClient {
 
 /// Whether a request failed because its connection closed before any answer: hyper's
 /// "incomplete message", or a reset, abort or broken pipe under it.
-fn closed_before_answer(error: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
     while let Some(current) = source {
         if current
             .downcast_ref::<hyper::Error>()
@@ -871,6 +904,12 @@ mod tests {
         let url = mask_url("https://user:hunter2@host/x?access_token=abc&a=1");
         assert!(!url.contains("hunter2") && !url.contains("abc"), "{url}");
         assert_eq!(mask_url("http://h/a/../b"), "http://h/a/../b");
+        // Each on its own: user info alone, a secret query alone.
+        let url = mask_url("https://user:hunter2@host/x");
+        assert!(!url.contains("hunter2"), "{url}");
+        let url = mask_url("http://h/x?access_token=abc");
+        assert!(!url.contains("abc"), "{url}");
+        assert_eq!(mask_url("http://h/x?a=1"), "http://h/x?a=1");
     }
 
     #[test]

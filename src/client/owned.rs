@@ -218,9 +218,15 @@ impl OwnedConnection {
             Ok(response) => response,
             Err(error) if error.message().is_some() => return Err(Failure::NotSent),
             Err(error) => {
-                return Err(Failure::Transport(TransportError::Protocol(error_chain(
-                    &error.into_error(),
-                ))));
+                let error = error.into_error();
+                let chain = error_chain(&error);
+                // Recorded as the pooled client records it: a target that hangs up is not
+                // malformed HTTP.
+                return Err(Failure::Transport(if super::closed_before_answer(&error) {
+                    TransportError::Closed(chain)
+                } else {
+                    TransportError::Protocol(chain)
+                }));
             }
         };
         let status = response.status().as_u16();

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 pub(super) struct Pinned {
     pub(super) connection: OwnedConnection,
     pub(super) authenticated: bool,
+    /// Requests the connection has carried (a reused one may have been closed while idle).
+    pub(super) requests: u32,
 }
 
 /// The idle connections to one endpoint.
@@ -51,6 +53,7 @@ impl Connections {
         Ok(Pinned {
             connection: self.endpoint.open().await?,
             authenticated: false,
+            requests: 0,
         })
     }
 
