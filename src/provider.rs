@@ -125,13 +125,14 @@ pub enum StateAuth {
     Same,
 }
 
-/// How requests reach the state endpoint.
+/// How requests reach the state endpoint: a client whose base URL is the endpoint's origin (it
+/// may be another origin than the API's, and NTLM pins connections per origin).
 #[derive(Debug)]
-pub enum StateClient {
-    /// TLS and proxy settings only.
-    Plain(reqwest::Client),
-    /// The run's authentication, on a client whose base URL is the endpoint's origin.
-    Authenticated(crate::client::HttpClient),
+pub struct StateClient {
+    pub client: crate::client::HttpClient,
+    /// `--state-auth same`: the run's authentication (NTLM and Kerberos included) and -H
+    /// headers go along; otherwise the client carries none.
+    pub credentials: bool,
 }
 
 /// Where staged requests come from.
@@ -141,10 +142,10 @@ pub enum Provider {
     StateUrl {
         client: StateClient,
         url: String,
+        /// The path and query requests go to on `client`'s origin.
+        path: String,
         /// `--state-header` headers on every state request.
         headers: Vec<(String, String)>,
-        /// Cap on the endpoint's answers (`--max-body`).
-        max_body: usize,
         pact: PactStates,
     },
     /// Pre-staged ids, consumed in file order.
@@ -162,32 +163,25 @@ pub enum Staged {
 }
 
 impl Provider {
-    /// `client` carries the connection's TLS and proxy settings (see `client::plain_client`);
-    /// answers larger than `max_body` are refused.
-    pub fn state_url(url: &str, client: reqwest::Client, max_body: usize) -> Provider {
-        Provider::StateUrl {
-            client: StateClient::Plain(client),
-            url: url.into(),
-            headers: Vec::new(),
-            max_body,
-            pact: PactStates::default(),
-        }
-    }
-
-    /// A state endpoint with `--state-auth` and `--state-header`.
-    pub fn state_url_with(
+    /// A state endpoint reached through `client` (its TLS, proxy and `--max-body` settings),
+    /// with `--state-header` `headers`; `None` when `url` is not an absolute URL.
+    pub fn state_url(
         url: &str,
         client: StateClient,
         headers: Vec<(String, String)>,
-        max_body: usize,
-    ) -> Provider {
-        Provider::StateUrl {
+    ) -> Option<Provider> {
+        let parsed = reqwest::Url::parse(url).ok()?;
+        let path = match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        Some(Provider::StateUrl {
             client,
             url: url.into(),
+            path,
             headers,
-            max_body,
             pact: PactStates::default(),
-        }
+        })
     }
 
     /// A state endpoint that speaks Pact's descriptions and tears down (`--state-map`,
@@ -325,16 +319,15 @@ impl Provider {
     ) -> Result<serde_json::Value, ProviderError> {
         let Provider::StateUrl {
             client,
-            url,
+            path,
             headers,
-            max_body,
             ..
         } = self
         else {
             return Err(self.failure(format!("{action} of '{state}': no state endpoint")));
         };
         let what = format!("{action} of '{state}'");
-        let (status, text) = send_state(client, url, headers, *max_body, body, &what)
+        let (status, text) = send_state(client, path, headers, body, &what)
             .await
             .map_err(|message| self.failure(message))?;
         if status != 200 {
@@ -409,53 +402,28 @@ fn take_id(ids: &Mutex<BTreeMap<RequestState, VecDeque<String>>>, state: Request
 
 /// Sends one state change; the answer's status and text, or why there is none.
 async fn send_state(
-    client: &StateClient,
-    url: &str,
+    state: &StateClient,
+    path: &str,
     headers: &[(String, String)],
-    max_body: usize,
     body: &serde_json::Value,
     what: &str,
 ) -> Result<(u16, String), String> {
-    match client {
-        StateClient::Plain(client) => {
-            let mut request = client.post(url).json(body);
-            for (name, value) in headers {
-                request = request.header(name.as_str(), value.as_str());
-            }
-            let response = request.send().await.map_err(|error| {
-                format!("{what} failed: {}", crate::client::error_chain(&error))
-            })?;
-            let status = response.status().as_u16();
-            let text = crate::capped::read_text(response, max_body)
-                .await
-                .map_err(|error| format!("{what}: {error}"))?;
-            Ok((status, text))
-        }
-        StateClient::Authenticated(client) => {
-            let path = reqwest::Url::parse(url)
-                .map(|parsed| match parsed.query() {
-                    Some(query) => format!("{}?{query}", parsed.path()),
-                    None => parsed.path().to_string(),
-                })
-                .map_err(|error| format!("not a URL: {error}"))?;
-            let mut request_headers =
-                vec![("Content-Type".to_string(), "application/json".to_string())];
-            request_headers.extend(headers.iter().cloned());
-            let exchange = client
-                .send(&crate::client::OutgoingRequest {
-                    method: "POST".into(),
-                    path,
-                    headers: request_headers,
-                    body: Some(body.to_string().into()),
-                    credentials: true,
-                })
-                .await;
-            let received = exchange
-                .response
-                .map_err(|error| format!("{what} failed: {error}"))?;
-            Ok((received.status, received.body_text()))
-        }
-    }
+    let mut request_headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    request_headers.extend(headers.iter().cloned());
+    let exchange = state
+        .client
+        .send(&crate::client::OutgoingRequest {
+            method: "POST".into(),
+            path: path.to_string(),
+            headers: request_headers,
+            body: Some(body.to_string().into()),
+            credentials: state.credentials,
+        })
+        .await;
+    let received = exchange
+        .response
+        .map_err(|error| format!("{what} failed: {error}"))?;
+    Ok((received.status, received.body_text()))
 }
 
 /// The origin of `url` (`scheme://host[:port]`), the base of an authenticated state client.

@@ -548,12 +548,11 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
     })?;
     let provider = match &options.states {
         StateSource::None => Provider::Unavailable,
-        StateSource::Url(url) => Provider::state_url_with(
+        StateSource::Url(url) => state_provider(
             url,
             state_client(options, url)?,
             options.state_headers.clone(),
-            options.connection.max_body,
-        )
+        )?
         .with_pact(options.pact_states.clone()),
         StateSource::IdsFile(path) => Provider::ids_file(path)?,
     };
@@ -564,26 +563,43 @@ fn connect_external(options: &RunOptions, base_url: &str) -> Result<Target, RunE
     })
 }
 
-/// The client of the state endpoint: with `--state-auth same`, the run's authentication on a
-/// client of its own (the endpoint may be another origin, and NTLM pins connections per origin).
+/// The client of the state endpoint, on a client of its own (the endpoint may be another
+/// origin, and NTLM pins connections per origin): with `--state-auth same`, the run's
+/// authentication and -H headers; otherwise only the connection's TLS, proxy and limits.
 fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError> {
-    Ok(match options.state_auth {
-        StateAuth::None => StateClient::Plain(crate::client::plain_client(
-            &options.connection,
-            options.timeout,
-            false,
-            url,
-        )?),
-        StateAuth::Same => StateClient::Authenticated(HttpClient::new(ClientConfig {
-            base_url: crate::provider::origin(url)
-                .ok_or_else(|| ClientError::BaseUrl(crate::client::mask_url(url)))?,
-            extra_headers: options.headers.clone(),
-            timeout: options.timeout,
-            connection: options.connection.clone(),
-            no_proxy: false,
-            guard_unstaged: false,
-        })?),
+    let credentials = options.state_auth == StateAuth::Same;
+    let (extra_headers, connection) = if credentials {
+        (options.headers.clone(), options.connection.clone())
+    } else {
+        let connection = Connection {
+            auth: Default::default(),
+            ..options.connection.clone()
+        };
+        (Vec::new(), connection)
+    };
+    let client = HttpClient::new(ClientConfig {
+        base_url: crate::provider::origin(url)
+            .ok_or_else(|| ClientError::BaseUrl(crate::client::mask_url(url)))?,
+        extra_headers,
+        timeout: options.timeout,
+        connection,
+        no_proxy: false,
+        guard_unstaged: false,
+    })?;
+    Ok(StateClient {
+        client,
+        credentials,
     })
+}
+
+/// The provider of a state endpoint at `url`.
+fn state_provider(
+    url: &str,
+    client: StateClient,
+    headers: Vec<(String, String)>,
+) -> Result<Provider, RunError> {
+    Provider::state_url(url, client, headers)
+        .ok_or_else(|| ClientError::BaseUrl(crate::client::mask_url(url)).into())
 }
 
 /// Staged requests the embedded server keeps (least recently used evicted): a finished case
@@ -593,8 +609,9 @@ fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError
 const EMBEDDED_MAX_REQUESTS: usize = 8192;
 
 /// The limits of a server the harness alone talks to. The harness's client keeps idle
-/// connections 90 s (reqwest's default): a server that closed them sooner could close one just
-/// as it is reused for a PUT; and --race-concurrency may open more than serve's default cap.
+/// connections until the server closes them (`client::direct`): a server that closed them
+/// sooner could close one just as it is reused for a PUT; and --race-concurrency may open more
+/// than serve's default cap.
 pub fn embedded_limits() -> server::Limits {
     server::Limits {
         header_timeout: Duration::from_secs(300),
@@ -634,16 +651,22 @@ async fn connect_embedded(options: &RunOptions) -> Result<Target, RunError> {
         no_proxy: true,
         guard_unstaged: false,
     })?;
-    let provider = Provider::state_url(
-        &server.state_url(),
-        crate::client::plain_client(
-            &Connection::default(),
-            options.timeout,
-            true,
-            &server.state_url(),
-        )?,
-        options.connection.max_body,
-    );
+    let states = HttpClient::new(ClientConfig {
+        base_url: server.base_url(),
+        extra_headers: Vec::new(),
+        timeout: options.timeout,
+        connection: Connection {
+            max_body: options.connection.max_body,
+            ..Connection::default()
+        },
+        no_proxy: true,
+        guard_unstaged: false,
+    })?;
+    let states = StateClient {
+        client: states,
+        credentials: false,
+    };
+    let provider = state_provider(&server.state_url(), states, Vec::new())?;
     Ok(Target {
         client: Arc::new(client.with_rate(options.rate)),
         provider: Arc::new(provider),
