@@ -8,7 +8,11 @@
 //! case-insensitively, so a .NET client cannot tell them apart either.
 
 use super::{CheckContext, Subject, Verdict};
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+#[cfg(test)]
+mod reference;
 
 /// Every answer with a body is scanned; answers that are not JSON yield nothing here (the
 /// content-type and schema checks judge them).
@@ -86,22 +90,160 @@ fn segment(name: &str) -> String {
 /// thousands must not cost a path each.
 const MAX_REPORTED: usize = 16;
 
-/// A name seen in one object: how often, and where its report is once it repeats.
+/// Objects up to this many distinct names are searched linearly (answers have about 21, and a
+/// compare of short names is cheaper than hashing them); past it an object indexes its names
+/// in hash maps, so a hostile object of 100,000 members costs linear time, not quadratic.
+const LINEAR_NAMES: usize = 32;
+
+/// How often something repeated, and where its report is once it did.
 #[derive(Default)]
 struct Seen {
     count: usize,
     reported: Option<usize>,
 }
 
+/// One distinct spelling of a name in one object.
+struct Spelling<'a> {
+    /// Decoded; borrowed from the body unless it held escapes or invalid UTF-8.
+    text: Cow<'a, str>,
+    /// `text.to_lowercase()` for names that are not ASCII (whose folding is Unicode's and may
+    /// change their length); ASCII names are compared without a folded copy.
+    folded: Option<String>,
+    seen: Seen,
+}
+
+impl Spelling<'_> {
+    /// Whether the two names are equal once lower-cased (`str::to_lowercase`).
+    fn same_folded(&self, other: &Spelling) -> bool {
+        match (&self.folded, &other.folded) {
+            (None, None) => self.text.eq_ignore_ascii_case(&other.text),
+            (Some(folded), None) => ascii_folds_to(&other.text, folded),
+            (None, Some(folded)) => ascii_folds_to(&self.text, folded),
+            (Some(left), Some(right)) => left == right,
+        }
+    }
+
+    /// The lower-cased name, as the hash index keys it.
+    fn folded_key(&self) -> String {
+        self.folded
+            .clone()
+            .unwrap_or_else(|| self.text.to_ascii_lowercase())
+    }
+}
+
+/// Whether the ASCII name `ascii` lower-cases to `folded`.
+fn ascii_folds_to(ascii: &str, folded: &str) -> bool {
+    ascii.len() == folded.len()
+        && ascii
+            .bytes()
+            .zip(folded.bytes())
+            .all(|(a, f)| a.to_ascii_lowercase() == f)
+}
+
+/// Names whose spellings differ only in letter case: the first spelling, and how many.
+struct CaseGroup {
+    first: usize,
+    seen: Seen,
+}
+
+/// The names of one object: distinct spellings in order, their letter-case groups, and past
+/// [`LINEAR_NAMES`] an index of both.
+struct Names<'a> {
+    spellings: Vec<Spelling<'a>>,
+    groups: Vec<CaseGroup>,
+    index: Option<NameIndex<'a>>,
+}
+
+/// The hash index of a large object: spelling and lower-cased name to their position.
+#[derive(Default)]
+struct NameIndex<'a> {
+    exact: HashMap<Cow<'a, str>, usize>,
+    folded: HashMap<String, usize>,
+}
+
+impl<'a> Names<'a> {
+    /// Room for a linearly searched object, allocated once (objects are reused).
+    fn new() -> Names<'a> {
+        Names {
+            spellings: Vec::with_capacity(LINEAR_NAMES + 1),
+            groups: Vec::with_capacity(LINEAR_NAMES + 1),
+            index: None,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.spellings.clear();
+        self.groups.clear();
+        self.index = None;
+    }
+
+    /// The position of this spelling, if it was seen.
+    fn find(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.exact.get(name).copied(),
+            None => self.spellings.iter().position(|s| s.text == name),
+        }
+    }
+
+    /// Adds a spelling not seen before (placing it in its letter-case group) and returns the
+    /// group's position.
+    fn add(&mut self, name: Cow<'a, str>) -> usize {
+        let folded = (!name.is_ascii()).then(|| name.to_lowercase());
+        let spelling = Spelling {
+            text: name,
+            folded,
+            // This occurrence, the first: never a repetition.
+            seen: Seen {
+                count: 1,
+                reported: None,
+            },
+        };
+        let group = match &self.index {
+            Some(index) => index.folded.get(&spelling.folded_key()).copied(),
+            None => self
+                .groups
+                .iter()
+                .position(|g| self.spellings[g.first].same_folded(&spelling)),
+        };
+        let at = self.spellings.len();
+        let group = group.unwrap_or_else(|| {
+            self.groups.push(CaseGroup {
+                first: at,
+                seen: Seen::default(),
+            });
+            self.groups.len() - 1
+        });
+        if let Some(index) = &mut self.index {
+            index.exact.insert(spelling.text.clone(), at);
+            index.folded.entry(spelling.folded_key()).or_insert(group);
+        }
+        self.spellings.push(spelling);
+        if self.index.is_none() && self.spellings.len() > LINEAR_NAMES {
+            self.index = Some(self.build_index());
+        }
+        group
+    }
+
+    fn build_index(&self) -> NameIndex<'a> {
+        let mut index = NameIndex::default();
+        for (at, spelling) in self.spellings.iter().enumerate() {
+            index.exact.insert(spelling.text.clone(), at);
+        }
+        for (at, group) in self.groups.iter().enumerate() {
+            index
+                .folded
+                .insert(self.spellings[group.first].folded_key(), at);
+        }
+        index
+    }
+}
+
 /// One open container on the scanner's stack, with where the scanner is inside it.
-enum Frame {
+enum Frame<'a> {
     Object {
-        /// Decoded names seen so far.
-        names: HashMap<String, Seen>,
-        /// Lower-cased names: distinct spellings seen, and the first one.
-        folded: HashMap<String, (String, Seen)>,
-        /// The member whose value is being read.
-        current: String,
+        names: Names<'a>,
+        /// The spelling of the member whose value is being read.
+        current: usize,
     },
     Array {
         index: usize,
@@ -118,136 +260,149 @@ enum Expect {
     CommaOrClose,
 }
 
+/// The scanner's state over one body.
+struct Scan<'a> {
+    scanner: Scanner<'a>,
+    stack: Vec<Frame<'a>>,
+    /// The names of closed objects, cleared, for the next object to reuse their allocations.
+    spare: Vec<Names<'a>>,
+    found: Vec<Repeated>,
+}
+
 /// Every member name repeated within one object of `bytes` (at most [`MAX_REPORTED`]), in
 /// document order of the second occurrence. Scanning stops at the first syntax error: what was
 /// found before it is kept (those objects were read), the rest is not JSON and is not judged
 /// here.
 pub fn repeated_members(bytes: &[u8]) -> Vec<Repeated> {
-    let mut scanner = Scanner { bytes, pos: 0 };
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut found = Vec::new();
+    let mut scan = Scan {
+        scanner: Scanner { bytes, pos: 0 },
+        // Answers nest a few levels; hostile ones grow it.
+        stack: Vec::with_capacity(8),
+        spare: Vec::new(),
+        found: Vec::new(),
+    };
     let mut expect = Expect::Value;
-    while found.len() < MAX_REPORTED {
-        match step(&mut scanner, &mut stack, &mut found, expect) {
+    while scan.found.len() < MAX_REPORTED {
+        match scan.step(expect) {
             Some(next) => expect = next,
             None => break,
         }
     }
-    found
+    scan.found
 }
 
-/// One token of the grammar; `None` at the end of the top-level value or at a syntax error.
-fn step(
-    scanner: &mut Scanner,
-    stack: &mut Vec<Frame>,
-    found: &mut Vec<Repeated>,
-    expect: Expect,
-) -> Option<Expect> {
-    scanner.skip_whitespace();
-    let byte = scanner.peek()?;
-    Some(match expect {
-        Expect::Value => match byte {
-            b'{' => {
-                scanner.pos += 1;
-                stack.push(Frame::Object {
-                    names: HashMap::new(),
-                    folded: HashMap::new(),
-                    current: String::new(),
-                });
-                Expect::MemberOrClose
-            }
-            b'[' => {
-                scanner.pos += 1;
-                stack.push(Frame::Array { index: 0 });
-                Expect::ValueOrClose
-            }
-            b'"' => {
-                scanner.string()?;
-                Expect::CommaOrClose
-            }
-            _ => {
-                scanner.scalar()?;
-                Expect::CommaOrClose
-            }
-        },
-        Expect::ValueOrClose if byte == b']' => close(scanner, stack, b']')?,
-        Expect::ValueOrClose => Expect::Value,
-        Expect::MemberOrClose if byte == b'}' => close(scanner, stack, b'}')?,
-        Expect::MemberOrClose | Expect::Member => {
-            member(scanner, stack, found)?;
-            Expect::Value
-        }
-        Expect::CommaOrClose => match (byte, stack.last_mut()?) {
-            (b',', Frame::Object { .. }) => {
-                scanner.pos += 1;
-                Expect::Member
-            }
-            (b',', Frame::Array { index }) => {
-                scanner.pos += 1;
-                *index += 1;
+impl<'a> Scan<'a> {
+    /// One token of the grammar; `None` at the end of the top-level value or at a syntax error.
+    fn step(&mut self, expect: Expect) -> Option<Expect> {
+        self.scanner.skip_whitespace();
+        let byte = self.scanner.peek()?;
+        Some(match expect {
+            Expect::Value => match byte {
+                b'{' => {
+                    self.scanner.pos += 1;
+                    let names = self.spare.pop().unwrap_or_else(Names::new);
+                    self.stack.push(Frame::Object { names, current: 0 });
+                    Expect::MemberOrClose
+                }
+                b'[' => {
+                    self.scanner.pos += 1;
+                    self.stack.push(Frame::Array { index: 0 });
+                    Expect::ValueOrClose
+                }
+                b'"' => {
+                    self.scanner.skip_string()?;
+                    Expect::CommaOrClose
+                }
+                _ => {
+                    self.scanner.scalar()?;
+                    Expect::CommaOrClose
+                }
+            },
+            Expect::ValueOrClose if byte == b']' => self.close(b']')?,
+            Expect::ValueOrClose => Expect::Value,
+            Expect::MemberOrClose if byte == b'}' => self.close(b'}')?,
+            Expect::MemberOrClose | Expect::Member => {
+                self.member()?;
                 Expect::Value
             }
-            (b'}' | b']', _) => close(scanner, stack, byte)?,
-            _ => return None,
-        },
-    })
+            Expect::CommaOrClose => match (byte, self.stack.last_mut()?) {
+                (b',', Frame::Object { .. }) => {
+                    self.scanner.pos += 1;
+                    Expect::Member
+                }
+                (b',', Frame::Array { index }) => {
+                    self.scanner.pos += 1;
+                    *index += 1;
+                    Expect::Value
+                }
+                (b'}' | b']', _) => self.close(byte)?,
+                _ => return None,
+            },
+        })
+    }
+
+    /// Closes the innermost container with `byte` if it is the matching bracket.
+    fn close(&mut self, byte: u8) -> Option<Expect> {
+        let matches = matches!(
+            (self.stack.last()?, byte),
+            (Frame::Object { .. }, b'}') | (Frame::Array { .. }, b']')
+        );
+        if !matches {
+            return None;
+        }
+        self.scanner.pos += 1;
+        if let Some(Frame::Object { mut names, .. }) = self.stack.pop() {
+            names.clear();
+            self.spare.push(names);
+        }
+        // After the top-level value closes there is nothing left to judge.
+        (!self.stack.is_empty()).then_some(Expect::CommaOrClose)
+    }
+
+    /// Reads `"name" :` into the innermost object and records a repetition.
+    fn member(&mut self) -> Option<()> {
+        if self.scanner.peek()? != b'"' {
+            return None;
+        }
+        let name = self.scanner.name()?;
+        self.scanner.skip_whitespace();
+        if self.scanner.peek()? != b':' {
+            return None;
+        }
+        self.scanner.pos += 1;
+        let last = self.stack.len().checked_sub(1)?;
+        let (outer, inner) = self.stack.split_at_mut(last);
+        let Frame::Object { names, current } = &mut inner[0] else {
+            return None;
+        };
+        let found = &mut self.found;
+        *current = match names.find(&name) {
+            Some(at) => {
+                let spelling = &mut names.spellings[at];
+                record(&mut spelling.seen, found, || {
+                    (path_of(outer), spelling.text.to_string(), Repetition::Exact)
+                });
+                at
+            }
+            None => {
+                let group = names.add(name);
+                let first = &names.spellings[names.groups[group].first].text;
+                record(&mut names.groups[group].seen, found, || {
+                    (path_of(outer), first.to_string(), Repetition::LetterCase)
+                });
+                names.spellings.len() - 1
+            }
+        };
+        Some(())
+    }
 }
 
-/// Closes the innermost container with `byte` if it is the matching bracket.
-fn close(scanner: &mut Scanner, stack: &mut Vec<Frame>, byte: u8) -> Option<Expect> {
-    let matches = matches!(
-        (stack.last()?, byte),
-        (Frame::Object { .. }, b'}') | (Frame::Array { .. }, b']')
-    );
-    if !matches {
-        return None;
-    }
-    scanner.pos += 1;
-    stack.pop();
-    // After the top-level value closes there is nothing left to judge.
-    (!stack.is_empty()).then_some(Expect::CommaOrClose)
-}
-
-/// Reads `"name" :` into the innermost object and records a repetition.
-fn member(scanner: &mut Scanner, stack: &mut [Frame], found: &mut Vec<Repeated>) -> Option<()> {
-    if scanner.peek()? != b'"' {
-        return None;
-    }
-    let name = scanner.string()?;
-    scanner.skip_whitespace();
-    if scanner.peek()? != b':' {
-        return None;
-    }
-    scanner.pos += 1;
-    let (outer, inner) = stack.split_at_mut(stack.len().checked_sub(1)?);
-    let Frame::Object {
-        names,
-        folded,
-        current,
-    } = &mut inner[0]
-    else {
-        return None;
-    };
-    let exact = names.entry(name.clone()).or_default();
-    record(exact, found, || (outer, name.clone(), Repetition::Exact));
-    if exact.count == 1 {
-        let (first, spellings) = folded
-            .entry(name.to_lowercase())
-            .or_insert_with(|| (name.clone(), Seen::default()));
-        record(spellings, found, || {
-            (outer, first.clone(), Repetition::LetterCase)
-        });
-    }
-    *current = name;
-    Some(())
-}
-
-/// Counts one more occurrence; the second one is reported, with the object's path computed
-/// then (and only then: a path costs the depth of the object).
-fn record<'a>(
+/// Counts one more occurrence; the second one is reported as `what` gives it: the object's
+/// path, computed then (and only then: a path costs the depth of the object), and the name.
+fn record(
     seen: &mut Seen,
     found: &mut Vec<Repeated>,
-    what: impl FnOnce() -> (&'a [Frame], String, Repetition),
+    what: impl FnOnce() -> (String, String, Repetition),
 ) {
     seen.count += 1;
     match seen.reported {
@@ -257,10 +412,10 @@ fn record<'a>(
             }
         }
         None if seen.count >= 2 => {
-            let (outer, name, kind) = what();
+            let (object, name, kind) = what();
             seen.reported = Some(found.len());
             found.push(Repeated {
-                object: path_of(outer),
+                object,
                 name,
                 count: seen.count,
                 kind,
@@ -275,7 +430,10 @@ fn path_of(frames: &[Frame]) -> String {
     let mut path = String::from("$");
     for frame in frames {
         match frame {
-            Frame::Object { current, .. } => path.push_str(&segment(current)),
+            Frame::Object { names, current } => {
+                let name = names.spellings.get(*current).map_or("", |s| &s.text);
+                path.push_str(&segment(name));
+            }
             Frame::Array { index } => path.push_str(&format!("[{index}]")),
         }
     }
@@ -288,7 +446,7 @@ struct Scanner<'a> {
     pos: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -312,24 +470,57 @@ impl Scanner<'_> {
         (self.pos > start).then_some(())
     }
 
-    /// A string at `"`, decoded: escapes (`\u` with surrogate pairs; a lone surrogate becomes
-    /// U+FFFD) and raw bytes (invalid UTF-8 replaced). `None` if it never ends or an escape is
-    /// malformed.
-    fn string(&mut self) -> Option<String> {
+    /// Moves past the next `"` or `\` (whichever comes first) and returns it with the bytes
+    /// before it; `None` if neither comes.
+    fn until_quote_or_escape(&mut self) -> Option<(&'a [u8], u8)> {
+        let bytes: &'a [u8] = self.bytes;
+        let rest = bytes.get(self.pos..)?;
+        let at = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        self.pos += at + 1;
+        Some((&rest[..at], rest[at]))
+    }
+
+    /// A string value at `"`, skipped: nothing is built, but it must end and its escapes be
+    /// well-formed, as [`Scanner::name`] requires (a value the scanner cannot read ends the
+    /// scan just as a name does).
+    fn skip_string(&mut self) -> Option<()> {
         self.pos += 1;
-        let mut raw: Vec<u8> = Vec::new();
         loop {
-            let byte = self.peek()?;
-            self.pos += 1;
-            match byte {
-                b'"' => return Some(String::from_utf8_lossy(&raw).into_owned()),
-                b'\\' => self.escape(&mut raw)?,
-                _ => raw.push(byte),
+            let (_, stop) = self.until_quote_or_escape()?;
+            if stop == b'"' {
+                return Some(());
+            }
+            self.escape(&mut Escaped::Skip)?;
+        }
+    }
+
+    /// A member name at `"`, decoded: escapes (`\u` with surrogate pairs; a lone surrogate
+    /// becomes U+FFFD) and raw bytes (invalid UTF-8 replaced). Borrowed when it has neither.
+    /// `None` if it never ends or an escape is malformed.
+    fn name(&mut self) -> Option<Cow<'a, str>> {
+        self.pos += 1;
+        let (plain, stop) = self.until_quote_or_escape()?;
+        if stop == b'"' {
+            // `from_utf8` checks ASCII faster than `from_utf8_lossy`; the lossy copy is for the
+            // rare name that is not UTF-8.
+            return Some(match std::str::from_utf8(plain) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(plain),
+            });
+        }
+        let mut raw = plain.to_vec();
+        loop {
+            self.escape(&mut Escaped::Decode(&mut raw))?;
+            let (more, stop) = self.until_quote_or_escape()?;
+            raw.extend_from_slice(more);
+            if stop == b'"' {
+                return Some(Cow::Owned(String::from_utf8_lossy(&raw).into_owned()));
             }
         }
     }
 
-    fn escape(&mut self, out: &mut Vec<u8>) -> Option<()> {
+    /// One escape (the `\` read): decoded into the name being built, or only checked.
+    fn escape(&mut self, out: &mut Escaped) -> Option<()> {
         let byte = self.peek()?;
         self.pos += 1;
         let simple = match byte {
@@ -343,12 +534,16 @@ impl Scanner<'_> {
             b't' => b'\t',
             b'u' => {
                 let c = self.unicode_escape()?;
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                if let Escaped::Decode(out) = out {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
                 return Some(());
             }
             _ => return None,
         };
-        out.push(simple);
+        if let Escaped::Decode(out) = out {
+            out.push(simple);
+        }
         Some(())
     }
 
@@ -383,6 +578,12 @@ impl Scanner<'_> {
         self.pos += 4;
         u32::from_str_radix(text, 16).ok()
     }
+}
+
+/// Where an escape goes: into a name's bytes, or nowhere (a value string is only checked).
+enum Escaped<'b> {
+    Decode(&'b mut Vec<u8>),
+    Skip,
 }
 
 #[cfg(test)]
@@ -491,6 +692,227 @@ mod tests {
         assert_eq!(repeated_members(many.as_bytes()).len(), MAX_REPORTED);
         // Unclosed nesting ends the scan quietly.
         assert!(repeated_members("{\"a\":".repeat(depth).as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn letter_case_is_folded_as_unicode_lower_case() {
+        // Non-ASCII names fold by `str::to_lowercase`: the Kelvin sign lower-cases to `k`.
+        let table: &[(&str, Found)] = &[
+            ("{\"\u{212A}\":1,\"k\":2}", one("$", "\u{212A}", 2)),
+            ("{\"k\":1,\"\u{212A}\":2}", one("$", "k", 2)),
+            (r#"{"Ä":1,"\u00e4":2,"\u00C4":3}"#, one("$", "Ä", 2)),
+            ("{\"\u{3a3}A\":1,\"\u{3c3}a\":2}", one("$", "\u{3a3}A", 2)),
+            (r#"{"ß":1,"SS":2,"ss":3}"#, one("$", "SS", 2)),
+        ];
+        for (input, expected) in table {
+            assert_eq!(&scan(input).1, expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn large_objects_are_indexed_without_changing_what_is_found() {
+        let mut members: Vec<String> = (0..100_000).map(|n| format!("\"m{n}\":{n}")).collect();
+        members.push(r#""m7":1"#.into());
+        members.push(r#""M99999":2"#.into());
+        members.push("\"\u{212A}\":3,\"k\":4".into());
+        let input = format!("{{{}}}", members.join(","));
+        let (exact, folded) = scan(&input);
+        assert_eq!(exact, one("$", "m7", 2));
+        assert_eq!(
+            folded,
+            vec![
+                ("$".to_string(), "m99999".to_string(), 2),
+                ("$".to_string(), "\u{212A}".to_string(), 2)
+            ]
+        );
+    }
+
+    /// A deterministic generator (SplitMix64) for the differential test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// Member names as written on the wire: repeats, letter-case variants, escapes that decode
+    /// to another name, surrogates, invalid escapes and raw bytes that are not UTF-8.
+    const NAMES: &[&[u8]] = &[
+        b"Status",
+        b"status",
+        b"STATUS",
+        br"St\u0061tus",
+        br"st\u0041tus",
+        b"a",
+        b"A",
+        br#"a\"b"#,
+        br"a\u0022b",
+        br"\/",
+        b"/",
+        br"\ud83d\ude00",
+        "😀".as_bytes(),
+        br"\ud800",
+        br"\ud800\u0041",
+        br"\udc00x",
+        br"\ud83d\uzzzz",
+        "Ä".as_bytes(),
+        "ä".as_bytes(),
+        br"\u00e4",
+        "\u{212A}".as_bytes(),
+        b"k",
+        "ß".as_bytes(),
+        b"SS",
+        "\u{130}".as_bytes(),
+        "i\u{307}".as_bytes(),
+        "\u{3a3}".as_bytes(),
+        "\u{3c3}".as_bytes(),
+        "\u{3c2}".as_bytes(),
+        b"a b",
+        b"",
+        b"$x",
+        b"\xff",
+        b"\xfe",
+        b"\xc3",
+        br"\xff",
+        br"\n\t",
+        b"\n\t",
+    ];
+
+    /// Value strings: escapes a value may carry.
+    const STRINGS: &[&[u8]] = &[
+        b"x",
+        br#"\"a\":1"#,
+        br"\u0041\ud83d\ude00",
+        br"\ud800",
+        br"\ud800\u0041",
+        b"\xff\xfe",
+        b"",
+    ];
+
+    /// Value strings that end the scan, rare enough that most documents are read to the end.
+    const BAD_STRINGS: &[&[u8]] = &[br"\q", br"\ud800\u12", br"\u00"];
+
+    const SCALARS: &[&[u8]] = &[b"1", b"-2.5e+3", b"true", b"false", b"null", b"+", b"0x"];
+
+    /// Below this depth values are scalars and strings only.
+    const DEEPEST: usize = 4;
+
+    fn value(rng: &mut Rng, depth: usize, out: &mut Vec<u8>) {
+        match if depth > DEEPEST {
+            rng.below(2)
+        } else {
+            rng.below(5)
+        } {
+            0 => out.extend_from_slice(rng.pick(SCALARS)),
+            1 => {
+                out.push(b'"');
+                let strings = if rng.below(64) == 0 {
+                    BAD_STRINGS
+                } else {
+                    STRINGS
+                };
+                out.extend_from_slice(rng.pick(strings));
+                out.push(b'"');
+            }
+            2 => {
+                out.push(b'[');
+                for n in 0..rng.below(4) {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    value(rng, depth + 1, out);
+                }
+                out.push(b']');
+            }
+            _ => object(rng, depth, out),
+        }
+    }
+
+    fn object(rng: &mut Rng, depth: usize, out: &mut Vec<u8>) {
+        // Now and then an object past LINEAR_NAMES, whose names are indexed.
+        let (members, many) = match rng.below(8) {
+            0 => (LINEAR_NAMES + rng.below(3 * LINEAR_NAMES), true),
+            _ => (rng.below(8), false),
+        };
+        out.push(b'{');
+        for n in 0..members {
+            if n > 0 {
+                out.extend_from_slice(if rng.below(9) == 0 { b" ,\n" } else { b"," });
+            }
+            out.push(b'"');
+            if many && rng.below(10) > 0 {
+                // Few repetitions, so that some are found after the names were indexed.
+                let spelling = if rng.below(4) == 0 { "N" } else { "n" };
+                out.extend_from_slice(format!("{spelling}{}", rng.below(16 * members)).as_bytes());
+            } else {
+                out.extend_from_slice(rng.pick(NAMES));
+            }
+            out.extend_from_slice(b"\":");
+            // The members of a large object hold scalars, or the documents grow without bound.
+            value(rng, if many { DEEPEST + 1 } else { depth + 1 }, out);
+        }
+        out.push(b'}');
+    }
+
+    /// Breaks a document: cuts it short, or puts a byte that matters to the grammar somewhere.
+    fn damage(rng: &mut Rng, bytes: &mut Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let at = rng.below(bytes.len());
+        match rng.below(3) {
+            0 => bytes.truncate(at),
+            1 => bytes[at] = rng.pick(b"\"\\{}[],: x\xff"),
+            _ => bytes.insert(at, rng.pick(b"\"\\{}[],:")),
+        }
+    }
+
+    /// The allocation-light scanner finds exactly what the scanner before it found (kept in
+    /// `reference`): same repetitions, order, paths, names and counts, on well-formed,
+    /// truncated and damaged documents.
+    #[test]
+    fn the_scanner_agrees_with_the_reference_scanner() {
+        let mut rng = Rng(0x5EED_1313);
+        let (mut repeated, mut case_only) = (0, 0);
+        for round in 0..20_000 {
+            let mut bytes = Vec::new();
+            if round % 2 == 0 {
+                object(&mut rng, 0, &mut bytes);
+            } else {
+                value(&mut rng, 0, &mut bytes);
+            }
+            if round % 3 == 0 {
+                damage(&mut rng, &mut bytes);
+            }
+            let found = repeated_members(&bytes);
+            assert_eq!(
+                found,
+                reference::repeated_members(&bytes),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            let exact = found.iter().filter(|r| r.kind == Repetition::Exact).count();
+            repeated += exact;
+            case_only += found.len() - exact;
+        }
+        // The inputs exercised both kinds of repetition, many times.
+        assert!(
+            repeated > 1_000 && case_only > 1_000,
+            "{repeated} {case_only}"
+        );
     }
 
     #[test]
