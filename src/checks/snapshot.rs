@@ -3,8 +3,8 @@
 use super::{CheckContext, Subject, Verdict, step};
 use crate::contract::fixture::Outcome;
 use crate::contract::profile::Profile;
-use crate::contract::request_fields::documented_only;
-use crate::snapshot::{SnapshotOutcome, render};
+use crate::contract::request_fields::is_documented;
+use crate::snapshot::{SnapshotOutcome, every_member, render_members, renders_as};
 
 /// Judges the PUT's 200 body, or for a 204 the GET after it (the same Request either way).
 pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
@@ -28,11 +28,20 @@ pub fn snapshot(subject: &Subject, context: &CheckContext) -> Option<Verdict> {
     };
     // The documented profile compares the 21 documented fields: extra members are allowed and
     // judged by the shared policy (response_schema_conformance). The strict one compares all.
-    let compared = match context.profile {
-        Profile::Documented => documented_only(body),
-        Profile::Strict => body.clone(),
+    let keep = match context.profile {
+        Profile::Documented => is_documented,
+        Profile::Strict => every_member,
     };
-    Some(match context.snapshots.check(name, &render(&compared)) {
+    // A match, the common case, is decided without rendering the Request; anything else is
+    // rendered and goes the whole way (written, missing, or a diff).
+    if context
+        .snapshots
+        .holds(name, |stored| renders_as(body, keep, stored))
+    {
+        return Some(Verdict::Pass);
+    }
+    let rendered = render_members(body, keep);
+    Some(match context.snapshots.check(name, &rendered) {
         Ok(SnapshotOutcome::Matched) => Verdict::Pass,
         Ok(SnapshotOutcome::Written(path)) => Verdict::warn(format!(
             "snapshot written to {}: review it",

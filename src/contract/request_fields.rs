@@ -29,6 +29,11 @@ pub const DOCUMENTED_FIELDS: [&str; 21] = [
     "IsDataCollectionComplete",
 ];
 
+/// Whether `name` is one of the 21 documented fields.
+pub fn is_documented(name: &str) -> bool {
+    DOCUMENTED_FIELDS.contains(&name)
+}
+
 /// The top-level members of a Request object that section 3 does not document.
 pub fn extra_fields(request: &Value) -> Vec<String> {
     request
@@ -36,7 +41,7 @@ pub fn extra_fields(request: &Value) -> Vec<String> {
         .map(|object| {
             object
                 .keys()
-                .filter(|key| !DOCUMENTED_FIELDS.contains(&key.as_str()))
+                .filter(|key| !is_documented(key))
                 .cloned()
                 .collect()
         })
@@ -50,7 +55,7 @@ pub fn documented_only(request: &Value) -> Value {
     };
     let kept: Map<String, Value> = object
         .iter()
-        .filter(|(key, _)| DOCUMENTED_FIELDS.contains(&key.as_str()))
+        .filter(|(key, _)| is_documented(key))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     Value::Object(kept)

@@ -4,7 +4,9 @@
 
 use super::LoadError;
 use include_dir::{Dir, include_dir};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 static EMBEDDED_SCHEMAS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 static EMBEDDED_FIXTURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
@@ -67,11 +69,22 @@ impl ContractSource {
     }
 }
 
-/// The text of a built-in snapshot file, e.g. `complete-from-approved.snap`.
+/// The text of a built-in snapshot file, e.g. `complete-from-approved.snap`. The snapshot check
+/// asks for every answer it judges, so the files are found by name in a map made once; a name
+/// it does not hold (another spelling of a path) is looked up in the directory as before.
 pub fn embedded_snapshot(file: &str) -> Option<&'static str> {
-    EMBEDDED_SNAPSHOTS
-        .get_file(file)
-        .and_then(|file| file.contents_utf8())
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        EMBEDDED_SNAPSHOTS
+            .files()
+            .filter_map(|file| Some((file.path().to_str()?, file.contents_utf8()?)))
+            .collect()
+    });
+    by_name.get(file).copied().or_else(|| {
+        EMBEDDED_SNAPSHOTS
+            .get_file(file)
+            .and_then(|file| file.contents_utf8())
+    })
 }
 
 /// The text of a built-in schema file, e.g. `request.schema.json`.
@@ -142,6 +155,26 @@ fn disk_json_files(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_snapshots_are_found_by_name_as_in_the_directory() {
+        let names = [
+            "complete-from-approved.snap",
+            "get-approved.snap",
+            "missing.snap",
+            "",
+        ];
+        for name in names
+            .into_iter()
+            .chain(["./get-approved.snap", "get-approved.snap/"])
+        {
+            let in_directory = EMBEDDED_SNAPSHOTS
+                .get_file(name)
+                .and_then(|file| file.contents_utf8());
+            assert_eq!(embedded_snapshot(name), in_directory, "{name}");
+        }
+        assert!(embedded_snapshot("get-approved.snap").is_some());
+    }
 
     #[test]
     fn an_unknown_built_in_folder_is_an_error_naming_it() {
