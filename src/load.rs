@@ -16,10 +16,11 @@
 use crate::checks::{self, CheckContext, Verdict};
 use crate::client::{Exchange, HttpClient, Rate};
 use crate::contract::Contract;
+use crate::contract::lifecycle::RequestState;
 use crate::exec::{self, ExecutedCase, Execution};
 use crate::plan::{self, Case, Selection};
-use crate::provider::Provider;
-use crate::run::{self, RunError, RunOptions};
+use crate::provider::{Provider, Staged};
+use crate::run::{self, RunError, RunOptions, StateSource};
 use crate::snapshot::SnapshotStore;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -157,6 +158,7 @@ pub async fn load(
         .next();
     let target = run::connect(&options.run).await?;
     run::preflight(&target.client, target.embedded.is_none()).await?;
+    preflight_staging(&target.provider, &options.run, lifecycle.given).await?;
     let snapshots = SnapshotStore::for_source(&contract.source, options.run.snapshot_mode);
     let context = CheckContext {
         schemas: &contract.schemas,
@@ -212,6 +214,37 @@ fn lifecycle_case(contract: &Contract) -> Result<Case, RunError> {
                 &format!("`load` needs the fixture '{LIFECYCLE_CASE}'"),
             ))
         })
+}
+
+/// Stages one request through the run's provider before the load starts, as every iteration
+/// does first: a provider that cannot stage would fail every iteration, and the run would say so
+/// only after `--duration`. The request is used by nobody (torn down when teardown is asked).
+async fn preflight_staging(
+    provider: &Provider,
+    options: &RunOptions,
+    state: Option<RequestState>,
+) -> Result<(), RunError> {
+    let Some(state) = state else {
+        return Ok(());
+    };
+    let detail = match provider.scoped(provider.stage(state)).await {
+        Ok(Staged::Id(_)) => return Ok(()),
+        Ok(Staged::Skip(reason)) => reason,
+        Err(error) => error.to_string(),
+    };
+    Err(RunError::StagingFailed {
+        provider: staging_provider(options),
+        detail,
+    })
+}
+
+/// What the user named as the source of staged requests, for the error that says it failed.
+fn staging_provider(options: &RunOptions) -> &'static str {
+    match (&options.base_url, &options.states) {
+        (None, _) => "the embedded server's state endpoint",
+        (Some(_), StateSource::IdsFile(_)) => "--ids",
+        (Some(_), _) => "--state-url",
+    }
 }
 
 struct Schedule {

@@ -38,6 +38,12 @@ pub enum RunError {
     },
     #[error("authentication failed at {url}: {detail}")]
     AuthFailed { url: String, detail: String },
+    #[error("{provider} cannot stage a request, so no iteration was started: {detail}")]
+    StagingFailed {
+        /// The flag the requests come from (`--state-url`, `--ids`), or the embedded server.
+        provider: &'static str,
+        detail: String,
+    },
     #[error(
         "no case matches the selection (--filter, --tag, --skip-tag, --partition): nothing to run"
     )]

@@ -168,22 +168,31 @@ fn an_unreachable_rate_stops_at_the_end_of_the_duration() {
     assert!(achieved < 1_000_000.0, "{report}");
 }
 
-/// A loopback listener that answers every request 404 with an empty body, for as long as the
-/// test process lives: a state endpoint that stages nothing.
-fn answering_404() -> String {
-    use std::io::{Read, Write};
+/// A loopback listener, for as long as the test process lives: its first `setups` POSTs (state
+/// setups) are answered 200 with a staged id, every other request 404 with an empty body.
+fn staging_only(setups: usize) -> String {
+    use std::io::Write;
     let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
         Ok(listener) => listener,
         Err(error) => panic!("bind: {error}"),
     };
     let address = listener.local_addr().map(|address| address.to_string());
     std::thread::spawn(move || {
+        let mut answered = 0;
         for mut stream in listener.incoming().flatten() {
-            let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer);
-            let _ = stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
+            let head = read_request(&mut stream);
+            let answer = if head.starts_with("POST ") && answered < setups {
+                answered += 1;
+                let body = r#"{"id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"}"#;
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
+            };
+            let _ = stream.write_all(answer.as_bytes());
         }
     });
     match address {
@@ -192,11 +201,71 @@ fn answering_404() -> String {
     }
 }
 
-/// A run where nothing could be staged times nothing and answers nothing: it must fail its
-/// gates (error rate, and p99 over no answer) and say why, never pass on an empty histogram.
+/// Reads one request whole (head and `Content-Length` body), so that closing the connection
+/// after the answer never resets it under the client; returns the head.
+fn read_request(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&received).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if received.len() >= end + 4 + length {
+                return text[..end].to_string();
+            }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return text,
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+        }
+    }
+}
+
+/// A state endpoint that stages nothing stops the load before it starts: exit 2 naming
+/// `--state-url` and what the endpoint answered, without a report (as `run` does for a target it
+/// cannot use), instead of failing every iteration for the whole --duration.
+#[test]
+fn a_load_run_whose_state_endpoint_cannot_stage_stops_before_it_starts() {
+    let target = staging_only(0);
+    let state_url = format!("{target}/_cmconform/states");
+    let (out, report) = load_json_with(&[
+        "load",
+        "--base-url",
+        &target,
+        "--state-url",
+        &state_url,
+        "--rate",
+        "20/s",
+        "--duration",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert_code(&out, 2);
+    let text = common::output_text(&out);
+    assert!(
+        text.contains("--state-url cannot stage a request"),
+        "{text}"
+    );
+    assert!(
+        text.contains("setup of 'approved' answered 404, expected 200"),
+        "{text}"
+    );
+    assert_eq!(report, serde_json::Value::Null, "{text}");
+}
+
+/// A run where staging fails after the pre-flight times nothing and answers nothing: it must
+/// fail its gates (error rate, and p99 over no answer) and say why, never pass on an empty
+/// histogram. The endpoint stages the pre-flight's request, then answers 404.
 #[test]
 fn a_load_run_whose_every_staging_fails_fails_and_says_why() {
-    let target = answering_404();
+    let target = staging_only(1);
     let state_url = format!("{target}/_cmconform/states");
     let (out, report) = load_json_with(&[
         "load",
@@ -215,6 +284,7 @@ fn a_load_run_whose_every_staging_fails_fails_and_says_why() {
     ]);
     assert_code(&out, 1);
     let text = common::output_text(&out);
+    assert!(report["iterations"].as_u64() > Some(0), "{text}");
     let gates = report["gates"].as_array().cloned().unwrap_or_default();
     let gate = |name: &str| gates.iter().find(|gate| gate["gate"] == name).cloned();
     assert_eq!(

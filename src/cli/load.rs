@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes:\n  0  every gate held and no check failed under load\n  1  a gate was breached (--max-p99, --max-error-rate) or a check failed under load\n  2  the load test could not be carried out (bad flags, a non-loopback target without\n     --i-own-this-target, target unreachable)"
+    after_help = "Exit codes:\n  0  every gate held and no check failed under load\n  1  a gate was breached (--max-p99, --max-error-rate) or a check failed under load\n  2  the load test could not be carried out (bad flags, a non-loopback target without\n     --i-own-this-target, target unreachable, a\n     --state-url that cannot stage a request)"
 )]
 pub struct LoadArgs {
     /// Host the API is deployed on [default: the embedded reference server].
