@@ -201,6 +201,25 @@ fn staging_only(setups: usize) -> String {
     }
 }
 
+/// A load run at 20 iterations/s against [`staging_only`]`(setups)`, as JSON.
+fn load_staging_only(setups: usize, extra: &[&str]) -> (Output, serde_json::Value) {
+    let target = staging_only(setups);
+    let state_url = format!("{target}/_cmconform/states");
+    let mut args = vec![
+        "load",
+        "--base-url",
+        &target,
+        "--state-url",
+        &state_url,
+        "--rate",
+        "20/s",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    load_json_with(&args)
+}
+
 /// Reads one request whole (head and `Content-Length` body), so that closing the connection
 /// after the answer never resets it under the client; returns the head.
 fn read_request(stream: &mut std::net::TcpStream) -> String {
@@ -232,21 +251,7 @@ fn read_request(stream: &mut std::net::TcpStream) -> String {
 /// cannot use), instead of failing every iteration for the whole --duration.
 #[test]
 fn a_load_run_whose_state_endpoint_cannot_stage_stops_before_it_starts() {
-    let target = staging_only(0);
-    let state_url = format!("{target}/_cmconform/states");
-    let (out, report) = load_json_with(&[
-        "load",
-        "--base-url",
-        &target,
-        "--state-url",
-        &state_url,
-        "--rate",
-        "20/s",
-        "--duration",
-        "2s",
-        "--format",
-        "json",
-    ]);
+    let (out, report) = load_staging_only(0, &["--duration", "2s"]);
     assert_code(&out, 2);
     let text = common::output_text(&out);
     assert!(
@@ -265,23 +270,7 @@ fn a_load_run_whose_state_endpoint_cannot_stage_stops_before_it_starts() {
 /// histogram. The endpoint stages the pre-flight's request, then answers 404.
 #[test]
 fn a_load_run_whose_every_staging_fails_fails_and_says_why() {
-    let target = staging_only(1);
-    let state_url = format!("{target}/_cmconform/states");
-    let (out, report) = load_json_with(&[
-        "load",
-        "--base-url",
-        &target,
-        "--state-url",
-        &state_url,
-        "--rate",
-        "20/s",
-        "--duration",
-        "500ms",
-        "--max-p99",
-        "200ms",
-        "--format",
-        "json",
-    ]);
+    let (out, report) = load_staging_only(1, &["--duration", "500ms", "--max-p99", "200ms"]);
     assert_code(&out, 1);
     let text = common::output_text(&out);
     assert!(report["iterations"].as_u64() > Some(0), "{text}");
