@@ -1,9 +1,9 @@
 //! `cargo bench --bench speed`: issue 13's targets, each measured against a peer or a fixed
 //! bound on the same machine in one run, and printed as a table of ratios.
 //!
-//! - Cold start: a one-case `cmconform run` (process start to exit), median of 15, against
-//!   Hurl running the same exchanges (stage, GET, PUT, GET) when `hurl` is on the `PATH`
-//!   (`cargo install --locked hurl`; skipped with a message when absent).
+//! - Cold start: a one-case `cmconform run` (process start to exit), median of 41 rounds
+//!   interleaved with Hurl running the same exchanges (stage, GET, PUT, GET) when `hurl` is on
+//!   the `PATH` (`cargo install --locked hurl`; skipped with a message when absent).
 //! - Scale: `run --generate N --tag generated` for N = 1000 (and 100,000 with
 //!   `CMCONFORM_BENCH_LARGE=1`): wall time and peak RSS.
 //! - Throughput: `cmconform load` saturating the same reference server as wrk (Debian's
@@ -20,7 +20,8 @@ use common::{measure, median};
 use std::path::Path;
 use std::process::Command;
 
-const COLD_ROUNDS: usize = 15;
+// Enough rounds for a steady median on a shared machine: 15 swung between 1.1x and 1.6x.
+const COLD_ROUNDS: usize = 41;
 const LOAD_SECONDS: u64 = 5;
 
 struct Target {
