@@ -1,7 +1,7 @@
 //! `content_length_conformance`: every response with a body carries a Content-Length
 //! (CONTRACT.md section 2), not chunked framing.
 
-use super::{CheckContext, Subject, Verdict};
+use super::{CheckContext, Label, Subject, Verdict};
 use crate::client::ReceivedResponse;
 use crate::contract::profile::Profile;
 
@@ -16,7 +16,7 @@ pub fn content_length_conformance(subject: &Subject, context: &CheckContext) -> 
     Some(judge_lengths(&bodies, context.profile))
 }
 
-fn judge_lengths(bodies: &[(String, &ReceivedResponse)], profile: Profile) -> Verdict {
+fn judge_lengths(bodies: &[(Label, &ReceivedResponse)], profile: Profile) -> Verdict {
     let (mut missing, mut chunked) = (Vec::new(), Vec::new());
     for (label, response) in bodies {
         if response.header("content-length").is_some() {

@@ -1,7 +1,7 @@
 //! `content_type_conformance`: every response with a body is declared as JSON (CONTRACT.md
 //! section 2), except an HTML page the web server gives before the API runs (section 6).
 
-use super::{CheckContext, Subject, Verdict};
+use super::{CheckContext, Label, Subject, Verdict};
 use crate::client::ReceivedResponse;
 use crate::contract::media_type;
 use crate::contract::profile::Profile;
@@ -21,7 +21,7 @@ pub fn content_type_conformance(subject: &Subject, context: &CheckContext) -> Op
     Some(judge_content_types(&bodies, context.profile))
 }
 
-fn judge_content_types(bodies: &[(String, &ReceivedResponse)], profile: Profile) -> Verdict {
+fn judge_content_types(bodies: &[(Label, &ReceivedResponse)], profile: Profile) -> Verdict {
     let (mut wrong, mut web_server) = (Vec::new(), Vec::new());
     for (label, response) in bodies {
         let content_type = response.header("content-type").unwrap_or("(none)");

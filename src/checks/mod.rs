@@ -35,6 +35,7 @@ use crate::plan::{Case, Step};
 use crate::snapshot::SnapshotStore;
 pub use open_input_equivalence::{OpenOutcome, OpenPath};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// What a check concluded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +152,9 @@ impl StepView<'_> {
     }
 }
 
+/// How an exchange is named in findings: `request`, `GET after`, `round 2 PUT Completed`.
+pub type Label = Cow<'static, str>;
+
 /// What a check is asked to judge.
 pub enum Subject<'a> {
     Step(StepView<'a>),
@@ -161,12 +165,13 @@ impl Subject<'_> {
     /// Every exchange of the subject, labelled: the step's GET before, request and GET after,
     /// or each race round's GET before, PUTs and GET after. Every per-response check reads the
     /// answers through this one list, so no answer escapes them (race answers included).
-    pub fn exchanges(&self) -> Vec<(String, &Exchange)> {
+    /// Step labels are borrowed: every per-response check asks for this list of every step.
+    pub fn exchanges(&self) -> Vec<(Label, &Exchange)> {
         match self {
             Subject::Step(view) => view
                 .exchanges()
                 .into_iter()
-                .map(|(label, exchange)| (label.to_string(), exchange))
+                .map(|(label, exchange)| (Cow::Borrowed(label), exchange))
                 .collect(),
             Subject::Race(rounds) => rounds
                 .iter()
@@ -174,11 +179,13 @@ impl Subject<'_> {
                 .flat_map(|(index, r)| {
                     // Rounds are shown as the steps their evidence is reported under: from 1.
                     let round = crate::step_number::shown(index);
-                    let mut all = vec![(format!("round {round} GET before"), &r.before)];
+                    let label = |text: String| Cow::Owned(text);
+                    let mut all = vec![(label(format!("round {round} GET before")), &r.before)];
                     all.extend(r.attempts.iter().map(move |(target, exchange)| {
-                        (format!("round {round} PUT {}", target.wire()), exchange)
+                        let put = format!("round {round} PUT {}", target.wire());
+                        (label(put), exchange)
                     }));
-                    all.push((format!("round {round} GET after"), &r.after));
+                    all.push((label(format!("round {round} GET after")), &r.after));
                     all
                 })
                 .collect(),
@@ -186,7 +193,7 @@ impl Subject<'_> {
     }
 
     /// The answers of the subject that carry a body, labelled.
-    pub fn answers_with_bodies(&self) -> Vec<(String, &ReceivedResponse)> {
+    pub fn answers_with_bodies(&self) -> Vec<(Label, &ReceivedResponse)> {
         self.exchanges()
             .into_iter()
             .filter_map(|(label, exchange)| {

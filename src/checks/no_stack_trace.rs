@@ -5,6 +5,7 @@
 use super::{CheckContext, Subject, Verdict};
 use crate::client::Exchange;
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// What gives an exception dump away: .NET's `Exception.ToString()` frames (`   at N.T.M(...)`),
@@ -57,7 +58,9 @@ pub fn no_stack_trace(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         let Some(response) = exchange.ok() else {
             continue;
         };
-        let text = response.body_text();
+        // Borrowed unless the body is not UTF-8: every answer is read here.
+        let text = std::str::from_utf8(&response.body)
+            .map_or_else(|_| String::from_utf8_lossy(&response.body), Cow::Borrowed);
         if let Some(found) = may_hold_a_trace(&text)
             .then(|| STACK_FRAME.find(&text))
             .flatten()
@@ -71,7 +74,7 @@ pub fn no_stack_trace(subject: &Subject, _: &CheckContext) -> Option<Verdict> {
         if text.is_empty() {
             uncorrelated.push(format!("{label} (empty body)"));
         } else if !has_own_correlation(&text, exchange) {
-            uncorrelated.push(label);
+            uncorrelated.push(label.into_owned());
         }
     }
     if !traces.is_empty() {
