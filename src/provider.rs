@@ -426,19 +426,42 @@ async fn send_state(
     Ok((received.status, received.body_text()))
 }
 
-/// The origin of `url` (`scheme://host[:port]`), the base of an authenticated state client.
-pub fn origin(url: &str) -> Option<String> {
+/// The origin of `url` (`scheme://host[:port]`), the base URL of the state client; with
+/// `user_info`, the URL's `user:password@` too (without `--state-auth same` they are the state
+/// endpoint's Basic credentials, which reqwest sends for such a base URL).
+pub fn origin(url: &str, user_info: bool) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let host = parsed.host_str()?;
+    let user = match (parsed.username(), parsed.password()) {
+        (user, password) if user_info && (!user.is_empty() || password.is_some()) => {
+            format!("{user}:{}@", password.unwrap_or_default())
+        }
+        _ => String::new(),
+    };
     Some(match parsed.port() {
-        Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
-        None => format!("{}://{host}", parsed.scheme()),
+        Some(port) => format!("{}://{user}{host}:{port}", parsed.scheme()),
+        None => format!("{}://{user}{host}", parsed.scheme()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_keep_user_info_only_when_asked() {
+        let table = [
+            ("http://h:81/s?x", false, Some("http://h:81")),
+            ("http://u:p@h:81/s", false, Some("http://h:81")),
+            ("http://u:p@h:81/s", true, Some("http://u:p@h:81")),
+            ("https://u@h/s", true, Some("https://u:@h")),
+            ("https://h/s", true, Some("https://h")),
+            ("not a url", true, None),
+        ];
+        for (url, user_info, expected) in table {
+            assert_eq!(origin(url, user_info).as_deref(), expected, "{url}");
+        }
+    }
 
     fn write_ids(text: &str) -> (PathBuf, Result<Provider, ProviderError>) {
         let path =

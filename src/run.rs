@@ -584,7 +584,7 @@ fn state_client(options: &RunOptions, url: &str) -> Result<StateClient, RunError
         (Vec::new(), connection)
     };
     let client = HttpClient::new(ClientConfig {
-        base_url: crate::provider::origin(url)
+        base_url: crate::provider::origin(url, !credentials)
             .ok_or_else(|| ClientError::BaseUrl(crate::client::mask_url(url)))?,
         extra_headers,
         timeout: options.timeout,

@@ -162,11 +162,12 @@ struct NameIndex<'a> {
 }
 
 impl<'a> Names<'a> {
-    /// Room for a linearly searched object, allocated once (objects are reused).
+    /// Empty: an open object costs only the names it has (deep nesting of empty or one-member
+    /// objects keeps memory proportional to the body), and a closed object's room is reused.
     fn new() -> Names<'a> {
         Names {
-            spellings: Vec::with_capacity(LINEAR_NAMES + 1),
-            groups: Vec::with_capacity(LINEAR_NAMES + 1),
+            spellings: Vec::new(),
+            groups: Vec::new(),
             index: None,
         }
     }

@@ -49,7 +49,10 @@ impl Direct {
         request: &Outgoing<'_>,
     ) -> Result<ReceivedResponse, TransportError> {
         let safe = is_safe(request.method);
-        let mut pinned = if !safe && self.closes_idle.load(Ordering::Relaxed) {
+        // A new connection for this request alone, closed after it (as the pooled client's
+        // `fresh` client kept no idle connection): kept, one would pile up per PUT.
+        let single_use = !safe && self.closes_idle.load(Ordering::Relaxed);
+        let mut pinned = if single_use {
             self.connections.fresh().await?
         } else {
             self.connections.checkout().await?
@@ -61,7 +64,8 @@ impl Direct {
             pinned.requests += 1;
             match pinned.connection.exchange(self.endpoint(), request).await {
                 Ok(answer) => {
-                    self.connections.give_back(pinned, answer.keep_alive);
+                    self.connections
+                        .give_back(pinned, answer.keep_alive && !single_use);
                     return Ok(answer.response);
                 }
                 Err(Failure::NotSent) if reused => {}

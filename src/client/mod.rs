@@ -404,7 +404,10 @@ impl HttpClient {
         secrets.retain(|secret| secret.len() >= 4);
         let config = Arc::new(config);
         let pinned = PinnedAuth::for_auth(&auth, &config)?.map(Arc::new);
-        let direct = if exact::direct(&config) {
+        // User info in the base URL: reqwest sends it as Basic credentials, as it always did.
+        let user_info = reqwest::Url::parse(&config.base_url)
+            .is_ok_and(|url| !url.username().is_empty() || url.password().is_some());
+        let direct = if exact::direct(&config) && !user_info {
             let endpoint =
                 owned::Endpoint::new(&config.base_url, &config.connection, config.timeout)?;
             Some(Arc::new(Direct::new(endpoint)))
@@ -644,7 +647,12 @@ impl HttpClient {
                 headers: &headers,
                 body: request.body.as_deref().unwrap_or_default(),
             };
-            let response = direct.send(&outgoing).await;
+            // One deadline for the connection, its retries and the answer, as the pooled
+            // client had.
+            let timeout = self.config.timeout;
+            let response = tokio::time::timeout(timeout, direct.send(&outgoing))
+                .await
+                .unwrap_or(Err(TransportError::Timeout(timeout)));
             return (url, response);
         }
         let url = exact::wire(&url, false);

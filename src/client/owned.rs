@@ -218,15 +218,7 @@ impl OwnedConnection {
             Ok(response) => response,
             Err(error) if error.message().is_some() => return Err(Failure::NotSent),
             Err(error) => {
-                let error = error.into_error();
-                let chain = error_chain(&error);
-                // Recorded as the pooled client records it: a target that hangs up is not
-                // malformed HTTP.
-                return Err(Failure::Transport(if super::closed_before_answer(&error) {
-                    TransportError::Closed(chain)
-                } else {
-                    TransportError::Protocol(chain)
-                }));
+                return Err(Failure::Transport(transport_error(&error.into_error())));
             }
         };
         let status = response.status().as_u16();
@@ -243,6 +235,17 @@ impl OwnedConnection {
             response: ReceivedResponse::new(status, headers, body),
             keep_alive,
         })
+    }
+}
+
+/// How a failed exchange is recorded, as the pooled client records it: a target that hangs up
+/// (before the answer or in its body) is not malformed HTTP.
+fn transport_error(error: &hyper::Error) -> TransportError {
+    let chain = error_chain(error);
+    if super::closed_before_answer(error) {
+        TransportError::Closed(chain)
+    } else {
+        TransportError::Protocol(chain)
     }
 }
 
@@ -271,8 +274,7 @@ fn build(
 async fn read_body(mut body: hyper::body::Incoming, limit: usize) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|error| Failure::Transport(TransportError::Protocol(error_chain(&error))))?;
+        let frame = frame.map_err(|error| Failure::Transport(transport_error(&error)))?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > limit {
                 return Err(Failure::Transport(TransportError::BodyTooLarge(limit)));
