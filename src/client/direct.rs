@@ -30,7 +30,8 @@ impl std::fmt::Debug for Direct {
 /// Methods that may be sent twice (RFC 9110 section 9.2.1); PUT is idempotent but never
 /// resent here, as the run judges what one PUT did.
 fn is_safe(method: &str) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+    // The same rule the reqwest path applies (`Method::is_safe`), not a second list.
+    hyper::Method::from_bytes(method.as_bytes()).is_ok_and(|method| method.is_safe())
 }
 
 impl Direct {
