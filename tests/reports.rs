@@ -335,7 +335,22 @@ async fn junit_is_read_back_by_junitparser() {
     if !external_consumers() {
         return;
     }
-    let report = failing_report().await;
+    let mut report = failing_report().await;
+    // What a hostile server can put in a finding, and markup in a title and a notice: the
+    // file must still parse (XML 1.0 forbids the controls and U+FFFF).
+    inject_markup(&mut report);
+    let hostile = "\u{0}\u{7}\u{1b}[1m]]></failure>\u{ffff}\u{fffe}\r";
+    if let Some(finding) = report
+        .cases
+        .kept_mut()
+        .flat_map(|case| case.checks.iter_mut())
+        .find_map(|result| match &mut result.verdict {
+            cmconform::checks::Verdict::Fail(finding) => Some(finding),
+            _ => None,
+        })
+    {
+        finding.actual.push_str(hostile);
+    }
     let scratch = common::TempDir::new("reports-junitparser");
     let dir = scratch.path().to_path_buf();
     let path = dir.join("out.xml");

@@ -4,6 +4,10 @@
 //!
 //! Everything taken from the report goes through [`esc`]: bodies, headers and titles may hold
 //! markup (`<script>` included), and it must show as text.
+//!
+//! The page is written as a stream, one case at a time (issue 13): the counts at its top come
+//! from the report's summary and the store's briefs, so no more than one case's HTML is ever in
+//! memory, however many cases the run has.
 
 use super::{CaseReport, CaseStatus, LabelledExchange, ReportWriter, RunReport, Summary};
 use crate::checks::{CheckResult, Verdict};
@@ -18,7 +22,7 @@ impl ReportWriter for HtmlWriter {
     }
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(page(report)?.as_bytes())
+        page(report, out)
     }
 }
 
@@ -46,7 +50,7 @@ fn verdict_of(report: &RunReport) -> (&'static str, &'static str) {
     }
 }
 
-fn page(report: &RunReport) -> std::io::Result<String> {
+fn page(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
     let (verdict_class, verdict) = verdict_of(report);
     let summary = &report.summary;
     let mut html = String::with_capacity(64 * 1024);
@@ -63,19 +67,23 @@ fn page(report: &RunReport) -> std::io::Result<String> {
         failed = summary.failed,
         total = summary.total,
     );
-    let warned = Warned::count(report)?;
+    let warned = Warned::count(report);
     header(&mut html, report, verdict_class, verdict, &warned);
     controls(&mut html, report, &warned);
     html.push_str("<main id=\"cases\">\n");
-    // Whole cases, every exchange included: passing ones are read back from the spool. The
-    // first failed or errored one is shown open.
+    out.write_all(html.as_bytes())?;
+    // Whole cases, every exchange included: passing ones are read back from the spool, and each
+    // is written out before the next is read. The first failed or errored one is shown open.
     let mut opened = false;
     for case in report.cases.full() {
         let case = case?;
         let open = !opened && matches!(case.status, CaseStatus::Failed | CaseStatus::Errored);
         opened |= open;
+        html.clear();
         case_html(&mut html, &case, open);
+        out.write_all(html.as_bytes())?;
     }
+    html.clear();
     if report.cases.is_empty() {
         html.push_str("<p class=\"empty\">No case was run.</p>\n");
     }
@@ -88,7 +96,7 @@ fn page(report: &RunReport) -> std::io::Result<String> {
          <script>{JS}</script>\n</body>\n</html>\n",
         esc(&report.tool_version)
     );
-    Ok(html)
+    out.write_all(html.as_bytes())
 }
 
 /// How many cases have warnings: all of them, and the passing ones (the bar's own segment).
@@ -98,17 +106,14 @@ struct Warned {
 }
 
 impl Warned {
-    /// One pass over the cases (the passing ones are in the spool).
-    fn count(report: &RunReport) -> std::io::Result<Warned> {
+    /// From the briefs: the passing cases are not read back from the spool to be counted.
+    fn count(report: &RunReport) -> Warned {
         let mut warned = Warned { any: 0, passed: 0 };
-        for case in report.cases.full() {
-            let case = case?;
-            if case.warnings() > 0 {
-                warned.any += 1;
-                warned.passed += usize::from(case.status == CaseStatus::Passed);
-            }
+        for brief in report.cases.briefs().filter(|brief| brief.warnings > 0) {
+            warned.any += 1;
+            warned.passed += usize::from(brief.status == CaseStatus::Passed);
         }
-        Ok(warned)
+        warned
     }
 }
 
@@ -614,7 +619,109 @@ const JS: &str = r##"
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures;
     use super::*;
+
+    fn streamed(report: &RunReport) -> String {
+        fixtures::written(&HtmlWriter, report)
+    }
+
+    #[test]
+    fn every_case_is_written_once_in_plan_order_and_the_first_failure_is_open() {
+        for spooled in [true, false] {
+            for (name, cases) in fixtures::scenarios() {
+                let ids: Vec<String> = cases.iter().map(|case| esc(&case.id)).collect();
+                let first_failure = cases
+                    .iter()
+                    .find(|case| matches!(case.status, CaseStatus::Failed | CaseStatus::Errored))
+                    .map(|case| esc(&case.id));
+                let html = streamed(&fixtures::run_report(cases, spooled));
+                let label = format!("{name} (spooled: {spooled})");
+                assert!(html.starts_with("<!DOCTYPE html>"), "{label}");
+                assert!(html.ends_with("</body>\n</html>\n"), "{label}");
+                assert_eq!(
+                    html.matches("<details class=\"case ").count(),
+                    ids.len(),
+                    "{label}"
+                );
+                assert_eq!(html.matches("</details>").count(), ids.len(), "{label}");
+                let at: Vec<usize> = ids
+                    .iter()
+                    .map(|id| {
+                        html.find(&format!("id=\"case-{id}\""))
+                            .unwrap_or(usize::MAX)
+                    })
+                    .collect();
+                assert!(
+                    at.windows(2).all(|pair| pair[0] < pair[1]),
+                    "{label}: {at:?}"
+                );
+                assert_eq!(
+                    html.matches(" open>").count(),
+                    usize::from(first_failure.is_some()),
+                    "{label}"
+                );
+                if let Some(id) = first_failure {
+                    assert!(
+                        html.contains(&format!("id=\"case-{id}\" data-status=")),
+                        "{label}"
+                    );
+                }
+                assert_eq!(html.contains("No case was run."), ids.is_empty(), "{label}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_warning_counts_from_the_briefs_are_those_of_the_whole_cases() {
+        for spooled in [true, false] {
+            for (name, mut cases) in fixtures::scenarios() {
+                // A passing case with a warning, and a failing one: both segments count.
+                for case in cases.iter_mut().take(2) {
+                    case.checks.push(CheckResult {
+                        check: "content_type_conformance",
+                        step: 0,
+                        verdict: Verdict::Warn {
+                            message: "charset".into(),
+                        },
+                    });
+                }
+                let report = fixtures::run_report(cases, spooled);
+                let (mut any, mut passed) = (0, 0);
+                for case in report.cases.full() {
+                    let case = case.unwrap_or_else(|error| panic!("{error}"));
+                    if case.warnings() > 0 {
+                        any += 1;
+                        passed += usize::from(case.status == CaseStatus::Passed);
+                    }
+                }
+                let warned = Warned::count(&report);
+                assert_eq!(
+                    (warned.any, warned.passed),
+                    (any, passed),
+                    "{name} {spooled}"
+                );
+                let button = format!(
+                    "data-status=\"warned\" aria-pressed=\"false\">Warnings <span class=\"n\">{any}</span>"
+                );
+                assert!(streamed(&report).contains(&button), "{name} {spooled}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_text_from_a_server_shows_as_text() {
+        let html = streamed(&fixtures::run_report(fixtures::hostile_cases(), true));
+        // The page's own script is its one script element; the rest is escaped text.
+        assert_eq!(html.matches("<script").count(), 1);
+        assert_eq!(html.matches("</script>").count(), 1);
+        assert!(!html.contains("</pre> &"), "a body closed its <pre>");
+        assert!(html.contains("&lt;&#x2F;script&gt;&lt;script&gt;alert(&quot;x&quot;)"));
+        assert!(html.contains("]]&gt;") && html.contains("&#x27;q&#x27;"));
+        // Control characters show as escapes; the noncharacters pass as the text they are.
+        assert!(html.contains("\\u{0000}\\u{0007}\\u{001b}[31mred"));
+        assert!(!html.contains('\u{0}') && !html.contains('\u{1b}'));
+    }
 
     #[test]
     fn escapes_markup_and_control_characters() {

@@ -1,6 +1,8 @@
 //! Reports: the plain-data result of a run ([`RunReport`]) and one writer per output format
 //! behind the [`ReportWriter`] trait. Writers only read the report; they never re-judge it.
 
+#[cfg(test)]
+mod fixtures;
 mod har;
 mod html;
 mod human;
@@ -18,7 +20,7 @@ pub use human::{
 pub use json::JsonWriter;
 pub use junit::JunitWriter;
 pub use markdown::MarkdownWriter;
-pub use store::CaseStore;
+pub use store::{CaseBrief, CaseStore};
 pub use tap::TapWriter;
 
 use crate::checks::{CheckResult, Evaluation, OpenOutcome, Verdict};
@@ -209,6 +211,14 @@ impl CaseReport {
             }
         }
         self
+    }
+
+    /// The tag group a case is reported under (a JUnit testsuite): its first tag, or its family.
+    pub fn group(&self) -> std::borrow::Cow<'_, str> {
+        match self.tags.first() {
+            Some(tag) => std::borrow::Cow::Borrowed(tag),
+            None => std::borrow::Cow::Owned(format!("{:?}", self.family).to_lowercase()),
+        }
     }
 
     pub fn warnings(&self) -> usize {

@@ -7,10 +7,16 @@
 //! Readers see every case through [`CaseStore::full`] (the spooled ones read back one at a
 //! time), and the cases in memory through [`CaseStore::kept`]. The JSON layout is unchanged: a
 //! store serializes as the array of whole cases, streamed from the spool.
+//!
+//! Formats that need totals before their first case (JUnit's per-suite counts, HTML's warning
+//! counts) read them from [`CaseStore::briefs`], a few bytes per case kept beside the spool, and
+//! then read back only the cases they write next ([`CaseStore::select`]): a spooled case is found
+//! by its offset, without parsing the lines in between.
 
 use super::{CaseReport, CaseStatus, Summary};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,7 +27,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 struct Spool {
     file: File,
-    writer: Mutex<Option<BufWriter<File>>>,
+    writer: Mutex<Option<SpoolWriter>>,
     /// Set when a write failed: what was spooled before cannot be read back whole.
     broken: AtomicBool,
 }
@@ -44,7 +50,10 @@ impl Spool {
             .mode(0o600)
             .open(&path)?;
         let _ = std::fs::remove_file(&path);
-        let writer = BufWriter::with_capacity(256 * 1024, file.try_clone()?);
+        let writer = SpoolWriter {
+            out: BufWriter::with_capacity(256 * 1024, file.try_clone()?),
+            written: 0,
+        };
         Ok(Spool {
             file,
             writer: Mutex::new(Some(writer)),
@@ -52,7 +61,8 @@ impl Spool {
         })
     }
 
-    fn append(&self, case: &CaseReport) -> io::Result<()> {
+    /// Writes the case as the next line; returns the offset the line starts at.
+    fn append(&self, case: &CaseReport) -> io::Result<u64> {
         let mut guard = self
             .writer
             .lock()
@@ -64,9 +74,16 @@ impl Spool {
             raw: raw_bodies(case),
             case,
         };
-        let written = serde_json::to_writer(&mut *writer, &line)
+        let offset = writer.written;
+        // Serialized first so that its length, and so the next line's offset, is known.
+        let written = serde_json::to_vec(&line)
             .map_err(io::Error::from)
-            .and_then(|()| writer.write_all(b"\n"));
+            .and_then(|mut bytes| {
+                bytes.push(b'\n');
+                writer.out.write_all(&bytes)?;
+                writer.written += bytes.len() as u64;
+                Ok(offset)
+            });
         if written.is_err() {
             // A half-written buffer cannot be trusted: later cases stay in memory, and reading
             // back the ones before fails loudly rather than returning a wrong case.
@@ -83,13 +100,20 @@ impl Spool {
             .lock()
             .map_err(|_| io::Error::other("evidence spool poisoned"))?;
         if let Some(mut writer) = guard.take() {
-            writer.flush()?;
+            writer.out.flush()?;
         }
         match self.broken.load(Ordering::SeqCst) {
             true => Err(io::Error::other("a write to the evidence spool failed")),
             false => Ok(()),
         }
     }
+}
+
+/// The spool's buffered writer and the bytes written through it: the offset of the next line.
+#[derive(Debug)]
+struct SpoolWriter {
+    out: BufWriter<File>,
+    written: u64,
 }
 
 /// A reader of the spool with its own position, so two formats can read it at once.
@@ -106,13 +130,49 @@ impl Read for SpoolReader<'_> {
     }
 }
 
+/// Where one case is. A spooled case also keeps what the formats count before writing
+/// (its warnings and its tag group), so that counting does not read the spool.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// `kept[index]`.
+    Kept(usize),
+    /// A passing case whose spool line starts at `offset`; `group` indexes `CaseStore::groups`.
+    Spooled {
+        offset: u64,
+        warnings: u32,
+        group: u32,
+    },
+}
+
+/// What a format may need of a case before it writes any: its outcome, its number of warnings
+/// and its tag group ([`CaseReport::group`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseBrief<'a> {
+    pub status: CaseStatus,
+    pub warnings: usize,
+    pub group: Cow<'a, str>,
+}
+
+impl<'a> CaseBrief<'a> {
+    fn of(case: &'a CaseReport) -> CaseBrief<'a> {
+        CaseBrief {
+            status: case.status,
+            warnings: case.warnings(),
+            group: case.group(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CaseStore {
     /// The cases held whole in memory, in plan order: every case that did not pass (and a
     /// passing one only when it could not be spooled).
     kept: Vec<CaseReport>,
-    /// Per case, in plan order: whether it is in the spool (else it is the next of `kept`).
-    spooled: Vec<bool>,
+    /// Per case, in plan order: where it is.
+    slots: Vec<Slot>,
+    /// The distinct tag groups of the spooled cases, each once (a run has a handful).
+    groups: Vec<String>,
+    group_index: HashMap<String, u32>,
     spool: Option<Arc<Spool>>,
     /// The totals, counted as cases are pushed.
     summary: Summary,
@@ -131,14 +191,33 @@ impl CaseStore {
     /// nothing in memory but one flag, so memory does not grow with the passing cases.
     pub fn push(&mut self, case: CaseReport) {
         self.summary.count(&case);
-        let spooled = match &self.spool {
-            Some(spool) if case.status == CaseStatus::Passed => spool.append(&case).is_ok(),
-            _ => false,
+        let offset = match &self.spool {
+            Some(spool) if case.status == CaseStatus::Passed => spool.append(&case).ok(),
+            _ => None,
         };
-        self.spooled.push(spooled);
-        if !spooled {
-            self.kept.push(case);
+        let slot = match offset {
+            Some(offset) => Slot::Spooled {
+                offset,
+                warnings: u32::try_from(case.warnings()).unwrap_or(u32::MAX),
+                group: self.intern_group(&case.group()),
+            },
+            None => {
+                self.kept.push(case);
+                Slot::Kept(self.kept.len() - 1)
+            }
+        };
+        self.slots.push(slot);
+    }
+
+    fn intern_group(&mut self, group: &str) -> u32 {
+        if let Some(&index) = self.group_index.get(group) {
+            return index;
         }
+        // More than 2^32 distinct groups cannot be pushed: each needs a case.
+        let index = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+        self.groups.push(group.to_string());
+        self.group_index.insert(group.to_string(), index);
+        index
     }
 
     /// Ends the writing; call once every case is pushed. A spool that cannot be flushed is an
@@ -152,11 +231,11 @@ impl CaseStore {
 
     /// The number of cases.
     pub fn len(&self) -> usize {
-        self.spooled.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spooled.is_empty()
+        self.slots.is_empty()
     }
 
     /// The totals of the cases pushed so far.
@@ -178,29 +257,93 @@ impl CaseStore {
     /// Every case whole, in plan order: the kept ones borrowed, the spooled ones read back one
     /// at a time.
     pub fn full(&self) -> impl Iterator<Item = io::Result<Cow<'_, CaseReport>>> {
-        let mut reader = self.spool.as_ref().map(|spool| {
-            BufReader::new(SpoolReader {
-                file: &spool.file,
-                offset: 0,
-            })
-        });
-        let mut kept = self.kept.iter();
-        let mut line = String::new();
-        self.spooled.iter().map(move |&spooled| {
-            if !spooled {
-                return kept
-                    .next()
+        self.select(|_| true)
+    }
+
+    /// Every case's brief, in plan order, without reading the spool.
+    pub fn briefs(&self) -> impl Iterator<Item = CaseBrief<'_>> {
+        self.slots.iter().map(|slot| self.brief(*slot))
+    }
+
+    fn brief(&self, slot: Slot) -> CaseBrief<'_> {
+        match slot {
+            Slot::Kept(index) => self.kept.get(index).map_or_else(
+                // Unreachable: every Kept slot indexes a pushed case.
+                || CaseBrief {
+                    status: CaseStatus::Errored,
+                    warnings: 0,
+                    group: Cow::Borrowed(""),
+                },
+                CaseBrief::of,
+            ),
+            Slot::Spooled {
+                warnings, group, ..
+            } => CaseBrief {
+                status: CaseStatus::Passed,
+                warnings: warnings as usize,
+                group: Cow::Borrowed(self.groups.get(group as usize).map_or("", String::as_str)),
+            },
+        }
+    }
+
+    /// The cases whose brief `wanted` accepts, whole, in plan order. Only those are read back
+    /// from the spool, each from its own offset: a format that writes one group at a time reads
+    /// each case once however many groups there are.
+    pub fn select<'a>(
+        &'a self,
+        mut wanted: impl FnMut(&CaseBrief<'_>) -> bool + 'a,
+    ) -> impl Iterator<Item = io::Result<Cow<'a, CaseReport>>> + 'a {
+        let mut reader = SpoolCursor::new(self.spool.as_deref());
+        self.slots
+            .iter()
+            .filter(move |slot| wanted(&self.brief(**slot)))
+            .map(move |slot| match *slot {
+                Slot::Kept(index) => self
+                    .kept
+                    .get(index)
                     .map(Cow::Borrowed)
-                    .ok_or_else(|| io::Error::other("case store out of step"));
-            }
-            let reader = reader
-                .as_mut()
-                .ok_or_else(|| io::Error::other("evidence spool missing"))?;
-            line.clear();
-            reader.read_line(&mut line)?;
-            let read: SpoolLine<CaseReport> = serde_json::from_str(&line)?;
-            Ok(Cow::Owned(read.restored()?))
-        })
+                    .ok_or_else(|| io::Error::other("case store out of step")),
+                Slot::Spooled { offset, .. } => reader.read_at(offset).map(Cow::Owned),
+            })
+    }
+}
+
+/// Reads spool lines at given offsets, buffered: consecutive lines (a whole-store read) cost
+/// one buffered sequential read, a jump costs a fresh buffer.
+struct SpoolCursor<'a> {
+    spool: Option<&'a Spool>,
+    reader: Option<BufReader<SpoolReader<'a>>>,
+    /// The offset of the next byte `reader` returns.
+    position: u64,
+    line: String,
+}
+
+impl<'a> SpoolCursor<'a> {
+    fn new(spool: Option<&'a Spool>) -> SpoolCursor<'a> {
+        SpoolCursor {
+            spool,
+            reader: None,
+            position: 0,
+            line: String::new(),
+        }
+    }
+
+    fn read_at(&mut self, offset: u64) -> io::Result<CaseReport> {
+        let spool = self
+            .spool
+            .ok_or_else(|| io::Error::other("evidence spool missing"))?;
+        let reader = match &mut self.reader {
+            Some(reader) if self.position == offset => reader,
+            stale => stale.insert(BufReader::new(SpoolReader {
+                file: &spool.file,
+                offset,
+            })),
+        };
+        self.line.clear();
+        let read = reader.read_line(&mut self.line)?;
+        self.position = offset + read as u64;
+        let line: SpoolLine<CaseReport> = serde_json::from_str(&self.line)?;
+        line.restored()
     }
 }
 
@@ -275,10 +418,10 @@ impl SpoolLine<CaseReport> {
 impl From<Vec<CaseReport>> for CaseStore {
     fn from(cases: Vec<CaseReport>) -> CaseStore {
         CaseStore {
-            spooled: vec![false; cases.len()],
+            slots: (0..cases.len()).map(Slot::Kept).collect(),
             summary: Summary::of(&cases),
             kept: cases,
-            spool: None,
+            ..CaseStore::default()
         }
     }
 }
@@ -398,6 +541,59 @@ mod tests {
         };
         let mode = spool.file.metadata().map(|meta| meta.permissions().mode());
         assert_eq!(mode.map(|mode| mode & 0o777).ok(), Some(0o600));
+    }
+
+    #[test]
+    fn briefs_are_counted_without_the_spool_and_select_reads_only_what_it_wants() {
+        let mut store = CaseStore::spooling();
+        let mut warned = case("warned", CaseStatus::Passed, "w");
+        warned.checks.push(crate::checks::CheckResult {
+            check: "content_type_conformance",
+            step: 0,
+            verdict: crate::checks::Verdict::Warn {
+                message: "charset".into(),
+            },
+        });
+        Arc::make_mut(&mut warned.case).tags = vec!["b".into(), "a".into()];
+        let table = [
+            case("a", CaseStatus::Passed, "1"),
+            warned,
+            case("b", CaseStatus::Failed, "2"),
+            case("c", CaseStatus::Passed, "3"),
+        ];
+        let expected: Vec<CaseBrief<'static>> = table
+            .iter()
+            .map(|case| CaseBrief {
+                status: case.status,
+                warnings: case.warnings(),
+                group: Cow::Owned(case.group().into_owned()),
+            })
+            .collect();
+        table.into_iter().for_each(|case| store.push(case));
+        if let Err(error) = store.close() {
+            panic!("closing the spool: {error}");
+        }
+        assert_eq!(store.briefs().collect::<Vec<_>>(), expected);
+        assert_eq!(expected[1].group, "b", "the first tag is the group");
+        assert_eq!(expected[0].group, "fixture", "no tag: the family");
+        // Reading the spool out of order, one group at a time, finds each case at its offset.
+        for (group, ids) in [("b", vec!["warned"]), ("fixture", vec!["a", "b", "c"])] {
+            let read: Vec<String> = store
+                .select(|brief| brief.group == group)
+                .map(|case| {
+                    case.map(|case| case.id.clone())
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect();
+            assert_eq!(read, ids, "{group}");
+        }
+        let last: Vec<String> = store
+            .select(|brief| brief.warnings == 0 && brief.status == CaseStatus::Passed)
+            .skip(1)
+            .map(|case| case.map(|case| case.exchanges[0].exchange.ok().map(|r| r.body.clone())))
+            .map(|body| format!("{:?}", body.ok().flatten()))
+            .collect();
+        assert_eq!(last, [format!("{:?}", Some(b"3".to_vec()))]);
     }
 
     #[test]
