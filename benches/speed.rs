@@ -5,7 +5,8 @@
 //!   interleaved with Hurl running the same exchanges (stage, GET, PUT, GET) when `hurl` is on
 //!   the `PATH` (`cargo install --locked hurl`; skipped with a message when absent).
 //! - Scale: `run --generate N --tag generated` for N = 1000 (and 100,000 with
-//!   `CMCONFORM_BENCH_LARGE=1`): wall time and peak RSS.
+//!   `CMCONFORM_BENCH_LARGE=1`), writing every report format whose file grows with the run
+//!   (JSON, JUnit, HTML, HAR, TAP, Markdown) in the one run: wall time and peak RSS.
 //! - Throughput: `cmconform load` saturating the same reference server as wrk (Debian's
 //!   package; skipped with a message when absent) at 1 and 16 connections. `load` stages, GETs,
 //!   PUTs and GETs again and judges every answer. wrk is measured twice: sending the same
@@ -166,29 +167,57 @@ fn hurl_case(target: &Target, work: &Path) -> Result<impl Fn() -> Command, Strin
     Ok(hurl)
 }
 
+/// The report formats whose files grow with the run, each written by the one scale run: the
+/// peak RSS is the largest any of them needs (they are written one after the other).
+const GROWING_FORMATS: [(&str, &str); 5] = [
+    ("junit", "xml"),
+    ("html", "html"),
+    ("har", "har"),
+    ("tap", "tap"),
+    ("markdown", "md"),
+];
+
 fn scale(target: &Target, size: usize, work: &Path) {
     let report = work.join(format!("generated-{size}.json"));
     let report = report.display().to_string();
     let count = size.to_string();
-    let run = cmconform(
-        target,
-        &[
-            "run",
-            "--generate",
-            &count,
-            "--tag",
-            "generated",
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            &report,
-        ],
-    );
-    let Some(sample) = measure(run) else { return };
+    let files: Vec<String> = GROWING_FORMATS
+        .iter()
+        .map(|(format, extension)| {
+            let file = work.join(format!("generated-{size}.{extension}"));
+            format!("{format}={}", file.display())
+        })
+        .collect();
+    let mut args = vec![
+        "run",
+        "--generate",
+        &count,
+        "--tag",
+        "generated",
+        "--quiet",
+        "--format",
+        "json",
+        "--output",
+        &report,
+    ];
+    for file in &files {
+        args.extend(["--report", file.as_str()]);
+    }
+    let run = cmconform(target, &args);
+    let sample = measure(run);
+    // The HTML page of 100,000 cases is over a gigabyte: not kept past its measure.
+    let _ = std::fs::remove_file(&report);
+    for file in &files {
+        if let Some((_, path)) = file.split_once('=') {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let Some(sample) = sample else { return };
     let bound_kib: f64 = if size <= 1000 { 30.0 } else { 100.0 } * 1024.0;
+    let formats: Vec<&str> = GROWING_FORMATS.iter().map(|(format, _)| *format).collect();
     println!(
-        "| --generate {size}: peak RSS ({:.1} s) | {:.1} MiB | {:.0} MiB | {:.2}x | at most 1x |",
+        "| --generate {size}: peak RSS writing json, {} ({:.1} s) | {:.1} MiB | {:.0} MiB | {:.2}x | at most 1x |",
+        formats.join(", "),
         sample.wall_ms / 1000.0,
         sample.max_rss_kib as f64 / 1024.0,
         bound_kib / 1024.0,
