@@ -83,12 +83,7 @@ fn count_attributes(tag: &mut BytesStart<'_>, counts: [(&str, usize); 4]) {
 fn suite_counts(report: &RunReport) -> BTreeMap<String, Counts> {
     let mut suites: BTreeMap<String, Counts> = BTreeMap::new();
     for brief in report.cases.briefs() {
-        if !suites.contains_key(brief.group.as_ref()) {
-            suites.insert(brief.group.to_string(), Counts::default());
-        }
-        let Some(counts) = suites.get_mut(brief.group.as_ref()) else {
-            continue;
-        };
+        let counts = suites.entry(brief.group.into_owned()).or_default();
         counts.tests += 1;
         match brief.status {
             CaseStatus::Passed => {}
