@@ -86,8 +86,9 @@ enum Effective {
 }
 
 fn effective(raw: Vec<OsString>) -> Result<Effective, ConfigError> {
-    let command = super::Cli::command();
-    let Ok(matches) = command.clone().try_get_matches_from(raw.clone()) else {
+    // Parsed in place: a copy of the whole command tree to parse would cost as much as parsing.
+    let mut command = super::Cli::command();
+    let Ok(matches) = command.try_get_matches_from_mut(raw.clone()) else {
         // Let the real parse report the command-line error.
         return Ok(Effective::Args(raw));
     };
