@@ -19,7 +19,7 @@ pub mod timestamp;
 use fixture::{Canonical, Expectation, Fixture, FixtureBody, ID_PLACEHOLDER, Outcome};
 use kind::ExpectationKind;
 use lifecycle::{RequestState, TargetStatus};
-use schema::SchemaSet;
+pub use schema::SchemaSet;
 use serde_json::Value;
 pub use source::ContractSource;
 use std::collections::BTreeSet;

@@ -4,28 +4,40 @@
 //! contract) is known to compile (the tests compile them all), so it is compiled when a check
 //! first needs it: a one-case run then never pays for `report.schema.json`. Any other schema is
 //! compiled at load, so a broken one stops the run before anything is sent, naming its file.
+//!
+//! The built-in schemas are compiled at most once per process, whichever set asks first, so a
+//! compile started before the contract is read ([`SchemaSet::precompile_built_in`]) is the one
+//! the loaded set's checks use.
 
 use super::LoadError;
 use super::source::SourceFile;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 pub struct SchemaSet {
     schemas: BTreeMap<String, Arc<Schema>>,
 }
 
+/// A compiled schema, or why it did not compile.
+type Compiled = Result<Arc<jsonschema::Validator>, String>;
+
 /// One schema, and its validator once compiled (or why it did not compile).
 struct Schema {
     document: Value,
-    validator: OnceLock<Result<jsonschema::Validator, String>>,
+    validator: OnceLock<Compiled>,
+    /// The process-wide compile of the built-in copy, when this schema's text is that copy's.
+    built_in: Option<&'static OnceLock<Compiled>>,
 }
 
 impl Schema {
     fn validator(&self) -> Result<&jsonschema::Validator, &str> {
         self.validator
-            .get_or_init(|| compile(&self.document).map_err(|error| error.to_string()))
-            .as_ref()
+            .get_or_init(|| match self.built_in {
+                Some(cell) => cell.get_or_init(|| compile_owned(&self.document)).clone(),
+                None => compile_owned(&self.document),
+            })
+            .as_deref()
             .map_err(String::as_str)
     }
 }
@@ -35,6 +47,19 @@ fn compile(
 ) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
     jsonschema::draft202012::new(document)
 }
+
+fn compile_owned(document: &Value) -> Compiled {
+    compile(document)
+        .map(Arc::new)
+        .map_err(|error| error.to_string())
+}
+
+/// One compile cell per built-in schema, by file name.
+static BUILT_IN: LazyLock<BTreeMap<String, OnceLock<Compiled>>> = LazyLock::new(|| {
+    super::source::embedded_schema_names()
+        .map(|name| (name.to_string(), OnceLock::new()))
+        .collect()
+});
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +82,10 @@ impl SchemaSet {
                 ));
             }
             let validator = OnceLock::new();
-            if super::source::embedded_schema(&name) != Some(file.text.as_str()) {
+            let built_in = (super::source::embedded_schema(&name) == Some(file.text.as_str()))
+                .then(|| BUILT_IN.get(&name))
+                .flatten();
+            if built_in.is_none() {
                 let compiled = compile(&document).map_err(|error| {
                     LoadError::invalid(
                         path,
@@ -65,29 +93,35 @@ impl SchemaSet {
                         &format!("not a valid JSON Schema 2020-12: {error}"),
                     )
                 })?;
-                let _ = validator.set(Ok(compiled));
+                let _ = validator.set(Ok(Arc::new(compiled)));
             }
             let schema = Schema {
                 document,
                 validator,
+                built_in,
             };
             schemas.insert(name, Arc::new(schema));
         }
         Ok(SchemaSet { schemas })
     }
 
-    /// Starts compiling schema `name` on a thread of its own, so that the first check needing it
-    /// finds it ready instead of compiling it (and JSON Schema's meta-schema, about a millisecond
-    /// in all) while the run waits: a short run's first answers take longer than that to arrive.
-    /// Without a thread, the check compiles it as before.
-    pub fn compile_in_background(&self, name: &str) {
-        let Some(schema) = self.schemas.get(name).cloned() else {
+    /// Starts compiling the built-in copy of schema `name` on a thread of its own, before any
+    /// contract is read: the first check needing it then finds it ready instead of compiling it
+    /// (and JSON Schema's meta-schema, about two milliseconds in all) while the run waits. A
+    /// contract whose copy differs never uses it. Without a thread, the check compiles it as
+    /// before.
+    pub fn precompile_built_in(name: &str) {
+        let (Some(cell), Some(text)) = (BUILT_IN.get(name), super::source::embedded_schema(name))
+        else {
             return;
         };
-        if schema.validator.get().is_none() {
+        if cell.get().is_none() {
             let compiling = std::thread::Builder::new().name("schema-compile".into());
             let _ = compiling.spawn(move || {
-                let _ = schema.validator();
+                cell.get_or_init(|| match serde_json::from_str(text) {
+                    Ok(document) => compile_owned(&document),
+                    Err(error) => Err(error.to_string()),
+                });
             });
         }
     }
@@ -152,23 +186,24 @@ mod tests {
         }
     }
 
-    /// A schema compiled in the background is the one checks then use.
+    /// A built-in schema compiled in the background, before any set was loaded, is the one a
+    /// loaded set's checks then use.
     #[test]
     fn a_schema_compiled_in_the_background_is_ready_for_checks() {
+        SchemaSet::precompile_built_in(crate::contract::ERROR_SCHEMA);
+        SchemaSet::precompile_built_in("no-such.schema.json");
         let files = ContractSource::Embedded
             .json_files("schemas")
             .unwrap_or_default();
         let set = SchemaSet::load(&files).unwrap_or_else(|error| panic!("{error}"));
-        set.compile_in_background(crate::contract::ERROR_SCHEMA);
-        set.compile_in_background("no-such.schema.json");
         let violations = set.violations(crate::contract::ERROR_SCHEMA, &serde_json::json!({}));
         assert!(!violations.is_empty(), "{{}} is no error object");
-        assert!(
-            set.schemas[crate::contract::ERROR_SCHEMA]
-                .validator
-                .get()
-                .is_some()
-        );
+        let used = set.schemas[crate::contract::ERROR_SCHEMA].validator.get();
+        let built_in = BUILT_IN[crate::contract::ERROR_SCHEMA].get();
+        match (used, built_in) {
+            (Some(Ok(used)), Some(Ok(built_in))) => assert!(Arc::ptr_eq(used, built_in)),
+            other => panic!("not one shared compile: {:?}", other.0.map(Result::is_ok)),
+        }
     }
 
     /// A schema that differs from the built-in copy is compiled at load, and a broken one stops
@@ -181,7 +216,8 @@ mod tests {
         };
         let edited = r#"{"$id": "x", "type": "object"}"#;
         let set = SchemaSet::load(&[file(edited)]).unwrap_or_else(|error| panic!("{error}"));
-        assert!(set.schemas["request.schema.json"].validator.get().is_some());
+        let schema = &set.schemas["request.schema.json"];
+        assert!(schema.validator.get().is_some() && schema.built_in.is_none());
         assert!(
             set.violations("request.schema.json", &serde_json::json!(1))
                 .len()

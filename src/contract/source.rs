@@ -94,6 +94,13 @@ pub fn embedded_schema(file: &str) -> Option<&'static str> {
         .and_then(|file| file.contents_utf8())
 }
 
+/// The file names of the built-in schemas.
+pub fn embedded_schema_names() -> impl Iterator<Item = &'static str> {
+    EMBEDDED_SCHEMAS
+        .files()
+        .filter_map(|file| file.path().file_name()?.to_str())
+}
+
 /// The built-in copy of `schemas`, `fixtures` or `snapshots`; any other name is an error that
 /// names it (never another folder in its place).
 pub(super) fn embedded_dir(folder: &str) -> Result<&'static Dir<'static>, LoadError> {
