@@ -115,7 +115,7 @@ impl Contract {
         let fixture_files = source.json_files("fixtures")?;
         for file in &fixture_files {
             let path = &file.path;
-            let fixture = parse_fixture(path, &parse_json(path, &file.text)?)?;
+            let fixture = read_fixture(path, &file.text)?;
             validate_fixture(path, &fixture, &schemas)?;
             validate_headers(path, &fixture)?;
             if !seen.insert(fixture.id.clone()) {
@@ -142,6 +142,16 @@ impl Contract {
         };
         schema_files.extend(fixture_files);
         Ok((contract, schema_files))
+    }
+}
+
+/// A fixture read straight from its text, without a JSON value in between (a good part of a
+/// short run's start). Any error is found again through a value, so that it reads as it always
+/// did: a syntax error with its line and column, a misfit with its JSON pointer.
+fn read_fixture(path: &Path, text: &str) -> Result<Fixture, LoadError> {
+    match serde_json::from_str(text) {
+        Ok(fixture) => Ok(fixture),
+        Err(_) => parse_fixture(path, &parse_json(path, text)?),
     }
 }
 
@@ -432,8 +442,15 @@ pub fn requested_target(fixture: &Fixture) -> Option<TargetStatus> {
 
 /// The documented target status a body `{"status": "<exact wire value>"}` asks for, if any.
 pub fn target_of(body: Option<&FixtureBody>) -> Option<TargetStatus> {
-    let bytes = body?.to_bytes();
-    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    let parsed: Value;
+    let value = match body? {
+        // Already a value: what its bytes would parse back to (a value has no duplicate keys).
+        FixtureBody::Json(value) => value,
+        FixtureBody::Text(text) => {
+            parsed = serde_json::from_str(text).ok()?;
+            &parsed
+        }
+    };
     let object = value.as_object()?;
     if object.len() != 1 {
         return None;
@@ -509,6 +526,55 @@ mod kinds {
             LoadError::Invalid { pointer, .. } => pointer,
             other => other.to_string(),
         })
+    }
+
+    /// Reading a fixture straight from its text gives what reading it through a value gives:
+    /// for every built-in fixture, for a repeated member (the last one counts, as in a value)
+    /// and for the errors, which still name the line or the pointer.
+    #[test]
+    fn fixtures_read_from_text_as_through_a_value() {
+        let path = Path::new("fixtures/x.json");
+        let through_value = |text: &str| {
+            parse_json(path, text)
+                .and_then(|document| parse_fixture(path, &document))
+                .map(|fixture| serde_json::to_value(fixture).ok())
+                .map_err(|error| error.to_string())
+        };
+        let direct = |text: &str| {
+            read_fixture(path, text)
+                .map(|fixture| serde_json::to_value(fixture).ok())
+                .map_err(|error| error.to_string())
+        };
+        let files = ContractSource::Embedded.json_files("fixtures");
+        let mut texts: Vec<String> = files
+            .unwrap_or_default()
+            .into_iter()
+            .map(|file| file.text)
+            .collect();
+        assert!(texts.len() > 40, "{} fixtures", texts.len());
+        let example = document(json!({}));
+        let repeated = example.to_string().replacen('{', r#"{"id": "first", "#, 1);
+        texts.extend([
+            repeated,
+            example
+                .to_string()
+                .replacen("\"section\"", "\"sektion\"", 1),
+            "{\n  \"id\": \"x\",\n  oops\n}".to_string(),
+            String::new(),
+        ]);
+        for text in &texts {
+            assert_eq!(direct(text), through_value(text), "{text}");
+        }
+        let repeated = direct(&texts[texts.len() - 4]);
+        let id = repeated
+            .ok()
+            .flatten()
+            .and_then(|value| value["id"].as_str().map(String::from));
+        assert_eq!(
+            id.as_deref(),
+            Some("x"),
+            "the last of a repeated member counts"
+        );
     }
 
     #[test]
