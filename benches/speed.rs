@@ -55,17 +55,25 @@ fn main() {
     if let Err(error) = std::fs::create_dir_all(&work) {
         return eprintln!("bench: {}: {error}", work.display());
     }
+    // `cargo bench --bench speed -- cold` (or `scale`, `throughput`) measures one part only.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|word| word == part);
     println!("| measure | cmconform | bound or peer | ratio | target |");
     println!("|---|---|---|---|---|");
-    cold_start(&target, &work);
+    if wanted("cold") {
+        cold_start(&target, &work);
+    }
     let mut sizes = vec![1000];
     if std::env::var_os("CMCONFORM_BENCH_LARGE").is_some() {
         sizes.push(100_000);
     }
-    for size in sizes {
+    for size in sizes.into_iter().filter(|_| wanted("scale")) {
         scale(&target, size, &work);
     }
-    for connections in [1, 16] {
+    for connections in [1, 16].into_iter().filter(|_| wanted("throughput")) {
         throughput(&runtime, &target, connections, &work);
     }
     let _ = std::fs::remove_dir_all(&work);
