@@ -412,8 +412,8 @@ fn finished_report(
 }
 
 /// The run's contract and its digest. The built-in Request schema, which judges nearly every
-/// answer, starts compiling on a thread of its own first, while the contract is read and the
-/// first exchanges are on the wire.
+/// answer, starts compiling on a thread of its own first (unless the binary started it before
+/// parsing the command line), while the contract is read and the first exchanges are on the wire.
 fn load_contract(options: &RunOptions) -> Result<(Contract, String), RunError> {
     crate::contract::SchemaSet::precompile_built_in(crate::contract::REQUEST_SCHEMA);
     let (contract, read) = Contract::from_source_keeping_files(options.contract.clone())?;
