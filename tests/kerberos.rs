@@ -230,10 +230,13 @@ async fn full_runs_pass_from_a_kinit_ticket() {
     };
     let realm = Realm::start(python);
     let backend = upstream().await;
-    let variants: [(&[&str], &[&str]); 3] = [
+    // --drop-get-every: a GET the server drops on a reused connection goes again on a new one,
+    // with a new token.
+    let variants: [(&[&str], &[&str]); 4] = [
         (&[], &[]),
         (&["--per-request"], &["--jobs", "1"]),
         (&["--close-after", "5"], &[]),
+        (&["--drop-get-every", "4"], &[]),
     ];
     for (flags, extra) in variants {
         let acceptor = realm.acceptor(&backend, flags);
@@ -260,6 +263,12 @@ async fn full_runs_pass_from_a_kinit_ticket() {
             tokens,
             "{variant}"
         );
+        if flags.contains(&"--drop-get-every") {
+            assert!(
+                acceptor.count(" dropped GET ") > 0,
+                "{variant}: none dropped"
+            );
+        }
         if flags.contains(&"--per-request") {
             // A fresh token for every request the server asked again for.
             assert_eq!(tokens, served, "{variant}");

@@ -148,6 +148,30 @@ async fn full_runs_pass_against_every_offer() {
     backend.shutdown().await;
 }
 
+/// A server that closes a reused, authenticated connection instead of answering a GET (as
+/// one closing idle connections does when a request arrives just then): the GET goes once more
+/// on a new connection, authenticated afresh, and the run passes. PUTs are never resent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_dropped_on_a_reused_connection_goes_again() {
+    if !acceptor_available() {
+        return;
+    }
+    let scratch = Scratch::new("cmconform-wia-drop");
+    let backend = upstream().await;
+    let acceptor = start_acceptor(
+        &scratch,
+        &backend,
+        &["--offer", "Negotiate,NTLM", "--drop-get-every", "3"],
+    );
+    let output = cmconform(full_run(&acceptor, &backend, USER, &[]), scratch.path()).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let dropped = acceptor.count(" dropped GET ");
+    assert!(dropped > 0, "the acceptor dropped no GET");
+    let handshakes = acceptor.count(" negotiate ");
+    assert_eq!(acceptor.count(" authenticated "), handshakes);
+    backend.shutdown().await;
+}
+
 /// A wrong password or a wrong domain ends the run before any case with exit 2, naming the
 /// step that failed; `doctor` names it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

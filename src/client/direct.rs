@@ -10,7 +10,7 @@
 //! request that may have reached the target is never sent again (it may have taken effect).
 
 use super::owned::{Endpoint, Failure, Outgoing};
-use super::pinned::Connections;
+use super::pinned::{Connections, is_safe, resend_on_new};
 use super::{ReceivedResponse, TransportError};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,13 +25,6 @@ impl std::fmt::Debug for Direct {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("Direct")
     }
-}
-
-/// Methods that may be sent twice (RFC 9110 section 9.2.1); PUT is idempotent but never
-/// resent here, as the run judges what one PUT did.
-fn is_safe(method: &str) -> bool {
-    // The same rule the reqwest path applies (`Method::is_safe`), not a second list.
-    hyper::Method::from_bytes(method.as_bytes()).is_ok_and(|method| method.is_safe())
 }
 
 impl Direct {
@@ -49,17 +42,14 @@ impl Direct {
         &self,
         request: &Outgoing<'_>,
     ) -> Result<ReceivedResponse, TransportError> {
-        let safe = is_safe(request.method);
         // A new connection for this request alone, closed after it (as the pooled client's
         // `fresh` client kept no idle connection): kept, one would pile up per PUT.
-        let single_use = !safe && self.closes_idle.load(Ordering::Relaxed);
+        let single_use = !is_safe(request.method) && self.closes_idle.load(Ordering::Relaxed);
         let mut pinned = if single_use {
             self.connections.fresh().await?
         } else {
             self.connections.checkout().await?
         };
-        // A reused connection may have been closed by the target while idle; a new one that
-        // fails the same way is the target's doing.
         let mut reused = pinned.requests > 0;
         loop {
             pinned.requests += 1;
@@ -79,7 +69,7 @@ impl Direct {
                     if reused {
                         self.closes_idle.store(true, Ordering::Relaxed);
                     }
-                    if !(reused && safe) {
+                    if !resend_on_new(reused, request.method) {
                         return Err(TransportError::Closed(reason));
                     }
                 }
@@ -92,26 +82,5 @@ impl Direct {
 
     fn endpoint(&self) -> &Endpoint {
         &self.connections.endpoint
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_safe;
-
-    #[test]
-    fn only_safe_methods_are_resent() {
-        for (method, safe) in [
-            ("GET", true),
-            ("HEAD", true),
-            ("OPTIONS", true),
-            ("PUT", false),
-            ("POST", false),
-            ("DELETE", false),
-            ("PATCH", false),
-            ("get", false),
-        ] {
-            assert_eq!(is_safe(method), safe, "{method}");
-        }
     }
 }

@@ -20,6 +20,21 @@ pub(super) struct Connections {
     idle: Mutex<Vec<Pinned>>,
 }
 
+/// Whether a request that a connection closed before answering goes once more on a new one:
+/// only on a reused connection (the target may have closed it while idle; a new one that fails
+/// the same way is the target's doing), and only a safe method (RFC 9110 section 9.2.1). PUT is
+/// idempotent but never resent here: the run judges what one PUT did, and it may have taken
+/// effect.
+pub(super) fn resend_on_new(reused: bool, method: &str) -> bool {
+    reused && is_safe(method)
+}
+
+/// Methods that may be sent twice (RFC 9110 section 9.2.1): the http crate's rule, which the
+/// reqwest path applies too (`Method::is_safe`), not a second list.
+pub(super) fn is_safe(method: &str) -> bool {
+    hyper::Method::from_bytes(method.as_bytes()).is_ok_and(|method| method.is_safe())
+}
+
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another request panicked; the data is a plain value.
     mutex
@@ -57,17 +72,28 @@ impl Connections {
         })
     }
 
-    /// Sends `request` on `pinned`. `None` when the connection was gone before the request
-    /// went out (an idle connection the server dropped): `pinned` is then a new connection, and
-    /// the caller sends again.
+    /// Sends `request` on `pinned`. `None` when the request is to go again on a new
+    /// connection, which `pinned` then is (unauthenticated; the caller authenticates it and
+    /// sends again):
+    /// - the connection was gone before the request went out (an idle connection the server
+    ///   dropped);
+    /// - a reused connection closed before answering a safe request ([`resend_on_new`]).
     pub(super) async fn exchange(
         &self,
         pinned: &mut Pinned,
         request: &Outgoing<'_>,
     ) -> Result<Option<Answer>, TransportError> {
+        let reused = pinned.requests > 0;
+        pinned.requests += 1;
         match pinned.connection.exchange(&self.endpoint, request).await {
             Ok(answer) => Ok(Some(answer)),
             Err(Failure::NotSent) => {
+                *pinned = self.fresh().await?;
+                Ok(None)
+            }
+            Err(Failure::Transport(TransportError::Closed(_)))
+                if resend_on_new(reused, request.method) =>
+            {
                 *pinned = self.fresh().await?;
                 Ok(None)
             }
@@ -79,6 +105,31 @@ impl Connections {
     pub(super) fn give_back(&self, pinned: Pinned, keep_alive: bool) {
         if keep_alive && pinned.connection.is_open() {
             lock(&self.idle).push(pinned);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resend_on_new;
+
+    #[test]
+    fn only_safe_methods_on_reused_connections_are_resent() {
+        for (method, safe) in [
+            ("GET", true),
+            ("HEAD", true),
+            ("OPTIONS", true),
+            ("PUT", false),
+            ("POST", false),
+            ("DELETE", false),
+            ("PATCH", false),
+            ("get", false),
+        ] {
+            assert_eq!(resend_on_new(true, method), safe, "{method}");
+            assert!(
+                !resend_on_new(false, method),
+                "{method} on a new connection"
+            );
         }
     }
 }

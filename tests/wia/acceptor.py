@@ -13,7 +13,8 @@ logs names the connection, so a test can count handshakes and see whether one wa
 connections.
 
 Usage: acceptor.py --upstream URL --upstream-auth VALUE --offer "Negotiate,NTLM"
-                   [--html] [--strict-spnego] [--close-after N] [--log FILE]
+                   [--html] [--strict-spnego] [--close-after N] [--drop-get-every N]
+                   [--log FILE]
                    [--kerberos [--per-request] [--no-mutual]]
                    [--tls CERT KEY [--channel-binding right|wrong]]
 The NTLM users come from the file named by NTLM_USER_FILE (DOMAIN:user:password lines).
@@ -41,6 +42,7 @@ IIS_401 = (
 ) * 8
 
 CONNECTION_IDS = itertools.count(1)
+REUSED_GETS = itertools.count(1)
 LOG_LOCK = threading.Lock()
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "authorization", "host"}
 
@@ -55,6 +57,10 @@ def parse_args():
                         help="refuse raw NTLMSSP inside Negotiate")
     parser.add_argument("--close-after", type=int, default=0,
                         help="close each connection after this many authenticated requests")
+    parser.add_argument("--drop-get-every", type=int, default=0,
+                        help="close the connection instead of answering every Nth GET that "
+                             "comes on a connection which served a request before (a server "
+                             "closing an idle connection just as a request arrives)")
     parser.add_argument("--log", default=None)
     parser.add_argument("--kerberos", action="store_true",
                         help="accept Kerberos through SPNEGO with python-gssapi")
@@ -125,6 +131,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        every = self.options.drop_get_every
+        if every and self.command == "GET" and self.served and next(REUSED_GETS) % every == 0:
+            self.event("dropped GET without an answer")
+            self.close_connection = True
+            return
         if not self.authenticated:
             authenticate = self.authenticate_kerberos if self.options.kerberos else self.authenticate
             done, out = authenticate()
