@@ -389,6 +389,29 @@ fn empty_values_are_errors() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// clap's own --help and --version are no settings: CMCONFORM_HELP and CMCONFORM_VERSION are
+/// ignored like any variable that names no flag.
+#[test]
+fn help_and_version_variables_are_no_settings() {
+    let dir = temp_dir("help-variable");
+    for variable in ["CMCONFORM_HELP", "CMCONFORM_VERSION"] {
+        for value in ["1", ""] {
+            let output = cmconform_in(&["run", "--dry-run"], &dir, &[(variable, value)]);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{variable}={value:?}: {}",
+                stderr(&output)
+            );
+            assert!(
+                stdout(&output).starts_with("# dry run"),
+                "{variable}={value:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Values from the file are checked like flags, and the error names the file and the key.
 #[test]
 fn bad_values_in_the_file_name_the_file_and_the_key() {

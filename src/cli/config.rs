@@ -106,7 +106,9 @@ fn effective(raw: Vec<OsString>) -> Result<Effective, ConfigError> {
     let mut args = raw;
     for arg in sub.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
-        if long == "config" {
+        // Parsing in place built the subcommand, adding clap's own --help (and --version): no
+        // variable or key sets those.
+        if long == "config" || is_clap_own(arg.get_action()) {
             continue;
         }
         let env = env_values(long)?;
@@ -140,6 +142,12 @@ fn effective(raw: Vec<OsString>) -> Result<Effective, ConfigError> {
         return Ok(Effective::Unchanged(matches));
     }
     Ok(Effective::Args(args))
+}
+
+/// The flags clap adds to a built command, which are not settings.
+fn is_clap_own(action: &clap::ArgAction) -> bool {
+    use clap::ArgAction::{Help, HelpLong, HelpShort, Version};
+    matches!(action, Help | HelpShort | HelpLong | Version)
 }
 
 /// Command-line words for the values of `arg`, each checked by the flag's own parser. Values go
