@@ -61,6 +61,10 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
+    const PARTS: [&str; 3] = ["cold", "scale", "throughput"];
+    if let Some(unknown) = only.iter().find(|word| !PARTS.contains(&word.as_str())) {
+        return eprintln!("bench: no part '{unknown}'; the parts are {PARTS:?}");
+    }
     let wanted = |part: &str| only.is_empty() || only.iter().any(|word| word == part);
     println!("| measure | cmconform | bound or peer | ratio | target |");
     println!("|---|---|---|---|---|");

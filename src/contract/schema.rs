@@ -13,6 +13,7 @@ use super::LoadError;
 use super::source::SourceFile;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
 pub struct SchemaSet {
@@ -27,14 +28,17 @@ struct Schema {
     document: Value,
     validator: OnceLock<Compiled>,
     /// The process-wide compile of the built-in copy, when this schema's text is that copy's.
-    built_in: Option<&'static OnceLock<Compiled>>,
+    built_in: Option<&'static BuiltIn>,
 }
 
 impl Schema {
     fn validator(&self) -> Result<&jsonschema::Validator, &str> {
         self.validator
             .get_or_init(|| match self.built_in {
-                Some(cell) => cell.get_or_init(|| compile_owned(&self.document)).clone(),
+                Some(built_in) => built_in
+                    .compiled
+                    .get_or_init(|| compile_owned(&self.document))
+                    .clone(),
                 None => compile_owned(&self.document),
             })
             .as_deref()
@@ -54,10 +58,18 @@ fn compile_owned(document: &Value) -> Compiled {
         .map_err(|error| error.to_string())
 }
 
-/// One compile cell per built-in schema, by file name.
-static BUILT_IN: LazyLock<BTreeMap<String, OnceLock<Compiled>>> = LazyLock::new(|| {
+/// The process-wide compile of one built-in schema.
+#[derive(Default)]
+struct BuiltIn {
+    compiled: OnceLock<Compiled>,
+    /// Whether a thread was started to compile it, so that a second request starts none.
+    started: AtomicBool,
+}
+
+/// One compile per built-in schema, by file name.
+static BUILT_IN: LazyLock<BTreeMap<String, BuiltIn>> = LazyLock::new(|| {
     super::source::embedded_schema_names()
-        .map(|name| (name.to_string(), OnceLock::new()))
+        .map(|name| (name.to_string(), BuiltIn::default()))
         .collect()
 });
 
@@ -111,17 +123,20 @@ impl SchemaSet {
     /// contract whose copy differs never uses it. Without a thread, the check compiles it as
     /// before.
     pub fn precompile_built_in(name: &str) {
-        let (Some(cell), Some(text)) = (BUILT_IN.get(name), super::source::embedded_schema(name))
+        let (Some(built_in), Some(text)) =
+            (BUILT_IN.get(name), super::source::embedded_schema(name))
         else {
             return;
         };
-        if cell.get().is_none() {
+        if !built_in.started.swap(true, Ordering::Relaxed) {
             let compiling = std::thread::Builder::new().name("schema-compile".into());
             let _ = compiling.spawn(move || {
-                cell.get_or_init(|| match serde_json::from_str(text) {
-                    Ok(document) => compile_owned(&document),
-                    Err(error) => Err(error.to_string()),
-                });
+                built_in
+                    .compiled
+                    .get_or_init(|| match serde_json::from_str(text) {
+                        Ok(document) => compile_owned(&document),
+                        Err(error) => Err(error.to_string()),
+                    });
             });
         }
     }
@@ -199,7 +214,7 @@ mod tests {
         let violations = set.violations(crate::contract::ERROR_SCHEMA, &serde_json::json!({}));
         assert!(!violations.is_empty(), "{{}} is no error object");
         let used = set.schemas[crate::contract::ERROR_SCHEMA].validator.get();
-        let built_in = BUILT_IN[crate::contract::ERROR_SCHEMA].get();
+        let built_in = BUILT_IN[crate::contract::ERROR_SCHEMA].compiled.get();
         match (used, built_in) {
             (Some(Ok(used)), Some(Ok(built_in))) => assert!(Arc::ptr_eq(used, built_in)),
             other => panic!("not one shared compile: {:?}", other.0.map(Result::is_ok)),
