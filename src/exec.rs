@@ -445,6 +445,9 @@ async fn race_round(
 ) -> Result<RaceRound, Execution> {
     let path = request_path(id);
     let before = read_staged(client, id, RequestState::Approved).await?;
+    // Connected before the barrier, so the PUTs leave together instead of after one another's
+    // connection (and TLS) set-up.
+    client.warm(concurrency).await;
     let barrier = Arc::new(Barrier::new(concurrency));
     let attempts: Vec<_> = (0..concurrency)
         .map(|index| {

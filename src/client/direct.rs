@@ -80,7 +80,74 @@ impl Direct {
         }
     }
 
+    /// Readies `count` idle connections for requests about to leave together; none once the
+    /// target is known to close kept-alive connections, as PUTs then go on new ones.
+    pub(super) async fn warm(&self, count: usize) {
+        if !self.closes_idle.load(Ordering::Relaxed) {
+            self.connections.warm(count).await;
+        }
+    }
+
     fn endpoint(&self) -> &Endpoint {
         &self.connections.endpoint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    /// A listener that accepts and holds connections, counting them.
+    async fn counting_listener() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+        let listener = listener.unwrap_or_else(|error| panic!("{error}"));
+        let port = listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0);
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        (format!("http://127.0.0.1:{port}"), accepted)
+    }
+
+    async fn settled(accepted: &AtomicUsize, expected: usize) -> usize {
+        for _ in 0..200 {
+            if accepted.load(Ordering::SeqCst) >= expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        accepted.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn warming_opens_only_the_missing_connections() {
+        let (url, accepted) = counting_listener().await;
+        let endpoint = Endpoint::new(
+            &url,
+            &super::super::Connection::default(),
+            Duration::from_secs(5),
+        );
+        let direct = Direct::new(endpoint.unwrap_or_else(|error| panic!("{error}")));
+        direct.warm(3).await;
+        assert_eq!(settled(&accepted, 3).await, 3);
+        direct.warm(3).await;
+        assert_eq!(settled(&accepted, 3).await, 3, "three were idle already");
+        direct.warm(5).await;
+        assert_eq!(settled(&accepted, 5).await, 5);
+        direct.closes_idle.store(true, Ordering::Relaxed);
+        direct.warm(8).await;
+        assert_eq!(settled(&accepted, 8).await, 5, "PUTs would not use them");
     }
 }

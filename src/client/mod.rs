@@ -514,6 +514,15 @@ impl HttpClient {
         }
     }
 
+    /// Readies `count` kept-alive connections for requests about to leave together (race
+    /// rounds). Direct connections only: NTLM and Kerberos connections are authenticated by the
+    /// request that uses them, and reqwest (behind a proxy) keeps its own pool.
+    pub async fn warm(&self, count: usize) {
+        if let (None, Some(direct)) = (&self.pinned, &self.direct) {
+            direct.warm(count).await;
+        }
+    }
+
     /// A plain GET of `path` with the run's credentials (the state reads before and after a PUT).
     pub async fn get(&self, path: &str) -> Exchange {
         self.send(&OutgoingRequest::get(path)).await

@@ -101,6 +101,22 @@ impl Connections {
         }
     }
 
+    /// Opens new connections, all at once, until `count` open ones are idle: requests meant to
+    /// leave together (a race round) then find them ready, instead of each connecting (and for
+    /// https, handshaking TLS) after the start, one after the other on a one-thread runtime. A
+    /// connection that cannot be opened is left to the request that needs it, which reports it.
+    pub(super) async fn warm(&self, count: usize) {
+        let open = lock(&self.idle)
+            .iter()
+            .filter(|pinned| pinned.connection.is_open())
+            .count();
+        let missing = count.saturating_sub(open);
+        let opened = futures_util::future::join_all((0..missing).map(|_| self.fresh())).await;
+        for pinned in opened.into_iter().flatten() {
+            self.give_back(pinned, true);
+        }
+    }
+
     /// Gives `pinned` back for later requests when it can carry another one.
     pub(super) fn give_back(&self, pinned: Pinned, keep_alive: bool) {
         if keep_alive && pinned.connection.is_open() {
