@@ -339,17 +339,28 @@ async fn junit_is_read_back_by_junitparser() {
     // What a hostile server can put in a finding, and markup in a title and a notice: the
     // file must still parse (XML 1.0 forbids the controls and U+FFFF).
     inject_markup(&mut report);
-    let hostile = "\u{0}\u{7}\u{1b}[1m]]></failure>\u{ffff}\u{fffe}\r";
-    if let Some(finding) = report
+    // An ANSI string sequence (`ESC ]`) runs to the next BEL or ESC: stripped as a terminal
+    // parses it, it swallowed the findings after it. It is shown instead, and they are kept.
+    let hostile = "\u{0}\u{7}\u{1b}[1m]]></failure>\u{ffff}\u{fffe}\r\u{1b}]osc";
+    if let Some(case) = report
         .cases
         .kept_mut()
-        .flat_map(|case| case.checks.iter_mut())
-        .find_map(|result| match &mut result.verdict {
-            cmconform::checks::Verdict::Fail(finding) => Some(finding),
-            _ => None,
-        })
+        .find(|case| case.checks.iter().any(|result| result.verdict.is_fail()))
     {
-        finding.actual.push_str(hostile);
+        if let Some(cmconform::checks::Verdict::Fail(finding)) = case
+            .checks
+            .iter_mut()
+            .map(|result| &mut result.verdict)
+            .find(|verdict| verdict.is_fail())
+        {
+            finding.actual.push_str(hostile);
+        }
+        case.checks.push(cmconform::checks::CheckResult {
+            check: "no_stack_trace",
+            step: 0,
+            verdict: cmconform::checks::Verdict::fail("the later finding", "kept", "kept"),
+        });
+        case.reason = Some("a reason\non two lines".into());
     }
     let scratch = common::TempDir::new("reports-junitparser");
     let dir = scratch.path().to_path_buf();
@@ -361,6 +372,7 @@ from junitparser import JUnitXml, Failure, Error, Skipped
 xml = JUnitXml.fromfile(sys.argv[1])
 counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "suites": 0}
 declared = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+texts, messages = [], []
 for suite in xml:
     counts["suites"] += 1
     for key in declared:
@@ -368,12 +380,20 @@ for suite in xml:
     for case in suite:
         counts["tests"] += 1
         for result in case.result:
+            texts.append(result.text or "")
+            messages.append(result.message or "")
             if isinstance(result, Failure): counts["failures"] += 1
             elif isinstance(result, Error): counts["errors"] += 1
             elif isinstance(result, Skipped): counts["skipped"] += 1
-print(json.dumps({"counted": counts, "declared": declared}))
+print(json.dumps({"counted": counts, "declared": declared, "texts": texts,
+                  "messages": messages}))
 "#;
     let parsed = python(SCRIPT, &path);
+    let texts = parsed["texts"].to_string();
+    assert!(texts.contains(r"\\u{001b}]osc"), "{texts}");
+    assert!(texts.contains("the later finding"), "{texts}");
+    let messages = parsed["messages"].to_string();
+    assert!(messages.contains(r"a reason\non two lines"), "{messages}");
     let summary = &report.summary;
     let expected = serde_json::json!({
         "tests": summary.total, "failures": summary.failed, "errors": summary.errored,

@@ -54,26 +54,31 @@ pub fn case(id: &str, tags: &[&str], status: CaseStatus) -> CaseReport {
 /// The same cases with hostile text wherever a server or a contract puts text: the id, the
 /// title, a finding, a reason, a header and a body.
 pub fn hostile_cases() -> Vec<CaseReport> {
+    hostile_cases_of(HOSTILE)
+}
+
+/// [`hostile_cases`] with `hostile` as the hostile text.
+pub fn hostile_cases_of(hostile: &str) -> Vec<CaseReport> {
     let mut failed = case(
-        &format!("failed \"{HOSTILE}"),
+        &format!("failed \"{hostile}"),
         &["hostile"],
         CaseStatus::Failed,
     );
-    Arc::make_mut(&mut failed.case).title = HOSTILE.into();
+    Arc::make_mut(&mut failed.case).title = hostile.into();
     failed.checks.push(CheckResult {
         check: "no_stack_trace",
         step: 0,
-        verdict: Verdict::fail(HOSTILE, HOSTILE, HOSTILE),
+        verdict: Verdict::fail(hostile, hostile, hostile),
     });
     if let Ok(received) = &mut failed.exchanges[0].exchange.response {
-        received.body = HOSTILE.as_bytes().to_vec();
-        received.headers.push(("x-evil".into(), HOSTILE.into()));
+        received.body = hostile.as_bytes().to_vec();
+        received.headers.push(("x-evil".into(), hostile.into()));
     }
     let mut errored = case("errored", &["hostile"], CaseStatus::Errored);
-    errored.reason = Some(HOSTILE.into());
+    errored.reason = Some(hostile.into());
     let mut passed = case("passed", &[], CaseStatus::Passed);
     passed.checks[0].verdict = Verdict::Warn {
-        message: HOSTILE.into(),
+        message: hostile.into(),
     };
     vec![failed, errored, passed]
 }

@@ -29,7 +29,7 @@ impl ReportWriter for HtmlWriter {
 /// Text made safe for HTML text and quoted attributes; control characters (which HTML cannot
 /// carry) are shown as `\u{..}` escapes.
 fn esc(text: &str) -> String {
-    html_escape::encode_safe(&super::human::visible_controls(text)).into_owned()
+    html_escape::encode_safe(&super::controls::visible_controls(text)).into_owned()
 }
 
 /// The case's status as a CSS class and filter key.

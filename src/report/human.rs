@@ -1,6 +1,7 @@
 //! `--format human`: one line per case, then every failure with expected vs actual and a curl
 //! command that replays it, then the summary line.
 
+use super::controls::visible_controls;
 use super::{CaseReport, CaseStatus, ReportWriter, RunReport, Summary};
 use crate::checks::Verdict;
 use std::io::Write;
@@ -19,27 +20,6 @@ impl ReportWriter for HumanWriter {
         }
         write_human_tail(report, out, true)
     }
-}
-
-/// Text with its control characters (ESC, BEL, NUL, ...) shown as `\u{001b}` escapes, line
-/// breaks and tabs kept: the target's bytes must never drive the terminal that shows them.
-pub fn visible_controls(text: &str) -> String {
-    if !text.chars().any(is_invisible) {
-        return text.to_string();
-    }
-    text.chars()
-        .map(|c| {
-            if is_invisible(c) {
-                format!("\\u{{{:04x}}}", u32::from(c))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn is_invisible(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
 }
 
 /// What follows the case lines: notices, failure details, the summary line. The console prints

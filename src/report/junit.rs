@@ -4,14 +4,21 @@
 //!
 //! Written as a stream, one case at a time, so memory does not grow with the run (issue 13): a
 //! testsuite's counts come first in the XML, so they are counted from the store's briefs
-//! ([`super::CaseStore::briefs`]), then each suite's cases are read back and written one by one.
+//! ([`super::CaseStore::briefs`]) in one pass that also notes each suite's case positions (8
+//! bytes a case), then each suite's cases are read back by position and written one by one:
+//! every case is read once, whatever the number of suites.
 //! The layout is quick-junit's, written with the same quick-xml events (a test compares the two
-//! byte for byte), and text is cleaned as quick-junit cleans it ([`clean`]).
+//! byte for byte on text without control characters). Text is not cleaned as quick-junit cleans
+//! it, which strips ANSI sequences as a terminal parses them and loses evidence (see [`clean`]):
+//! control characters are shown as escapes, as in the other formats.
 
+use super::controls::visible_controls;
 use super::{CaseReport, CaseStatus, ReportWriter, RunReport};
 use crate::checks::Verdict;
 use quick_xml::Writer;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
@@ -26,15 +33,17 @@ impl ReportWriter for JunitWriter {
     }
 
     fn write(&self, report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
-        let suites = suite_counts(report);
-        let total = suites
-            .values()
-            .fold(Counts::default(), |sum, suite| Counts {
-                tests: sum.tests + suite.tests,
-                skipped: sum.skipped + suite.skipped,
-                failures: sum.failures + suite.failures,
-                errors: sum.errors + suite.errors,
-            });
+        let suites = suites(report);
+        let total =
+            suites
+                .values()
+                .map(|suite| &suite.counts)
+                .fold(Counts::default(), |sum, suite| Counts {
+                    tests: sum.tests + suite.tests,
+                    skipped: sum.skipped + suite.skipped,
+                    failures: sum.failures + suite.failures,
+                    errors: sum.errors + suite.errors,
+                });
         let mut xml: Xml<'_> = Writer::new_with_indent(&mut *out, b' ', 4);
         xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let mut root = BytesStart::new("testsuites");
@@ -43,8 +52,8 @@ impl ReportWriter for JunitWriter {
         root.push_attribute(("time", seconds(report.duration_ms).as_str()));
         xml.write_event(Event::Start(root))?;
         // Suites in name order, as quick-junit's report built from a sorted map had them.
-        for (group, counts) in &suites {
-            write_suite(&mut xml, report, group, counts)?;
+        for (group, suite) in &suites {
+            write_suite(&mut xml, report, group, suite)?;
         }
         xml.write_event(Event::End(BytesEnd::new("testsuites")))?;
         xml.write_indent()?;
@@ -79,11 +88,21 @@ fn count_attributes(tag: &mut BytesStart<'_>, counts: [(&str, usize); 4]) {
     }
 }
 
-/// Every tag group's counts, from the briefs: nothing is read back from the spool.
-fn suite_counts(report: &RunReport) -> BTreeMap<String, Counts> {
-    let mut suites: BTreeMap<String, Counts> = BTreeMap::new();
-    for brief in report.cases.briefs() {
-        let counts = suites.entry(brief.group.into_owned()).or_default();
+/// One testsuite: its counts, and the positions of its cases in plan order.
+#[derive(Debug, Default)]
+struct Suite {
+    counts: Counts,
+    positions: Vec<usize>,
+}
+
+/// Every tag group's suite, from the briefs in one pass: nothing is read back from the spool.
+/// A group is copied only when its brief made it (an untagged kept case's family name).
+fn suites(report: &RunReport) -> BTreeMap<Cow<'_, str>, Suite> {
+    let mut suites: BTreeMap<Cow<'_, str>, Suite> = BTreeMap::new();
+    for (position, brief) in report.cases.briefs().enumerate() {
+        let suite = suites.entry(brief.group).or_default();
+        suite.positions.push(position);
+        let counts = &mut suite.counts;
         counts.tests += 1;
         match brief.status {
             CaseStatus::Passed => {}
@@ -102,23 +121,23 @@ fn write_suite(
     xml: &mut Xml<'_>,
     report: &RunReport,
     group: &str,
-    counts: &Counts,
+    suite: &Suite,
 ) -> io::Result<()> {
     let mut tag = BytesStart::new("testsuite");
-    tag.push_attribute(("name", clean(group).as_str()));
+    attribute(&mut tag, "name", group);
     // quick-junit's order, which differs from the root's.
-    let [tests, skipped, failures, errors] = counts.named();
+    let [tests, skipped, failures, errors] = suite.counts.named();
     count_attributes(&mut tag, [tests, skipped, errors, failures]);
     xml.write_event(Event::Start(tag))?;
     xml.write_event(Event::Start(BytesStart::new("properties")))?;
     for (name, value) in properties(report) {
         let mut property = BytesStart::new("property");
         property.push_attribute(("name", name));
-        property.push_attribute(("value", clean(&value).as_str()));
+        attribute(&mut property, "value", &value);
         xml.write_event(Event::Empty(property))?;
     }
     xml.write_event(Event::End(BytesEnd::new("properties")))?;
-    for case in report.cases.select(|brief| brief.group == group) {
+    for case in report.cases.at(suite.positions.iter().copied()) {
         write_case(xml, &*case?)?;
     }
     if !report.notices.is_empty() {
@@ -146,9 +165,9 @@ fn properties(report: &RunReport) -> Vec<(&'static str, String)> {
 
 fn write_case(xml: &mut Xml<'_>, case: &CaseReport) -> io::Result<()> {
     let mut tag = BytesStart::new("testcase");
-    tag.push_attribute(("name", clean(&case.id).as_str()));
+    attribute(&mut tag, "name", &case.id);
     let classname = format!("cmconform.{}", case.group());
-    tag.push_attribute(("classname", clean(&classname).as_str()));
+    attribute(&mut tag, "classname", &classname);
     tag.push_attribute(("assertions", case.checks.len().to_string().as_str()));
     tag.push_attribute(("time", seconds(case.duration_ms).as_str()));
     let system_out = system_out(case);
@@ -161,7 +180,7 @@ fn write_case(xml: &mut Xml<'_>, case: &CaseReport) -> io::Result<()> {
         CaseStatus::Skipped => {
             let mut skipped = BytesStart::new("skipped");
             let reason = case.reason.as_deref().unwrap_or_default();
-            skipped.push_attribute(("message", clean(reason).as_str()));
+            attribute(&mut skipped, "message", reason);
             xml.write_event(Event::Empty(skipped))?;
         }
         CaseStatus::Failed | CaseStatus::Errored => write_failure(xml, case)?,
@@ -202,10 +221,10 @@ fn system_out(case: &CaseReport) -> Option<String> {
 fn write_failure(xml: &mut Xml<'_>, case: &CaseReport) -> io::Result<()> {
     let (element, kind) = failure_kind(case.status);
     let mut tag = BytesStart::new(element);
-    tag.push_attribute(("message", clean(&failure_message(case)).as_str()));
+    attribute(&mut tag, "message", &failure_message(case));
     tag.push_attribute(("type", kind));
     xml.write_event(Event::Start(tag))?;
-    xml.write_event(Event::Text(BytesText::new(&clean(&findings(case)))))?;
+    xml.write_event(Event::Text(BytesText::new(&findings(case))))?;
     xml.write_event(Event::End(BytesEnd::new(element)))
 }
 
@@ -226,20 +245,21 @@ fn failure_message(case: &CaseReport) -> String {
     })
 }
 
-/// Every finding with its step, expected and actual, a blank line between two.
+/// Every finding with its step, expected and actual, a blank line between two; each cleaned
+/// on its own ([`clean`]), so that nothing in one can reach into the next.
 fn findings(case: &CaseReport) -> String {
     let findings: Vec<String> = case
         .checks
         .iter()
         .filter_map(|result| match &result.verdict {
-            Verdict::Fail(finding) => Some(format!(
+            Verdict::Fail(finding) => Some(clean(&format!(
                 "{} (step {}): {}\nexpected: {}\nactual: {}",
                 result.check,
                 crate::step_number::shown(result.step),
                 finding.message,
                 finding.expected,
                 finding.actual
-            )),
+            ))),
             _ => None,
         })
         .collect();
@@ -253,14 +273,29 @@ fn text_element(xml: &mut Xml<'_>, name: &str, text: &str) -> io::Result<()> {
     xml.write_event(Event::End(BytesEnd::new(name)))
 }
 
-/// Text XML 1.0 can carry, cleaned as quick-junit cleans it (ANSI escapes and the C0 controls
-/// other than tab and line breaks removed), and without the noncharacters U+FFFE and U+FFFF,
-/// which XML 1.0 forbids too and a server can send: a parser refuses the whole file over one.
+/// Text XML 1.0 can carry, and all of it that XML can: every control character but `\n` and
+/// `\t` shown as a `\u{..}` escape ([`visible_controls`], the rule of every format), and the
+/// noncharacters U+FFFE and U+FFFF, which XML 1.0 forbids and a server can send, dropped (a
+/// parser refuses the whole file over one; no other character a `str` holds is forbidden).
+/// quick-junit's cleaning is not used: it strips ANSI sequences the way a terminal parses them,
+/// so an `ESC ]` in one finding swallowed every later finding of the case, and it drops tabs.
 /// quick-xml escapes what is left (`<`, `>`, `&` and quotes), so `]]>` and markup stay text.
 fn clean(text: &str) -> String {
-    let mut cleaned = quick_junit::XmlString::new(text).into_string();
+    let mut cleaned = visible_controls(text);
     cleaned.retain(|c| !matches!(c, '\u{fffe}' | '\u{ffff}'));
     cleaned
+}
+
+/// Adds `key="value"`, the value cleaned and escaped, and its line breaks and tabs written as
+/// character references: a parser normalises raw ones in an attribute to spaces, a reference
+/// reads back as written (a multi-line failure message stays multi-line).
+fn attribute(tag: &mut BytesStart<'_>, key: &str, value: &str) {
+    let escaped = quick_xml::escape::escape(clean(value));
+    let kept = match escaped.contains(['\n', '\t']) {
+        true => escaped.replace('\n', "&#10;").replace('\t', "&#9;"),
+        false => escaped.into_owned(),
+    };
+    tag.push_attribute(Attribute::from((key.as_bytes(), kept.as_bytes())));
 }
 
 /// Seconds with three decimals, rounded as quick-junit rounds them (through a `Duration`);
@@ -275,6 +310,7 @@ fn seconds(ms: f64) -> String {
 mod tests {
     use super::super::fixtures;
     use super::*;
+    use crate::checks::CheckResult;
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
     /// The writer this module replaced, built on quick-junit's in-memory `Report` (the whole
@@ -347,16 +383,106 @@ mod tests {
         fixtures::written(&JunitWriter, report)
     }
 
+    /// The scenarios, their hostile text without its control characters: quick-junit strips
+    /// those (and what follows an ANSI string sequence), this writer shows them, and that is
+    /// the one other intended difference.
+    fn scenarios_without_controls() -> Vec<(&'static str, Vec<CaseReport>)> {
+        let mut scenarios = fixtures::scenarios();
+        scenarios.retain(|(name, _)| *name != "hostile text");
+        let markup = without_controls(fixtures::HOSTILE);
+        scenarios.push(("hostile text", fixtures::hostile_cases_of(&markup)));
+        scenarios
+    }
+
+    fn without_controls(text: &str) -> String {
+        text.chars().filter(|c| !c.is_control()).collect()
+    }
+
     #[test]
     fn the_streamed_layout_is_quick_junits_byte_for_byte() {
         for spooled in [true, false] {
-            for (name, cases) in fixtures::scenarios() {
-                let report = fixtures::run_report(cases, spooled);
-                // The one intended difference: quick-junit keeps U+FFFE and U+FFFF.
+            for (name, cases) in scenarios_without_controls() {
+                let mut report = fixtures::run_report(cases, spooled);
+                report.notices = report.notices.iter().map(|n| without_controls(n)).collect();
+                // The one intended difference here: quick-junit keeps U+FFFE and U+FFFF.
                 let expected = reference(&report).replace(['\u{fffe}', '\u{ffff}'], "");
                 assert_eq!(streamed(&report), expected, "{name} (spooled: {spooled})");
             }
         }
+    }
+
+    /// A case whose first finding, sent header value and reason hold what quick-junit's cleaning
+    /// turned into lost evidence: ANSI string sequences (`ESC ]`, `ESC P`, `ESC X`, `ESC ^`,
+    /// `ESC _`, which run to the next BEL, ESC, CAN or SUB, line breaks included), CR and tab.
+    fn evidence_case(status: CaseStatus) -> CaseReport {
+        let sequences = "osc \u{1b}]o dcs \u{1b}Pd sos \u{1b}Xs pm \u{1b}^p apc \u{1b}_a";
+        let mut case = fixtures::case("evidence", &["e"], status);
+        case.checks.push(CheckResult {
+            check: "no_stack_trace",
+            step: 0,
+            verdict: Verdict::fail("first\r", "x", format!("x\u{1b}]y {sequences}\nsame")),
+        });
+        case.checks.push(CheckResult {
+            check: "content_type_conformance",
+            step: 0,
+            verdict: Verdict::fail("second finding", "tab\there", "still here"),
+        });
+        let mut second = case.exchanges[0].clone();
+        second.step = 1;
+        second.label = "second step".into();
+        case.exchanges.push(second);
+        case.exchanges[0]
+            .exchange
+            .request
+            .headers
+            .push(("x-sent".into(), "c\td \u{1b}Pdcs".into()));
+        case.reason = Some("line one\nline two\tcolumn".into());
+        case
+    }
+
+    #[test]
+    fn control_characters_are_shown_and_nothing_after_them_is_lost() {
+        let report = fixtures::run_report(vec![evidence_case(CaseStatus::Failed)], true);
+        let xml = streamed(&report);
+        let events = parsed(&xml);
+        let failure = texts(&events, b"failure").join("\n");
+        for kept in [
+            "actual: x\\u{001b}]y osc \\u{001b}]o dcs \\u{001b}Pd sos \\u{001b}Xs",
+            "pm \\u{001b}^p apc \\u{001b}_a\nsame",
+            "first\\u{000d}",
+            "content_type_conformance (step 1): second finding",
+            "expected: tab\there",
+            "actual: still here",
+        ] {
+            assert!(failure.contains(kept), "{kept:?} lost from {failure:?}");
+        }
+        // The request's headers are in the reproductions: both steps, the tab kept.
+        let system_out = texts(&events, b"system-out").join("\n");
+        for kept in [
+            "# step 1 request",
+            "c\td \\u{001b}Pdcs",
+            "# step 2 second step",
+        ] {
+            assert!(
+                system_out.contains(kept),
+                "{kept:?} lost from {system_out:?}"
+            );
+        }
+        // A line break and a tab in an attribute read back as written, not as spaces.
+        assert!(
+            xml.contains("message=\"line one&#10;line two&#9;column\""),
+            "{xml}"
+        );
+        let message = events.iter().find_map(|event| match event {
+            Event::Start(tag) if tag.name().as_ref() == b"failure" => tag
+                .try_get_attribute("message")
+                .ok()
+                .flatten()
+                .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Explicit1_0).ok())
+                .map(|value| value.into_owned()),
+            _ => None,
+        });
+        assert_eq!(message.as_deref(), Some("line one\nline two\tcolumn"));
     }
 
     /// Every event of the document, as a strict reader sees it; panics on malformed XML.
@@ -457,6 +583,30 @@ mod tests {
                 .iter()
                 .any(|m| m.contains("]]>"))
         );
+    }
+
+    #[test]
+    fn each_case_is_briefed_once_and_read_once_whatever_the_number_of_suites() {
+        let groups = ["a", "b", "c", "d", "e"];
+        let mut cases = Vec::new();
+        for (index, group) in groups.iter().cycle().take(40).enumerate() {
+            let status = match index % 4 {
+                0 => CaseStatus::Failed,
+                _ => CaseStatus::Passed,
+            };
+            // Untagged kept cases too: their group is the family's name, made per brief.
+            let tags: &[&str] = if index % 8 == 0 { &[] } else { &[group] };
+            cases.push(fixtures::case(&format!("c{index}"), tags, status));
+        }
+        let spooled = cases
+            .iter()
+            .filter(|c| c.status == CaseStatus::Passed)
+            .count();
+        let report = fixtures::run_report(cases, true);
+        super::super::counted::take();
+        let xml = streamed(&report);
+        assert_eq!(xml.matches("<testsuite ").count(), groups.len() + 1);
+        assert_eq!(super::super::counted::take(), (40, spooled));
     }
 
     #[test]

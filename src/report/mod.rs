@@ -1,8 +1,9 @@
 //! Reports: the plain-data result of a run ([`RunReport`]) and one writer per output format
 //! behind the [`ReportWriter`] trait. Writers only read the report; they never re-judge it.
 
+mod controls;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod har;
 mod html;
 mod human;
@@ -20,6 +21,8 @@ pub use human::{
 pub use json::JsonWriter;
 pub use junit::JunitWriter;
 pub use markdown::MarkdownWriter;
+#[cfg(test)]
+use store::counted;
 pub use store::{CaseBrief, CaseStore};
 pub use tap::TapWriter;
 

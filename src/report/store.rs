@@ -1,17 +1,18 @@
 //! The cases of a report, in plan order, kept so that memory stays flat however many cases a run
 //! has (issues 12 and 13): failing, errored and skipped cases stay whole in memory (they are
 //! few, and every format shows them in full); a passing case goes whole (its evidence bounded)
-//! to a spool file that is unlinked at once, and leaves only a flag in memory, so 100,000
-//! passing cases cost about 100 KB. The totals are counted as cases arrive.
+//! to a spool file that is unlinked at once, and leaves only its [`Slot`] in memory (24 bytes:
+//! its offset in the spool, its number of warnings and its tag group), so 100,000 passing cases
+//! cost about 2.4 MB. The totals are counted as cases arrive.
 //!
 //! Readers see every case through [`CaseStore::full`] (the spooled ones read back one at a
 //! time), and the cases in memory through [`CaseStore::kept`]. The JSON layout is unchanged: a
 //! store serializes as the array of whole cases, streamed from the spool.
 //!
 //! Formats that need totals before their first case (JUnit's per-suite counts, HTML's warning
-//! counts) read them from [`CaseStore::briefs`], a few bytes per case kept beside the spool, and
-//! then read back only the cases they write next ([`CaseStore::select`]): a spooled case is found
-//! by its offset, without parsing the lines in between.
+//! counts) read them from [`CaseStore::briefs`], made from the slots without reading the spool,
+//! and then read back the cases they write next by their positions ([`CaseStore::at`]): a
+//! spooled case is found by its offset, without parsing the lines in between.
 
 use super::{CaseReport, CaseStatus, Summary};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -188,7 +189,7 @@ impl CaseStore {
     }
 
     /// Adds the next case in plan order. A passing case goes to the spool whole and leaves
-    /// nothing in memory but one flag, so memory does not grow with the passing cases.
+    /// nothing in memory but its 24-byte slot.
     pub fn push(&mut self, case: CaseReport) {
         self.summary.count(&case);
         let offset = match &self.spool {
@@ -257,7 +258,7 @@ impl CaseStore {
     /// Every case whole, in plan order: the kept ones borrowed, the spooled ones read back one
     /// at a time.
     pub fn full(&self) -> impl Iterator<Item = io::Result<Cow<'_, CaseReport>>> {
-        self.select(|_| true)
+        self.at(0..self.len())
     }
 
     /// Every case's brief, in plan order, without reading the spool.
@@ -266,6 +267,8 @@ impl CaseStore {
     }
 
     fn brief(&self, slot: Slot) -> CaseBrief<'_> {
+        #[cfg(test)]
+        counted::BRIEFS.with(|made| made.set(made.get() + 1));
         match slot {
             Slot::Kept(index) => self.kept.get(index).map_or_else(
                 // Unreachable: every Kept slot indexes a pushed case.
@@ -286,24 +289,26 @@ impl CaseStore {
         }
     }
 
-    /// The cases whose brief `wanted` accepts, whole, in plan order. Only those are read back
-    /// from the spool, each from its own offset: a format that writes one group at a time reads
-    /// each case once however many groups there are.
-    pub fn select<'a>(
+    /// The cases at `positions` (indices in plan order, as [`CaseStore::briefs`] yields
+    /// them), whole, in the order given. Only those are read back from the spool, each from
+    /// its own offset: a format that writes one group at a time reads each case once however
+    /// many groups there are, and consecutive positions are one sequential read.
+    pub fn at<'a>(
         &'a self,
-        mut wanted: impl FnMut(&CaseBrief<'_>) -> bool + 'a,
+        positions: impl IntoIterator<Item = usize> + 'a,
     ) -> impl Iterator<Item = io::Result<Cow<'a, CaseReport>>> + 'a {
         let mut reader = SpoolCursor::new(self.spool.as_deref());
-        self.slots
-            .iter()
-            .filter(move |slot| wanted(&self.brief(**slot)))
-            .map(move |slot| match *slot {
-                Slot::Kept(index) => self
+        let out_of_step = || io::Error::other("case store out of step");
+        positions
+            .into_iter()
+            .map(move |position| match self.slots.get(position) {
+                Some(Slot::Kept(index)) => self
                     .kept
-                    .get(index)
+                    .get(*index)
                     .map(Cow::Borrowed)
-                    .ok_or_else(|| io::Error::other("case store out of step")),
-                Slot::Spooled { offset, .. } => reader.read_at(offset).map(Cow::Owned),
+                    .ok_or_else(out_of_step),
+                Some(Slot::Spooled { offset, .. }) => reader.read_at(*offset).map(Cow::Owned),
+                None => Err(out_of_step()),
             })
     }
 }
@@ -329,6 +334,8 @@ impl<'a> SpoolCursor<'a> {
     }
 
     fn read_at(&mut self, offset: u64) -> io::Result<CaseReport> {
+        #[cfg(test)]
+        counted::READS.with(|read| read.set(read.get() + 1));
         let spool = self
             .spool
             .ok_or_else(|| io::Error::other("evidence spool missing"))?;
@@ -443,6 +450,26 @@ impl<'de> Deserialize<'de> for CaseStore {
     }
 }
 
+/// What the store did on this thread, for the writers' tests to count: briefs made and spool
+/// lines read back.
+#[cfg(test)]
+pub(crate) mod counted {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub static BRIEFS: Cell<usize> = const { Cell::new(0) };
+        pub static READS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// `(briefs, reads)` since the last call.
+    pub fn take() -> (usize, usize) {
+        (
+            BRIEFS.with(|made| made.replace(0)),
+            READS.with(|read| read.replace(0)),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,7 +571,7 @@ mod tests {
     }
 
     #[test]
-    fn briefs_are_counted_without_the_spool_and_select_reads_only_what_it_wants() {
+    fn briefs_are_counted_without_the_spool_and_at_reads_only_what_it_wants() {
         let mut store = CaseStore::spooling();
         let mut warned = case("warned", CaseStatus::Passed, "w");
         warned.checks.push(crate::checks::CheckResult {
@@ -578,8 +605,12 @@ mod tests {
         assert_eq!(expected[0].group, "fixture", "no tag: the family");
         // Reading the spool out of order, one group at a time, finds each case at its offset.
         for (group, ids) in [("b", vec!["warned"]), ("fixture", vec!["a", "b", "c"])] {
+            let positions: Vec<usize> = (store.briefs().enumerate())
+                .filter(|(_, brief)| brief.group == group)
+                .map(|(position, _)| position)
+                .collect();
             let read: Vec<String> = store
-                .select(|brief| brief.group == group)
+                .at(positions)
                 .map(|case| {
                     case.map(|case| case.id.clone())
                         .unwrap_or_else(|e| panic!("{e}"))
@@ -587,13 +618,23 @@ mod tests {
                 .collect();
             assert_eq!(read, ids, "{group}");
         }
-        let last: Vec<String> = store
-            .select(|brief| brief.warnings == 0 && brief.status == CaseStatus::Passed)
-            .skip(1)
+        let bodies: Vec<String> = store
+            .at([3, 0, 3])
             .map(|case| case.map(|case| case.exchanges[0].exchange.ok().map(|r| r.body.clone())))
             .map(|body| format!("{:?}", body.ok().flatten()))
             .collect();
-        assert_eq!(last, [format!("{:?}", Some(b"3".to_vec()))]);
+        let body = |text: &[u8]| format!("{:?}", Some(text.to_vec()));
+        assert_eq!(bodies, [body(b"3"), body(b"1"), body(b"3")]);
+        assert!(
+            store.at([4]).all(|case| case.is_err()),
+            "past the last case"
+        );
+    }
+
+    #[test]
+    fn a_slot_is_24_bytes() {
+        // What a spooled case costs in memory; the module's documentation counts with it.
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
     }
 
     #[test]
