@@ -20,7 +20,6 @@ use crate::run::{self, RunOptions, StateSource};
 use crate::server::Dialect;
 use crate::snapshot::SnapshotMode;
 use clap::{Args, Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -537,6 +536,11 @@ fn is_stdout(path: &std::path::Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// The `--output` path (empty when there is none: nothing is then removed after a failure).
+fn output_path(args: &RunArgs) -> &std::path::Path {
+    args.output.as_deref().unwrap_or(std::path::Path::new(""))
+}
+
 /// Opens `--output` before the run, so an unwritable path fails fast instead of after it.
 fn open_output(args: &RunArgs) -> anyhow::Result<Option<std::fs::File>> {
     let Some(path) = args.output.as_ref().filter(|path| !is_stdout(path)) else {
@@ -556,13 +560,8 @@ fn write_report(
     let writer = report::writer_for(&args.format)
         .ok_or_else(|| UsageError(format!("--format {}: unknown", args.format)))?;
     let file_written = match output {
-        Some(file) => {
-            let mut out = std::io::BufWriter::new(file);
-            writer
-                .write(report, &mut out)
-                .and_then(|()| out.flush())
-                .map_err(|error| output_flag_error(args, &error))
-        }
+        Some(file) => reports::write_file(output_path(args), file, writer.as_ref(), report)
+            .map_err(|error| output_flag_error(args, &error)),
         None => Ok(()),
     };
     // `--report FORMAT=PATH` files; a failure is reported after the console output.
@@ -589,8 +588,8 @@ fn write_stopped_reports(
 ) -> anyhow::Error {
     let mut problems = Vec::new();
     if let (Some(file), Some(writer)) = (output, report::writer_for(&args.format)) {
-        let mut out = std::io::BufWriter::new(file);
-        if let Err(write_error) = writer.write(report, &mut out).and_then(|()| out.flush()) {
+        let path = output_path(args);
+        if let Err(write_error) = reports::write_file(path, file, writer.as_ref(), report) {
             problems.push(output_flag_error(args, &write_error).to_string());
         }
     }

@@ -88,10 +88,33 @@ fn write_one(spec: &ReportSpec, report: &RunReport) -> Result<(), String> {
         .ok_or_else(|| format!("{}: unknown report format", spec.flag()))?;
     let fail = |error: std::io::Error| format!("{}: cannot write: {error}", spec.flag());
     let file = std::fs::File::create(&spec.path).map_err(fail)?;
+    write_file(&spec.path, file, writer.as_ref(), report).map_err(fail)
+}
+
+/// Writes `report` with `writer` into `file`, just created at `path` (a `--report` or
+/// `--output` file). A report that cannot be written whole (the evidence spool cannot be read
+/// back, the disk is full) is removed: a truncated file left in place is what CI would publish
+/// as the run's report. Only a regular file is removed, never a device or a pipe the user named
+/// (`--output /dev/stderr`), nor what a symbolic link points to.
+pub(super) fn write_file(
+    path: &Path,
+    file: std::fs::File,
+    writer: &dyn report::ReportWriter,
+    report: &RunReport,
+) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(file);
-    writer.write(report, &mut out).map_err(fail)?;
-    std::io::Write::flush(&mut out).map_err(fail)?;
-    Ok(())
+    let written = writer
+        .write(report, &mut out)
+        .and_then(|()| std::io::Write::flush(&mut out));
+    if written.is_err() {
+        // Not flushed again on drop: what is left in the buffer is part of the broken report.
+        drop(out.into_parts());
+        let regular = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file());
+        if regular {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    written
 }
 
 #[cfg(test)]
@@ -114,5 +137,52 @@ mod tests {
         assert!(parse_spec("html=").is_err());
         assert!(parse_spec("html=/no/such/dir/r.html").is_err());
         assert!(parse_spec("tap=.").is_err());
+    }
+
+    /// A run whose evidence spool cannot be read back: its passing case was pushed but the
+    /// spool never flushed (its buffer holds far more than one case), so reading it back finds
+    /// an empty file.
+    fn unreadable_report() -> RunReport {
+        let mut store = crate::report::CaseStore::spooling();
+        let passed = crate::report::fixtures::case("p", &["a"], report::CaseStatus::Passed);
+        store.push(passed);
+        let mut report = crate::report::fixtures::run_report(Vec::new(), false);
+        report.summary = store.summary().clone();
+        report.cases = store;
+        report
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_written_whole_is_removed_and_named() {
+        let dir = std::env::temp_dir().join(format!("cmconform-partial-{}", uuid::Uuid::new_v4()));
+        if let Err(error) = std::fs::create_dir(&dir) {
+            panic!("{}: {error}", dir.display());
+        }
+        let report = unreadable_report();
+        for format in ["junit", "html", "json", "human"] {
+            let path = dir.join(format!("report.{format}"));
+            std::fs::write(&path, "an older report").unwrap_or_else(|e| panic!("{e}"));
+            let spec = ReportSpec {
+                format: format.into(),
+                path: path.clone(),
+            };
+            let error = write_all(std::slice::from_ref(&spec), &report)
+                .err()
+                .map(|e| e.to_string());
+            let error = error.unwrap_or_else(|| panic!("{format}: written from an empty spool"));
+            assert!(error.contains(&spec.flag()), "{format}: {error}");
+            assert!(!path.exists(), "{format}: a partial report left in place");
+        }
+        // A readable run is still written whole, and kept.
+        let path = dir.join("whole.xml");
+        let spec = ReportSpec {
+            format: "junit".into(),
+            path: path.clone(),
+        };
+        let whole = crate::report::fixtures::run_report(Vec::new(), true);
+        assert!(write_all(&[spec], &whole).is_ok());
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(written.trim_end().ends_with("</testsuites>"), "{written}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
