@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+mod answer_json;
 mod channel_binding;
 mod connection;
 mod curl;
@@ -287,7 +288,7 @@ impl ReceivedResponse {
     /// recorded, so the parse stays valid).
     pub fn json(&self) -> Option<&serde_json::Value> {
         self.parsed
-            .get_or_init(|| serde_json::from_slice(&self.body).ok())
+            .get_or_init(|| answer_json::parse(&self.body))
             .as_ref()
     }
 
