@@ -7,6 +7,7 @@ use crate::contract::fixture::{Canonical, Expectation, Fixture, FixtureRequest, 
 use crate::contract::kind::ExpectationKind;
 use crate::contract::lifecycle::RequestState;
 use serde::Serialize;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// A case reads as its identity: `case.id`, `case.given`.
@@ -185,25 +186,43 @@ impl OutgoingRequest {
     /// `{fresh_id}` becomes `fresh`. The body is shared, not copied.
     pub fn resolve(&self, id: Option<&str>, fresh: &str) -> OutgoingRequest {
         let path = self.path.replace(Self::FRESH_ID, fresh);
-        let path = match id {
-            Some(id) => {
-                let short = id.char_indices().last().map_or("", |(end, _)| &id[..end]);
-                let percent: String = id.bytes().map(|byte| format!("%{byte:02X}")).collect();
-                [
-                    (ID_PLACEHOLDER, id.to_string()),
-                    (Self::ID_UPPER, id.to_ascii_uppercase()),
-                    (Self::ID_SIMPLE, id.replace('-', "")),
-                    (Self::ID_PERCENT, percent),
-                    (Self::ID_SHORT, short.to_string()),
-                    (Self::ID_BRACED, format!("{{{id}}}")),
-                ]
-                .iter()
-                .fold(path, |path, (placeholder, value)| {
-                    path.replace(placeholder, value)
-                })
-            }
-            None => path,
+        let Some(id) = id else {
+            return self.with_path(path);
         };
+        let short = || {
+            id.char_indices()
+                .last()
+                .map_or("", |(end, _)| &id[..end])
+                .to_string()
+        };
+        let percent = || {
+            let mut percent = String::with_capacity(id.len() * 3);
+            for byte in id.bytes() {
+                let _ = write!(percent, "%{byte:02X}");
+            }
+            percent
+        };
+        // Each value is made only when the path holds its placeholder: replacing a placeholder
+        // that is absent changes nothing, and most paths hold one of them.
+        let values: [(&str, &dyn Fn() -> String); 6] = [
+            (ID_PLACEHOLDER, &|| id.to_string()),
+            (Self::ID_UPPER, &|| id.to_ascii_uppercase()),
+            (Self::ID_SIMPLE, &|| id.replace('-', "")),
+            (Self::ID_PERCENT, &percent),
+            (Self::ID_SHORT, &short),
+            (Self::ID_BRACED, &|| format!("{{{id}}}")),
+        ];
+        let path = values.iter().fold(path, |path, (placeholder, value)| {
+            if path.contains(placeholder) {
+                path.replace(placeholder, &value())
+            } else {
+                path
+            }
+        });
+        self.with_path(path)
+    }
+
+    fn with_path(&self, path: String) -> OutgoingRequest {
         OutgoingRequest {
             method: self.method.clone(),
             path,
@@ -364,6 +383,75 @@ pub fn plan(contract: &Contract, selection: &Selection) -> Vec<Case> {
 #[cfg(test)]
 mod tests {
     use super::{Partition, id_matches};
+    use crate::client::OutgoingRequest;
+    use crate::contract::fixture::ID_PLACEHOLDER;
+
+    /// `resolve`'s path as it was made before placeholders absent from the path were skipped:
+    /// every value made and every replacement done.
+    fn resolved_path_before(path: &str, id: &str, fresh: &str) -> String {
+        let path = path.replace(OutgoingRequest::FRESH_ID, fresh);
+        let short = id.char_indices().last().map_or("", |(end, _)| &id[..end]);
+        let percent: String = id.bytes().map(|byte| format!("%{byte:02X}")).collect();
+        [
+            (ID_PLACEHOLDER, id.to_string()),
+            (OutgoingRequest::ID_UPPER, id.to_ascii_uppercase()),
+            (OutgoingRequest::ID_SIMPLE, id.replace('-', "")),
+            (OutgoingRequest::ID_PERCENT, percent),
+            (OutgoingRequest::ID_SHORT, short.to_string()),
+            (OutgoingRequest::ID_BRACED, format!("{{{id}}}")),
+        ]
+        .iter()
+        .fold(path, |path, (placeholder, value)| {
+            path.replace(placeholder, value)
+        })
+    }
+
+    #[test]
+    fn resolved_paths_are_what_every_replacement_made() {
+        let placeholders = [
+            ID_PLACEHOLDER,
+            OutgoingRequest::ID_UPPER,
+            OutgoingRequest::ID_SIMPLE,
+            OutgoingRequest::ID_PERCENT,
+            OutgoingRequest::ID_SHORT,
+            OutgoingRequest::ID_BRACED,
+            OutgoingRequest::FRESH_ID,
+            "{",
+            "}",
+            "/x",
+        ];
+        // Ids whose values hold other placeholders test that the order is kept.
+        let ids = [
+            "8b50ddf3-e5c1-4a43-b79a-edb7b3d3c4a5",
+            "{id}",
+            "a{id_upper}",
+            "ä",
+            "",
+        ];
+        for first in placeholders {
+            for second in placeholders {
+                for id in ids {
+                    let path = format!("/api/{first}{second}/{first}");
+                    let request = OutgoingRequest {
+                        method: "GET".to_string(),
+                        path: path.clone(),
+                        headers: Vec::new(),
+                        body: None,
+                        credentials: true,
+                    };
+                    assert_eq!(
+                        request.resolve(Some(id), "fresh{id}").path,
+                        resolved_path_before(&path, id, "fresh{id}"),
+                        "{path} with {id}"
+                    );
+                    assert_eq!(
+                        request.resolve(None, "f").path,
+                        path.replace("{fresh_id}", "f")
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn partitions_are_disjoint_and_cover_everything() {
