@@ -40,9 +40,8 @@ pub fn merge_command(args: MergeArgs) -> anyhow::Result<i32> {
                     path.display()
                 ))
             };
-            let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
-            writer.write(&merged, &mut file).map_err(fail)?;
-            std::io::Write::flush(&mut file).map_err(fail)?;
+            let file = std::fs::File::create(path).map_err(fail)?;
+            reports::write_file(path, file, writer.as_ref(), &merged).map_err(fail)?;
         }
         None => super::output::to_stdout(|out| writer.write(&merged, out))?,
     }
