@@ -566,15 +566,27 @@ fn write_report(
     };
     // `--report FORMAT=PATH` files; a failure is reported after the console output.
     let extra_reports = reports::write_all(&args.reports.reports, report);
-    output::to_stdout(|out| {
+    let console = output::to_stdout(|out| {
         if streamed {
             report::write_human_tail(report, out, !args.quiet)
         } else {
             writer.write(report, out)
         }
-    })?;
-    file_written?;
-    extra_reports
+    });
+    // Every failure is said: a report file that could not be written whole was removed, and
+    // the message naming it must not be lost behind a failing console.
+    let mut failures: Vec<anyhow::Error> = [console, file_written, extra_reports]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        _ => {
+            let all: Vec<String> = failures.iter().map(|error| format!("{error:#}")).collect();
+            Err(UsageError(all.join("; ")).into())
+        }
+    }
 }
 
 /// A run that stopped before its cases still writes `--output` and every `--report`, with the

@@ -50,8 +50,8 @@ impl Direct {
         } else {
             self.connections.checkout().await?
         };
-        let mut reused = pinned.requests > 0;
         loop {
+            let reused = pinned.reused();
             pinned.requests += 1;
             match pinned.connection.exchange(self.endpoint(), request).await {
                 Ok(answer) => {
@@ -76,7 +76,6 @@ impl Direct {
                 Err(Failure::Transport(error)) => return Err(error),
             }
             pinned = self.connections.fresh().await?;
-            reused = false;
         }
     }
 
@@ -96,58 +95,72 @@ impl Direct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
-    /// A listener that accepts and holds connections, counting them.
-    async fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    /// A listener that accepts and holds connections.
+    async fn holding_listener() -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
         let listener = listener.unwrap_or_else(|error| panic!("{error}"));
         let port = listener
             .local_addr()
             .map(|address| address.port())
             .unwrap_or(0);
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
         tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
                 held.push(stream);
             }
         });
-        (format!("http://127.0.0.1:{port}"), accepted)
+        format!("http://127.0.0.1:{port}")
     }
 
-    async fn settled(accepted: &AtomicUsize, expected: usize) -> usize {
-        for _ in 0..200 {
-            if accepted.load(Ordering::SeqCst) >= expected {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        accepted.load(Ordering::SeqCst)
+    fn direct(url: &str) -> Direct {
+        let endpoint = Endpoint::new(
+            url,
+            &super::super::Connection::default(),
+            Duration::from_secs(5),
+        );
+        Direct::new(endpoint.unwrap_or_else(|error| panic!("{error}")))
     }
 
     #[tokio::test]
     async fn warming_opens_only_the_missing_connections() {
-        let (url, accepted) = counting_listener().await;
-        let endpoint = Endpoint::new(
-            &url,
-            &super::super::Connection::default(),
-            Duration::from_secs(5),
-        );
-        let direct = Direct::new(endpoint.unwrap_or_else(|error| panic!("{error}")));
+        let direct = direct(&holding_listener().await);
         direct.warm(3).await;
-        assert_eq!(settled(&accepted, 3).await, 3);
+        assert_eq!(direct.connections.idle_open(), 3);
         direct.warm(3).await;
-        assert_eq!(settled(&accepted, 3).await, 3, "three were idle already");
+        assert_eq!(direct.connections.idle_open(), 3, "three were idle already");
         direct.warm(5).await;
-        assert_eq!(settled(&accepted, 5).await, 5);
+        assert_eq!(direct.connections.idle_open(), 5);
         direct.closes_idle.store(true, Ordering::Relaxed);
         direct.warm(8).await;
-        assert_eq!(settled(&accepted, 8).await, 5, "PUTs would not use them");
+        assert_eq!(direct.connections.idle_open(), 5, "PUTs would not use them");
+    }
+
+    /// A warmed connection waited idle: a request on it that the target closed goes again, as
+    /// on any kept-alive connection, even though it carried none before.
+    #[tokio::test]
+    async fn a_warmed_connection_counts_as_reused() {
+        let direct = direct(&holding_listener().await);
+        direct.warm(1).await;
+        let pinned = direct.connections.checkout().await;
+        let pinned = pinned.unwrap_or_else(|error| panic!("{error}"));
+        assert!(pinned.reused() && pinned.requests == 0);
+        let fresh = direct.connections.fresh().await;
+        assert!(!fresh.unwrap_or_else(|error| panic!("{error}")).reused());
+    }
+
+    /// Against a port nobody listens on, warming gives up at once (one attempt, no retries)
+    /// and leaves nothing idle.
+    #[tokio::test]
+    async fn warming_a_closed_port_leaves_nothing() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0");
+        let port = listener
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or(9);
+        let direct = direct(&format!("http://127.0.0.1:{port}"));
+        direct.warm(2).await;
+        assert_eq!(direct.connections.idle_open(), 0);
     }
 }

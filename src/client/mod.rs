@@ -517,9 +517,10 @@ impl HttpClient {
 
     /// Readies `count` kept-alive connections for requests about to leave together (race
     /// rounds). Direct connections only: NTLM and Kerberos connections are authenticated by the
-    /// request that uses them, and reqwest (behind a proxy) keeps its own pool.
+    /// request that uses them, and reqwest (behind a proxy) keeps its own pool. None under
+    /// `--rate`, whose slots keep the requests from leaving together anyway.
     pub async fn warm(&self, count: usize) {
-        if let (None, Some(direct)) = (&self.pinned, &self.direct) {
+        if let (None, Some(direct), None) = (&self.pinned, &self.direct, &self.pacer) {
             direct.warm(count).await;
         }
     }

@@ -119,6 +119,15 @@ impl Endpoint {
         }
     }
 
+    /// One connection attempt within `bound` (and the connect timeout), without retries.
+    pub(super) async fn open_once(&self, bound: Duration) -> Option<OwnedConnection> {
+        let bound = bound.min(self.connect_timeout);
+        match tokio::time::timeout(bound, self.connect()).await {
+            Ok(Ok(connection)) => Some(connection),
+            _ => None,
+        }
+    }
+
     /// TCP, TLS and the HTTP/1.1 handshake; the error says whether a retry may help (a
     /// certificate problem will not go away).
     async fn connect(&self) -> Result<OwnedConnection, (TransportError, bool)> {

@@ -12,6 +12,17 @@ pub(super) struct Pinned {
     pub(super) authenticated: bool,
     /// Requests the connection has carried (a reused one may have been closed while idle).
     pub(super) requests: u32,
+    /// Whether it waited in the idle list, carried requests or not (a warmed one): the target
+    /// may have closed it meanwhile.
+    pub(super) waited: bool,
+}
+
+impl Pinned {
+    /// Whether the target may have closed the connection before this request: it carried one
+    /// before or waited idle. A new one that fails is the target's doing.
+    pub(super) fn reused(&self) -> bool {
+        self.requests > 0 || self.waited
+    }
 }
 
 /// The idle connections to one endpoint.
@@ -19,6 +30,10 @@ pub(super) struct Connections {
     pub(super) endpoint: Endpoint,
     idle: Mutex<Vec<Pinned>>,
 }
+
+/// The most a warming connection may take: warming is a courtesy to simultaneity, and a target
+/// slow to accept must not hold a race round for the run's whole connect timeout and retries.
+const WARM_CONNECT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether a request that a connection closed before answering goes once more on a new one:
 /// only on a reused connection (the target may have closed it while idle; a new one that fails
@@ -57,7 +72,10 @@ impl Connections {
                 break;
             };
             if pinned.connection.is_open() {
-                return Ok(pinned);
+                return Ok(Pinned {
+                    waited: true,
+                    ..pinned
+                });
             }
         }
         self.fresh().await
@@ -69,6 +87,7 @@ impl Connections {
             connection: self.endpoint.open().await?,
             authenticated: false,
             requests: 0,
+            waited: false,
         })
     }
 
@@ -83,7 +102,7 @@ impl Connections {
         pinned: &mut Pinned,
         request: &Outgoing<'_>,
     ) -> Result<Option<Answer>, TransportError> {
-        let reused = pinned.requests > 0;
+        let reused = pinned.reused();
         pinned.requests += 1;
         match pinned.connection.exchange(&self.endpoint, request).await {
             Ok(answer) => Ok(Some(answer)),
@@ -103,18 +122,30 @@ impl Connections {
 
     /// Opens new connections, all at once, until `count` open ones are idle: requests meant to
     /// leave together (a race round) then find them ready, instead of each connecting (and for
-    /// https, handshaking TLS) after the start, one after the other on a one-thread runtime. A
-    /// connection that cannot be opened is left to the request that needs it, which reports it.
+    /// https, handshaking TLS) after the start, one after the other on a one-thread runtime.
+    /// One attempt each, within [`WARM_CONNECT`]: a connection that cannot be opened so is left
+    /// to the request that needs it, which connects with the run's retries and reports it.
     pub(super) async fn warm(&self, count: usize) {
-        let open = lock(&self.idle)
-            .iter()
-            .filter(|pinned| pinned.connection.is_open())
-            .count();
-        let missing = count.saturating_sub(open);
-        let opened = futures_util::future::join_all((0..missing).map(|_| self.fresh())).await;
-        for pinned in opened.into_iter().flatten() {
+        let missing = count.saturating_sub(self.idle_open());
+        let attempts = (0..missing).map(|_| self.endpoint.open_once(WARM_CONNECT));
+        let opened = futures_util::future::join_all(attempts).await;
+        for connection in opened.into_iter().flatten() {
+            let pinned = Pinned {
+                connection,
+                authenticated: false,
+                requests: 0,
+                waited: false,
+            };
             self.give_back(pinned, true);
         }
+    }
+
+    /// The idle connections the target has not closed.
+    pub(super) fn idle_open(&self) -> usize {
+        lock(&self.idle)
+            .iter()
+            .filter(|pinned| pinned.connection.is_open())
+            .count()
     }
 
     /// Gives `pinned` back for later requests when it can carry another one.
